@@ -1,0 +1,161 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "claimflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "claimflow", targets: ["claimflow"]),
+        .library(name: "ClaimFlowCore", targets: ["ClaimFlowCore"]),
+        .library(name: "ClaimFlowStore", targets: ["ClaimFlowStore"]),
+        .library(name: "ClaimFlowAPI", targets: ["ClaimFlowAPI"]),
+        .library(name: "ClaimFlowWorkers", targets: ["ClaimFlowWorkers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Domain rules only: no I/O, no database, no HTTP.
+        .target(
+            name: "ClaimFlowCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ClaimFlowStore",
+            dependencies: [
+                "ClaimFlowCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        // Turns sql/*.sql into Swift string literals so an installed binary carries its schema.
+        .executableTarget(
+            name: "claimflow-embed-sql",
+            path: "Sources/claimflow-embed-sql"
+        ),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["claimflow-embed-sql"]
+        ),
+        .target(
+            name: "ClaimFlowAPI",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ClaimFlowWorkers",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "claimflow",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                "ClaimFlowAPI",
+                "ClaimFlowWorkers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fresh databases and fixtures for the test targets; never linked into the binary.
+        .target(
+            name: "ClaimFlowTestSupport",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ClaimFlowTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClaimFlowCoreTests",
+            dependencies: ["ClaimFlowCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClaimFlowStoreTests",
+            dependencies: [
+                "ClaimFlowTestSupport",
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClaimFlowAPITests",
+            dependencies: [
+                "ClaimFlowTestSupport",
+                "ClaimFlowAPI",
+                "ClaimFlowStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClaimFlowWorkersTests",
+            dependencies: [
+                "ClaimFlowTestSupport",
+                "ClaimFlowWorkers",
+                "ClaimFlowStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClaimFlowCLITests",
+            dependencies: [
+                "ClaimFlowTestSupport",
+                "ClaimFlowStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,193 @@
+import Foundation
+public import Logging
+import NIOSSL
+public import PostgresNIO
+
+/// Where ClaimFlow's PostgreSQL is, parsed from a `postgres://` URL (the `DATABASE_URL`).
+///
+/// Accepted forms: `postgres://user:password@host:port/database?sslmode=MODE` and, for a Unix
+/// socket, `postgres://user@/database?host=/socket/directory`. `sslmode` is `disable`,
+/// `prefer` (the default, as libpq), `require` (encrypt, no certificate check) or
+/// `verify-full`.
+public struct DatabaseURL: Sendable, CustomStringConvertible {
+    /// How to use TLS, in libpq's words.
+    public enum TLSMode: String, Sendable {
+        case disable
+        case prefer
+        case require
+        case verifyFull = "verify-full"
+    }
+
+    public var host: String?
+    public var port: Int
+    public var socketDirectory: String?
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var tlsMode: TLSMode
+
+    /// A local Unix-socket address (used by the embedded PostgreSQL).
+    public init(socketDirectory: String, port: Int = 5432, username: String, database: String) {
+        self.host = nil
+        self.port = port
+        self.socketDirectory = socketDirectory
+        self.username = username
+        self.password = nil
+        self.database = database
+        self.tlsMode = .disable
+    }
+
+    /// Parses a `postgres://` or `postgresql://` URL.
+    public init(_ text: String) throws(InvalidDatabaseURL) {
+        guard let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(),
+            scheme == "postgres" || scheme == "postgresql"
+        else {
+            throw InvalidDatabaseURL(reason: "expected postgres://user:password@host:port/database")
+        }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        guard !path.isEmpty, !path.contains("/") else {
+            throw InvalidDatabaseURL(reason: "the URL names no database (postgres://user@host:port/DATABASE)")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw InvalidDatabaseURL(reason: "the URL names no user (postgres://USER@host:port/database)")
+        }
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = path.removingPercentEncoding ?? path
+        self.port = components.port ?? 5432
+        guard (1...65535).contains(self.port) else {
+            throw InvalidDatabaseURL(reason: "port \(self.port) is out of range")
+        }
+
+        if let socketHost = query["host"], socketHost.hasPrefix("/") {
+            self.socketDirectory = socketHost
+            self.host = nil
+        } else if let host = components.host, !host.isEmpty {
+            self.host = host
+            self.socketDirectory = nil
+        } else {
+            throw InvalidDatabaseURL(reason: "the URL names no host (postgres://user@HOST:port/database)")
+        }
+
+        let mode = query["sslmode"] ?? "prefer"
+        switch mode {
+        case "disable", "allow": self.tlsMode = .disable
+        case "prefer": self.tlsMode = .prefer
+        case "require", "verify-ca": self.tlsMode = .require
+        case "verify-full": self.tlsMode = .verifyFull
+        default: throw InvalidDatabaseURL(reason: "unknown sslmode '\(mode)'")
+        }
+    }
+
+    /// Where the server is, for messages and logs: never the password.
+    public var description: String {
+        if let socketDirectory { return "\(socketDirectory)/.s.PGSQL.\(port) database \(database)" }
+        return "\(host ?? "?"):\(port) database \(database)"
+    }
+
+    /// The same URL with every part except the password.
+    public var redacted: String {
+        if let socketDirectory { return "postgres://\(username)@/\(database)?host=\(socketDirectory)" }
+        let hostPart = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
+        return "postgres://\(username)@\(hostPart):\(port)/\(database)?sslmode=\(tlsMode.rawValue)"
+    }
+
+    /// A copy of this address naming another database on the same server.
+    public func with(database: String) -> DatabaseURL {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    /// The PostgresNIO client configuration for this address.
+    public func clientConfiguration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if let socketDirectory {
+            configuration = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)",
+                username: username,
+                password: password,
+                database: database
+            )
+        } else {
+            let tls: PostgresClient.Configuration.TLS
+            switch tlsMode {
+            case .disable:
+                tls = .disable
+            case .prefer:
+                var settings = TLSConfiguration.makeClientConfiguration()
+                settings.certificateVerification = .none
+                tls = .prefer(settings)
+            case .require:
+                var settings = TLSConfiguration.makeClientConfiguration()
+                settings.certificateVerification = .none
+                tls = .require(settings)
+            case .verifyFull:
+                tls = .require(.makeClientConfiguration())
+            }
+            configuration = .init(
+                host: host ?? "localhost",
+                port: port,
+                username: username,
+                password: password,
+                database: database,
+                tls: tls
+            )
+        }
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = [("application_name", "claimflow")]
+        return configuration
+    }
+}
+
+extension DatabaseURL {
+    /// Opens one connection and closes it again, so a bad address, a refused connection or
+    /// a failed login is reported at once with its cause (the pool would retry silently).
+    public func checkConnection(logger: Logger) async throws {
+        var configuration: PostgresConnection.Configuration
+        if let socketDirectory {
+            configuration = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)",
+                username: username,
+                password: password,
+                database: database
+            )
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            switch tlsMode {
+            case .disable:
+                tls = .disable
+            case .prefer, .require:
+                var settings = TLSConfiguration.makeClientConfiguration()
+                settings.certificateVerification = .none
+                let context = try NIOSSLContext(configuration: settings)
+                tls = tlsMode == .prefer ? .prefer(context) : .require(context)
+            case .verifyFull:
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            configuration = .init(
+                host: host ?? "localhost",
+                port: port,
+                username: username,
+                password: password,
+                database: database,
+                tls: tls
+            )
+        }
+        configuration.options.connectTimeout = .seconds(10)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        try await connection.close()
+    }
+}
+
+/// A `DATABASE_URL` that cannot be used, with the reason in words.
+public struct InvalidDatabaseURL: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+
+    public var description: String { "DATABASE_URL is not a usable PostgreSQL URL: \(reason)" }
+}

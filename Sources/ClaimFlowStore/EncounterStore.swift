@@ -1,0 +1,191 @@
+public import ClaimFlowCore
+import Crypto
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// Encounters: intake, and the current stage of each.
+public struct EncounterStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let queue: WorkQueue
+
+    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
+        self.client = client
+        self.logger = logger
+        self.queue = queue
+    }
+
+    /// The outcome of an intake: the encounter's id, and whether this call created it.
+    public struct Received: Sendable, Hashable {
+        public let encounterID: UUID
+        public let created: Bool
+    }
+
+    /// Records an encounter from the clinic and puts it in the coding queue, in one transaction.
+    ///
+    /// Idempotent on the practice's external id: the same intake again returns the same id
+    /// (`created == false`); a different intake under the same external id is a `conflict`.
+    public func receive(_ intake: EncounterIntake, audit: AuditContext) async throws -> Received {
+        let digest = try Self.digest(of: intake)
+        return try await client.transaction(logger: logger) { connection in
+            let existing = try await connection.query(
+                """
+                SELECT id, intake_digest FROM encounters
+                WHERE practice_id = \(intake.practiceID) AND external_id = \(intake.externalID)
+                """,
+                logger: logger
+            )
+            for try await (id, storedDigest) in existing.decode((UUID, Data?).self) {
+                guard storedDigest == digest else {
+                    throw StoreError(
+                        .conflict,
+                        "external id is already used by encounter \(id) with different content"
+                    )
+                }
+                return Received(encounterID: id, created: false)
+            }
+
+            let patientID = try await upsertPatient(intake, on: connection)
+            let subscriberID = try await upsertSubscriber(intake, on: connection)
+            // ON CONFLICT DO NOTHING: a concurrent intake of the same external id wins the
+            // race; this one then finds its row and compares digests like a replay.
+            let inserted = try await connection.query(
+                """
+                INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship,
+                                        payer_id, rendering_provider_id, date_of_service, place_of_service,
+                                        specialty, priority, documentation, intake_digest)
+                VALUES (\(intake.practiceID), \(intake.externalID), \(patientID), \(subscriberID),
+                        \(intake.coverage.relationship), \(intake.coverage.payerID), \(intake.renderingProviderID),
+                        \(intake.dateOfService.description)::date, \(intake.placeOfService), \(intake.specialty),
+                        \(intake.priority), \(intake.documentation), \(digest))
+                ON CONFLICT (practice_id, external_id) DO NOTHING
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var encounterID: UUID?
+            for try await id in inserted.decode(UUID.self) { encounterID = id }
+            guard let encounterID else {
+                throw StoreError(.conflict, "external id was taken by a concurrent intake; retry")
+            }
+            try await connection.query(
+                """
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, to_stage, client_address, request_id)
+                VALUES (\(encounterID), \(intake.practiceID), \(audit.actorID), 'encounter.received', 'received',
+                        \(audit.clientAddress), \(audit.requestID))
+                """,
+                logger: logger
+            )
+            try await queue.enqueue(
+                encounterID: encounterID,
+                from: .received,
+                to: .readyToCode,
+                audit: audit,
+                on: connection
+            )
+            return Received(encounterID: encounterID, created: true)
+        }
+    }
+
+    /// The encounter's current stage, or nil when there is no such encounter.
+    public func stage(of encounterID: UUID) async throws -> Stage? {
+        let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)
+        for try await name in rows.decode(String.self) { return Stage(rawValue: name) }
+        return nil
+    }
+
+    /// Moves an encounter that is not in any queue from one stage to another (for example the
+    /// payer's answers moving a submitted claim), checked against ``StageTransitions``.
+    public func move(
+        _ encounterID: UUID,
+        from: Stage,
+        to: Stage,
+        action: String,
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
+    ) async throws {
+        do {
+            try StageTransitions.check(from: from, to: to)
+        } catch {
+            throw StoreError(.illegalTransition, error.description)
+        }
+        let statement: PostgresQuery = """
+            WITH moved AS (
+                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
+                WHERE id = \(encounterID) AND stage = \(from.rawValue)
+                RETURNING id, practice_id
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                    client_address, request_id)
+                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(to.rawValue),
+                       \(audit.clientAddress), \(audit.requestID)
+                FROM moved
+            )
+            SELECT count(*)::int FROM moved
+            """
+        let rows =
+            if let connection {
+                try await connection.query(statement, logger: logger)
+            } else {
+                try await client.query(statement, logger: logger)
+            }
+        for try await count in rows.decode(Int.self) where count == 1 { return }
+        guard let current = try await stage(of: encounterID) else {
+            throw StoreError(.notFound, "encounter \(encounterID) not found")
+        }
+        throw StoreError(.wrongStage, "encounter \(encounterID) is \(current.rawValue), not \(from.rawValue)")
+    }
+
+    private func upsertPatient(_ intake: EncounterIntake, on connection: PostgresConnection) async throws -> UUID {
+        let person = intake.patient
+        let rows = try await connection.query(
+            """
+            INSERT INTO patients (practice_id, mrn, first_name, last_name, birth_date, sex,
+                                  address_line1, city, state, postal_code)
+            VALUES (\(intake.practiceID), \(intake.patientMRN), \(person.firstName), \(person.lastName),
+                    \(person.birthDate.description)::date, \(person.sex.rawValue), \(person.address?.line1),
+                    \(person.address?.city), \(person.address?.state), \(person.address?.postalCode))
+            ON CONFLICT (practice_id, mrn) DO UPDATE
+            SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, birth_date = EXCLUDED.birth_date,
+                sex = EXCLUDED.sex, address_line1 = EXCLUDED.address_line1, city = EXCLUDED.city,
+                state = EXCLUDED.state, postal_code = EXCLUDED.postal_code
+            RETURNING id
+            """,
+            logger: logger
+        )
+        for try await id in rows.decode(UUID.self) { return id }
+        throw StoreError(.conflict, "patient was not saved")
+    }
+
+    private func upsertSubscriber(_ intake: EncounterIntake, on connection: PostgresConnection) async throws -> UUID {
+        let coverage = intake.coverage
+        let person = coverage.subscriber
+        let rows = try await connection.query(
+            """
+            INSERT INTO subscribers (practice_id, payer_id, member_id, group_number, first_name, last_name,
+                                     birth_date, sex, address_line1, city, state, postal_code)
+            VALUES (\(intake.practiceID), \(coverage.payerID), \(coverage.memberID), \(coverage.groupNumber),
+                    \(person.firstName), \(person.lastName), \(person.birthDate.description)::date,
+                    \(person.sex.rawValue), \(person.address?.line1), \(person.address?.city),
+                    \(person.address?.state), \(person.address?.postalCode))
+            ON CONFLICT (practice_id, payer_id, member_id) DO UPDATE
+            SET group_number = EXCLUDED.group_number, first_name = EXCLUDED.first_name,
+                last_name = EXCLUDED.last_name, birth_date = EXCLUDED.birth_date, sex = EXCLUDED.sex,
+                address_line1 = EXCLUDED.address_line1, city = EXCLUDED.city, state = EXCLUDED.state,
+                postal_code = EXCLUDED.postal_code
+            RETURNING id
+            """,
+            logger: logger
+        )
+        for try await id in rows.decode(UUID.self) { return id }
+        throw StoreError(.conflict, "subscriber was not saved")
+    }
+
+    /// SHA-256 of the intake's canonical JSON (sorted keys), to tell a replay from an edit.
+    static func digest(of intake: EncounterIntake) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Data(SHA256.hash(data: try encoder.encode(intake)))
+    }
+}

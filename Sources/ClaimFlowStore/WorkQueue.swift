@@ -1,0 +1,543 @@
+public import ClaimFlowCore
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The PostgreSQL-backed queue that hands each encounter to exactly one person at a time.
+///
+/// Open work is a row in `work_items`; finished work is deleted from it, and every move is
+/// written to `events` in the same statement or transaction as the move itself. Each method
+/// moves the encounter's stage only along ``StageTransitions/allowed`` (the database's stage
+/// trigger enforces the same list).
+public struct WorkQueue: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// How long a lease lasts before the reaper may return the work to the queue.
+    public let leaseDuration: Duration
+
+    public init(client: PostgresClient, logger: Logger, leaseDuration: Duration = .seconds(900)) {
+        self.client = client
+        self.logger = logger
+        self.leaseDuration = leaseDuration
+    }
+
+    private var leaseSeconds: Double {
+        let (seconds, attoseconds) = leaseDuration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    // MARK: Enqueue
+
+    /// Puts an encounter into a queue, moving it from `from` to `waitingStage` and recording the
+    /// move. Runs on the caller's connection so it can share the caller's transaction.
+    ///
+    /// The insert fires the `work_items_available` trigger, whose NOTIFY wakes waiting pullers
+    /// when the transaction commits.
+    public func enqueue(
+        encounterID: UUID,
+        from: Stage,
+        to waitingStage: Stage,
+        priority: Int? = nil,
+        audit: AuditContext,
+        action: String = "work.enqueued",
+        on connection: PostgresConnection
+    ) async throws {
+        guard let queue = WorkQueueName.waiting(in: waitingStage) else {
+            throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
+        }
+        try check(from: from, to: waitingStage)
+        let rows = try await connection.query(
+            """
+            WITH moved AS (
+                UPDATE encounters SET stage = \(waitingStage.rawValue), updated_at = now()
+                WHERE id = \(encounterID) AND stage = \(from.rawValue)
+                RETURNING id, practice_id, specialty, priority
+            ), queued AS (
+                INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage)
+                SELECT id, \(queue.rawValue), practice_id,
+                       CASE WHEN \(queue.rawValue) = 'coding' THEN specialty END,
+                       coalesce(\(priority), priority), \(waitingStage.rawValue)
+                FROM moved
+                RETURNING encounter_id
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                    client_address, request_id)
+                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(waitingStage.rawValue),
+                       \(audit.clientAddress), \(audit.requestID)
+                FROM moved
+            )
+            SELECT count(*)::int FROM queued
+            """,
+            logger: logger
+        )
+        var queued = 0
+        for try await count in rows.decode(Int.self) { queued = count }
+        if queued == 0 {
+            throw try await refusal(encounterID: encounterID, expected: from, on: connection)
+        }
+    }
+
+    // MARK: Pull
+
+    /// Leases the next piece of work in `queue` that `userID` may take, or returns nil.
+    ///
+    /// One statement: the user's practices and skills come from the users tables, the row is
+    /// chosen by priority then age with `FOR UPDATE SKIP LOCKED` (so concurrent pullers never
+    /// wait on or receive the same row), the lease is set, the encounter's stage moves to the
+    /// queue's leased stage and the event is written, all atomically. Nobody chooses which
+    /// encounter they get.
+    public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
+        let leasedStage = queue.leasedStage
+        let rows = try await client.query(
+            """
+            WITH puller AS (
+                SELECT u.id, u.skills, array_agg(up.practice_id) AS practices
+                FROM users u JOIN user_practices up ON up.user_id = u.id
+                WHERE u.id = \(userID) AND u.active AND \(queue.role.rawValue) = ANY (u.roles)
+                GROUP BY u.id
+            ), picked AS (
+                SELECT w.id
+                FROM work_items w, puller p
+                WHERE w.queue = \(queue.rawValue)
+                  AND w.lease_id IS NULL
+                  AND w.available_at <= now()
+                  AND w.practice_id = ANY (p.practices)
+                  AND (w.required_skill IS NULL OR w.required_skill = ANY (p.skills))
+                  AND (w.offered_to IS NULL OR w.offered_to = p.id OR w.offered_until <= now())
+                ORDER BY w.priority DESC, w.enqueued_at, w.id
+                LIMIT 1
+                FOR UPDATE OF w SKIP LOCKED
+            ), leased AS (
+                UPDATE work_items w
+                SET lease_id = gen_random_uuid(), lease_holder = \(userID), leased_at = now(),
+                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
+                    attempts = w.attempts + 1
+                FROM picked WHERE w.id = picked.id
+                RETURNING w.encounter_id, w.practice_id, w.lease_id, w.lease_expires_at, w.waiting_stage
+            ), moved AS (
+                UPDATE encounters e SET stage = \(leasedStage.rawValue), updated_at = now()
+                FROM leased WHERE e.id = leased.encounter_id AND e.stage = leased.waiting_stage
+                RETURNING e.id
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                    lease_id, client_address, request_id)
+                SELECT encounter_id, practice_id, \(userID), 'work.pulled', waiting_stage, \(leasedStage.rawValue),
+                       lease_id, \(audit.clientAddress), \(audit.requestID)
+                FROM leased
+            )
+            SELECT leased.encounter_id, leased.lease_id, leased.lease_expires_at, (SELECT count(*)::int FROM moved)
+            FROM leased
+            """,
+            logger: logger
+        )
+        for try await (encounterID, leaseID, expiresAt, moved) in rows.decode((UUID, UUID, Date, Int).self) {
+            if moved != 1 {
+                // The work item and the encounter disagree; only a write outside the store can do this.
+                logger.error(
+                    "work item leased but encounter stage did not match its waiting stage",
+                    metadata: ["encounter_id": "\(encounterID)"]
+                )
+            }
+            return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
+        }
+        return nil
+    }
+
+    /// Like ``pullNext(userID:queue:audit:)``, but when nothing is available waits up to
+    /// `wait` for work to arrive, woken by LISTEN/NOTIFY through `signals` rather than polling.
+    public func pullNext(
+        userID: UUID,
+        queue: WorkQueueName,
+        audit: AuditContext,
+        wait: Duration,
+        signals: WorkSignals
+    ) async throws -> Lease? {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            // Read the generation before looking, so work that arrives between an empty look and
+            // the wait below still wakes us.
+            let generation = await signals.generation(of: queue)
+            if let lease = try await pullNext(userID: userID, queue: queue, audit: audit) { return lease }
+            if ContinuousClock.now >= deadline || Task.isCancelled { return nil }
+            await signals.wait(for: queue, after: generation, until: deadline)
+        }
+    }
+
+    // MARK: Holder's writes
+
+    /// Extends a lease by the lease duration. Only the current lease id, before it expires.
+    public func heartbeat(encounterID: UUID, leaseID: UUID, holder: UUID) async throws -> Lease {
+        let rows = try await client.query(
+            """
+            UPDATE work_items
+            SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
+            WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
+              AND lease_expires_at > now()
+            RETURNING queue, lease_expires_at
+            """,
+            logger: logger
+        )
+        for try await (queue, expiresAt) in rows.decode((String, Date).self) {
+            return Lease(
+                id: leaseID,
+                encounterID: encounterID,
+                queue: WorkQueueName(rawValue: queue) ?? .coding,
+                holder: holder,
+                expiresAt: expiresAt
+            )
+        }
+        throw try await client.withConnection { try await refusal(encounterID: encounterID, on: $0) }
+    }
+
+    /// Checks, inside the caller's transaction, that `leaseID` is the encounter's live lease
+    /// held by `holder`, and locks the work item until the transaction ends.
+    ///
+    /// The row lock is the fence: a reassign or reap that starts after this check waits for the
+    /// caller's commit, so no write lands under a lease that has already been taken away.
+    public func requireLiveLease(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        on connection: PostgresConnection
+    ) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT 1 FROM work_items
+            WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
+              AND lease_expires_at > now()
+            FOR UPDATE
+            """,
+            logger: logger
+        )
+        for try await _ in rows { return }
+        throw try await refusal(encounterID: encounterID, on: connection)
+    }
+
+    /// Ends the holder's lease by moving the encounter out of the queue's leased stage to `to`
+    /// (`coded` when coding is done, `on_hold` for a provider query, `submitted` for billing)
+    /// and deleting the work item. A stale lease changes nothing and throws `staleLease`.
+    public func finish(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        queue: WorkQueueName,
+        to: Stage,
+        action: String,
+        detail: String = "{}",
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
+    ) async throws {
+        let leasedStage = queue.leasedStage
+        try check(from: leasedStage, to: to)
+        try await onConnection(connection) { connection in
+            let rows = try await connection.query(
+                """
+                WITH done AS (
+                    DELETE FROM work_items
+                    WHERE encounter_id = \(encounterID) AND queue = \(queue.rawValue)
+                      AND lease_id = \(leaseID) AND lease_holder = \(holder) AND lease_expires_at > now()
+                    RETURNING encounter_id, practice_id
+                ), moved AS (
+                    UPDATE encounters e
+                    SET stage = \(to.rawValue), updated_at = now(),
+                        coded_by = CASE WHEN \(to.rawValue) = 'coded' THEN \(holder) ELSE e.coded_by END
+                    FROM done
+                    WHERE e.id = done.encounter_id AND e.stage = \(leasedStage.rawValue)
+                    RETURNING e.id, e.practice_id
+                ), logged AS (
+                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                        lease_id, client_address, request_id, detail)
+                    SELECT id, practice_id, \(audit.actorID ?? holder), \(action), \(leasedStage.rawValue),
+                           \(to.rawValue), \(leaseID), \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
+                    FROM moved
+                )
+                SELECT count(*)::int FROM moved
+                """,
+                logger: logger
+            )
+            for try await count in rows.decode(Int.self) where count == 1 { return }
+            throw try await refusal(encounterID: encounterID, on: connection)
+        }
+    }
+
+    /// The holder gives the work back: the encounter returns to the stage it waited in and the
+    /// work item becomes available to anyone (its age is kept, so it is not sent to the back).
+    public func release(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        reason: String?,
+        audit: AuditContext
+    ) async throws {
+        let released = try await client.transaction(logger: logger) { connection in
+            try await unlease(
+                encounterID: encounterID,
+                matching: leaseID,
+                holder: holder,
+                action: "work.released",
+                reason: reason,
+                audit: audit,
+                on: connection
+            )
+        }
+        if !released {
+            throw try await client.withConnection { try await refusal(encounterID: encounterID, on: $0) }
+        }
+    }
+
+    // MARK: Supervisor
+
+    /// Gives the encounter's work to `userID` with a fresh lease. Any earlier lease id stops
+    /// working at once: the work item's row lock orders this against a holder's write.
+    ///
+    /// The assignee must be active, hold the queue's role, belong to the practice and have the
+    /// required skill.
+    public func reassign(encounterID: UUID, to userID: UUID, reason: String?, audit: AuditContext) async throws -> Lease {
+        try await client.transaction(logger: logger) { connection in
+            let current = try await connection.query(
+                """
+                SELECT w.queue, w.waiting_stage, w.lease_id, w.lease_holder, e.stage,
+                       EXISTS (
+                           SELECT 1 FROM users u JOIN user_practices up ON up.user_id = u.id
+                           WHERE u.id = \(userID) AND u.active AND up.practice_id = w.practice_id
+                             AND (CASE w.queue WHEN 'coding' THEN 'coder' ELSE 'biller' END) = ANY (u.roles)
+                             AND (w.required_skill IS NULL OR w.required_skill = ANY (u.skills))
+                       )
+                FROM work_items w JOIN encounters e ON e.id = w.encounter_id
+                WHERE w.encounter_id = \(encounterID)
+                FOR UPDATE OF w
+                """,
+                logger: logger
+            )
+            var found: (String, String, UUID?, UUID?, String, Bool)?
+            for try await row in current.decode((String, String, UUID?, UUID?, String, Bool).self) { found = row }
+            guard let (queueName, waitingName, oldLease, oldHolder, stageName, eligible) = found,
+                let queue = WorkQueueName(rawValue: queueName),
+                let waiting = Stage(rawValue: waitingName)
+            else {
+                throw StoreError(.notFound, "encounter \(encounterID) has no open work to reassign")
+            }
+            guard eligible else {
+                throw StoreError(.invalidAssignee, "user \(userID) cannot take \(queue.rawValue) work of this encounter")
+            }
+            let fromStage = Stage(rawValue: stageName) ?? waiting
+            if oldLease == nil { try check(from: waiting, to: queue.leasedStage) }
+            let detail = try jsonObject(["reason": reason, "previous_holder": oldHolder?.uuidString])
+            let rows = try await connection.query(
+                """
+                WITH leased AS (
+                    UPDATE work_items
+                    SET lease_id = gen_random_uuid(), lease_holder = \(userID), leased_at = now(),
+                        lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
+                        attempts = attempts + 1, offered_to = NULL, offered_until = NULL
+                    WHERE encounter_id = \(encounterID)
+                    RETURNING encounter_id, practice_id, lease_id, lease_expires_at
+                ), moved AS (
+                    UPDATE encounters SET stage = \(queue.leasedStage.rawValue), updated_at = now()
+                    WHERE id = \(encounterID) AND stage <> \(queue.leasedStage.rawValue)
+                ), logged AS (
+                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                        lease_id, client_address, request_id, detail)
+                    SELECT encounter_id, practice_id, \(audit.actorID), 'work.reassigned', \(fromStage.rawValue),
+                           \(queue.leasedStage.rawValue), lease_id, \(audit.clientAddress), \(audit.requestID),
+                           \(detail)::jsonb
+                    FROM leased
+                )
+                SELECT lease_id, lease_expires_at FROM leased
+                """,
+                logger: logger
+            )
+            for try await (leaseID, expiresAt) in rows.decode((UUID, Date).self) {
+                return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
+            }
+            throw StoreError(.notFound, "encounter \(encounterID) has no open work to reassign")
+        }
+    }
+
+    /// A supervisor returns leased work to the queue; the holder's lease dies at once.
+    public func releaseLease(encounterID: UUID, reason: String?, audit: AuditContext) async throws {
+        let released = try await client.transaction(logger: logger) { connection in
+            try await unlease(
+                encounterID: encounterID,
+                matching: nil,
+                holder: nil,
+                action: "work.released_by_supervisor",
+                reason: reason,
+                audit: audit,
+                on: connection
+            )
+        }
+        if !released {
+            throw StoreError(.notFound, "encounter \(encounterID) has no leased work to release")
+        }
+    }
+
+    /// Changes the priority of the encounter's open work (0 lowest, 100 highest).
+    public func setPriority(encounterID: UUID, priority: Int, audit: AuditContext) async throws {
+        let rows = try await client.query(
+            """
+            WITH changed AS (
+                UPDATE work_items SET priority = \(priority)
+                WHERE encounter_id = \(encounterID)
+                RETURNING encounter_id, practice_id
+            ), encounter AS (
+                UPDATE encounters SET priority = \(priority), updated_at = now()
+                FROM changed WHERE encounters.id = changed.encounter_id
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
+                SELECT encounter_id, practice_id, \(audit.actorID), 'work.priority_changed',
+                       \(audit.clientAddress), \(audit.requestID), jsonb_build_object('priority', \(priority))
+                FROM changed
+            )
+            SELECT count(*)::int FROM changed
+            """,
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) where count == 1 { return }
+        throw StoreError(.notFound, "encounter \(encounterID) has no open work")
+    }
+
+    // MARK: Reaper
+
+    /// Returns up to `limit` expired leases to their queues and reports how many it returned.
+    ///
+    /// Safe to run from several processes: rows are claimed with SKIP LOCKED, and a holder's
+    /// in-flight write (which locks the row) finishes before its lease can be reaped.
+    public func reapExpiredLeases(limit: Int = 500, on connection: PostgresConnection? = nil) async throws -> Int {
+        try await onConnection(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
+    }
+
+    private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
+        let rows = try await connection.query(
+            """
+            WITH expired AS (
+                SELECT id, lease_id, lease_holder FROM work_items
+                WHERE lease_id IS NOT NULL AND lease_expires_at <= now()
+                ORDER BY lease_expires_at
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ), freed AS (
+                UPDATE work_items w
+                SET lease_id = NULL, lease_holder = NULL, leased_at = NULL, lease_expires_at = NULL
+                FROM expired WHERE w.id = expired.id
+                RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage,
+                          expired.lease_id AS old_lease, expired.lease_holder AS old_holder
+            ), moved AS (
+                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
+                FROM freed
+                WHERE e.id = freed.encounter_id
+                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage, lease_id, detail)
+                SELECT encounter_id, practice_id, NULL, 'lease.expired', queue, waiting_stage, old_lease,
+                       jsonb_build_object('previous_holder', old_holder)
+                FROM freed
+            )
+            SELECT count(*)::int FROM freed
+            """,
+            logger: logger
+        )
+        var reaped = 0
+        for try await count in rows.decode(Int.self) { reaped = count }
+        return reaped
+    }
+
+    // MARK: Helpers
+
+    /// Clears a lease (the holder's when `matching` is given, any otherwise) and puts the
+    /// encounter back in its waiting stage. Returns false when there was no such lease.
+    private func unlease(
+        encounterID: UUID,
+        matching leaseID: UUID?,
+        holder: UUID?,
+        action: String,
+        reason: String?,
+        audit: AuditContext,
+        on connection: PostgresConnection
+    ) async throws -> Bool {
+        let detail = try jsonObject(["reason": reason])
+        let rows = try await connection.query(
+            """
+            WITH current AS (
+                SELECT id, lease_id, lease_holder FROM work_items
+                WHERE encounter_id = \(encounterID) AND lease_id IS NOT NULL
+                  AND (\(leaseID)::uuid IS NULL
+                       OR (lease_id = \(leaseID) AND lease_holder = \(holder) AND lease_expires_at > now()))
+                FOR UPDATE
+            ), freed AS (
+                UPDATE work_items w
+                SET lease_id = NULL, lease_holder = NULL, leased_at = NULL, lease_expires_at = NULL,
+                    available_at = now()
+                FROM current WHERE w.id = current.id
+                RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage, current.lease_id AS old_lease
+            ), moved AS (
+                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
+                FROM freed
+                WHERE e.id = freed.encounter_id
+                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
+            ), logged AS (
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
+                                    lease_id, client_address, request_id, detail)
+                SELECT encounter_id, practice_id, \(audit.actorID), \(action), queue, waiting_stage, old_lease,
+                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
+                FROM freed
+            )
+            SELECT encounter_id FROM freed
+            """,
+            logger: logger
+        )
+        // Leased -> waiting is allowed for every queue (a ClaimFlowCore test holds the table to it).
+        for try await _ in rows { return true }
+        return false
+    }
+
+    private func check(from: Stage, to: Stage) throws {
+        do {
+            try StageTransitions.check(from: from, to: to)
+        } catch {
+            throw StoreError(.illegalTransition, error.description)
+        }
+    }
+
+    /// Explains why a holder's write found nothing to change: no such encounter, or a lease
+    /// that is no longer the live one.
+    private func refusal(
+        encounterID: UUID,
+        expected: Stage? = nil,
+        on connection: PostgresConnection
+    ) async throws -> StoreError {
+        let rows = try await connection.query(
+            "SELECT stage FROM encounters WHERE id = \(encounterID)",
+            logger: logger
+        )
+        for try await stageName in rows.decode(String.self) {
+            if let expected {
+                return StoreError(
+                    .wrongStage,
+                    "encounter \(encounterID) is \(stageName), not \(expected.rawValue)"
+                )
+            }
+            return StoreError(
+                .staleLease,
+                "the lease is not the live lease of encounter \(encounterID): it expired, was released or was reassigned"
+            )
+        }
+        return StoreError(.notFound, "encounter \(encounterID) not found")
+    }
+
+    private func onConnection<Result: Sendable>(
+        _ connection: PostgresConnection?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        if let connection { return try await body(connection) }
+        return try await client.withConnection { try await body($0) }
+    }
+}
+
+/// A small JSON object for an event's `detail` column, built with JSONSerialization so that
+/// free text (a reason) is escaped properly. Nil values are left out.
+func jsonObject(_ fields: [String: String?]) throws -> String {
+    let present = fields.compactMapValues { $0 }
+    let data = try JSONSerialization.data(withJSONObject: present, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,121 @@
+public import ClaimFlowCore
+import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+
+/// Wakes long-polling pullers when work arrives in a queue.
+///
+/// Each queue has a generation counter that every notification advances. A puller reads the
+/// generation, looks for work, and if it finds none waits for a generation after the one it
+/// read, so a notification that lands between the look and the wait is never missed.
+public actor WorkSignals {
+    private var generations: [WorkQueueName: UInt64] = [:]
+    private var waiters: [WorkQueueName: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    /// While the LISTEN connection is down, waits are cut short so pullers fall back to
+    /// looking again every `fallbackInterval` rather than sleeping through new work.
+    private var listening = false
+    private let fallbackInterval: Duration
+
+    public init(fallbackInterval: Duration = .seconds(1)) {
+        self.fallbackInterval = fallbackInterval
+    }
+
+    /// The queue's current generation.
+    public func generation(of queue: WorkQueueName) -> UInt64 {
+        generations[queue, default: 0]
+    }
+
+    /// Whether notifications are being received.
+    public var isListening: Bool { listening }
+
+    /// Records that work arrived in `queue` and wakes everyone waiting on it.
+    public func signal(_ queue: WorkQueueName) {
+        generations[queue, default: 0] &+= 1
+        let woken = waiters.removeValue(forKey: queue) ?? [:]
+        for continuation in woken.values { continuation.resume() }
+    }
+
+    func setListening(_ value: Bool) {
+        listening = value
+        // Anything may have arrived while we were not listening.
+        if value { for queue in WorkQueueName.allCases { signal(queue) } }
+    }
+
+    /// Returns when the queue's generation passes `generation`, at `deadline`, or on
+    /// cancellation, whichever comes first.
+    public func wait(for queue: WorkQueueName, after generation: UInt64, until deadline: ContinuousClock.Instant) async {
+        guard generations[queue, default: 0] == generation else { return }
+        let limit = listening ? deadline : min(deadline, ContinuousClock.now + fallbackInterval)
+        let id = UUID()
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: limit, clock: .continuous)
+            await self?.wake(id, in: queue)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiters[queue, default: [:]][id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.wake(id, in: queue) }
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: UUID, in queue: WorkQueueName) {
+        waiters[queue]?.removeValue(forKey: id)?.resume()
+    }
+}
+
+/// Holds one connection in `LISTEN claimflow_work` and turns notifications into
+/// ``WorkSignals``. Reconnects with backoff when the connection drops.
+public struct WorkNotifier: Service {
+    /// The channel the `work_items_available` trigger notifies.
+    public static let channel = "claimflow_work"
+
+    let client: PostgresClient
+    let signals: WorkSignals
+    let logger: Logger
+
+    public init(client: PostgresClient, signals: WorkSignals, logger: Logger) {
+        self.client = client
+        self.signals = signals
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var backoff = Duration.milliseconds(250)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            await signals.setListening(true)
+                            for try await notification in notifications {
+                                if let queue = WorkQueueName(rawValue: notification.payload) {
+                                    await signals.signal(queue)
+                                }
+                            }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                logger.warning(
+                    "work notification listener lost its connection; retrying",
+                    metadata: ["error": "\(logSafeDescription(of: error))"]
+                )
+            }
+            // A connection that got as far as listening earns a quick retry.
+            if await signals.isListening { backoff = .milliseconds(250) }
+            await signals.setListening(false)
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(10))
+        }
+        await signals.setListening(false)
+    }
+}

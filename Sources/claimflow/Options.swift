@@ -1,0 +1,78 @@
+import ArgumentParser
+import ClaimFlowStore
+import Foundation
+import Logging
+
+/// Reads an environment variable, treating an empty value as unset.
+func environment(_ name: String) -> String? {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    return value
+}
+
+/// Where the database is: `DATABASE_URL`, or the embedded PostgreSQL when it is unset.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (env DATABASE_URL).")
+    var databaseURLOption: String?
+
+    /// The flag, else `DATABASE_URL`; nil means the embedded PostgreSQL.
+    var databaseURL: String? { databaseURLOption ?? environment("DATABASE_URL") }
+
+    @Option(help: "Data folder of the embedded PostgreSQL, used when no database URL is set (env CLAIMFLOW_DATA_DIR).")
+    var dataDir: String = environment("CLAIMFLOW_DATA_DIR") ?? ".claimflow/postgres"
+
+    @Option(
+        name: .customLong("postgres-bin"),
+        help: "Folder with initdb, pg_ctl and postgres for the embedded PostgreSQL (env CLAIMFLOW_POSTGRES_BIN)."
+    )
+    var postgresBinOption: String?
+
+    var postgresBin: String? { postgresBinOption ?? environment("CLAIMFLOW_POSTGRES_BIN") }
+}
+
+/// Log verbosity and format.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env CLAIMFLOW_LOG_LEVEL).")
+    var logLevel: String = environment("CLAIMFLOW_LOG_LEVEL") ?? "info"
+
+    func makeLogger(label: String = "claimflow") throws -> Logger {
+        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+            throw CLIError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingBootstrap.once(level: level)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Queue settings shared by the server and the workers.
+struct QueueOptions: ParsableArguments {
+    @Option(help: "Seconds a lease lasts without a heartbeat (env CLAIMFLOW_LEASE_SECONDS).")
+    var leaseSeconds: Int = environment("CLAIMFLOW_LEASE_SECONDS").flatMap(Int.init) ?? 900
+
+    func validate() throws {
+        guard (10...86_400).contains(leaseSeconds) else {
+            throw ValidationError("--lease-seconds must be between 10 and 86400")
+        }
+    }
+}
+
+/// Installs the log handler once per process.
+enum LoggingBootstrap {
+    private static let done: Void = {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .trace
+            return handler
+        }
+    }()
+
+    static func once(level: Logger.Level) { _ = done }
+}
+
+/// A failure the operator can fix, said in one line.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
+}

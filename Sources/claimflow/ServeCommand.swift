@@ -1,0 +1,108 @@
+import ArgumentParser
+import ClaimFlowAPI
+import ClaimFlowStore
+import ClaimFlowWorkers
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+/// `claimflow serve`: the HTTP API and, unless disabled, the background workers.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP API and the background workers.",
+        discussion: "With no DATABASE_URL, starts a private PostgreSQL in --data-dir and stops it on exit."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var queue: QueueOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Flag(help: "Run only the HTTP API; run the workers with `claimflow work` elsewhere.")
+    var noWorkers = false
+
+    @Flag(help: "Do not apply pending migrations at start-up (then they must already be applied).")
+    var noMigrate = false
+
+    func run() async throws {
+        let logger = try logging.makeLogger()
+        try await DatabaseSession.with(database, allowEmbedded: true, logger: logger) { client, url in
+            try await Runtime(client: client, logger: logger, queue: queue)
+                .serve(settings: server.settings, migrate: !noMigrate, workers: !noWorkers, databaseURL: url)
+        }
+    }
+}
+
+/// Host and port of the HTTP server.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (env CLAIMFLOW_HOST).")
+    var host: String = environment("CLAIMFLOW_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (env CLAIMFLOW_PORT).")
+    var port: Int = environment("CLAIMFLOW_PORT").flatMap(Int.init) ?? 8080
+
+    var settings: ServerSettings { ServerSettings(host: host, port: port) }
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    }
+}
+
+/// The running pieces of one ClaimFlow process, wired together.
+struct Runtime {
+    let client: PostgresClient
+    let logger: Logger
+    let workQueue: WorkQueue
+    let signals = WorkSignals()
+
+    init(client: PostgresClient, logger: Logger, queue: QueueOptions) {
+        self.client = client
+        self.logger = logger
+        self.workQueue = WorkQueue(client: client, logger: logger, leaseDuration: .seconds(queue.leaseSeconds))
+    }
+
+    /// The background services: the LISTEN connection and the lease reaper (more workers
+    /// join them as they are built).
+    var workerServices: [any Service] {
+        [LeaseReaper(client: client, queue: workQueue, logger: logger)]
+    }
+
+    func migrate() async throws {
+        let applied = try await Migrator(client: client, logger: logger).migrate()
+        if !applied.isEmpty {
+            logger.info("schema migrated", metadata: ["applied": "\(applied.map(\.version))"])
+        }
+    }
+
+    func serve(settings: ServerSettings, migrate shouldMigrate: Bool, workers: Bool, databaseURL: DatabaseURL) async throws {
+        if shouldMigrate {
+            try await migrate()
+        } else if try await !Migrator(client: client, logger: logger).isCurrent() {
+            throw CLIError("the database schema is not current; run `claimflow migrate` first")
+        }
+        let dependencies = AppDependencies(client: client, queue: workQueue, signals: signals, logger: logger)
+        var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
+        if workers { services += workerServices }
+        let app = buildApplication(dependencies, settings: settings, services: services)
+        logger.notice(
+            "ClaimFlow listening",
+            metadata: ["url": "http://\(settings.host):\(settings.port)", "database": "\(databaseURL.redacted)"]
+        )
+        try await app.runService()
+    }
+
+    func work() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: workerServices.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.notice("ClaimFlow workers running")
+        try await group.run()
+    }
+}

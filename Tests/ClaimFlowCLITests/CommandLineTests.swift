@@ -1,0 +1,139 @@
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("claimflow command line")
+struct CommandLineTests {
+    @Test("two `claimflow migrate` runs racing on an empty database both succeed; the schema is applied once")
+    func parallelMigrate() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_cli")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let environment = ["DATABASE_URL": try connectionString(url)]
+        async let first = ClaimFlowProcess.run(["migrate"], environment: environment)
+        async let second = ClaimFlowProcess.run(["migrate"], environment: environment)
+        let outcomes = try await [first, second]
+        for outcome in outcomes {
+            #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
+        }
+        let outputs = outcomes.map(\.standardOutput).sorted()
+        #expect(outputs.contains { $0.contains("applied 0001 init") })
+        #expect(outputs.contains { $0.contains("schema is up to date") })
+
+        let status = try await ClaimFlowProcess.run(["migrate", "--status"], environment: environment)
+        #expect(status.status == 0)
+        for migration in Migration.all {
+            #expect(status.standardOutput.contains(migration.name) && status.standardOutput.contains("applied"))
+        }
+        let recorded = try await TestDatabase.withClient(url) { client in
+            let rows = try await client.query("SELECT count(*)::int FROM schema_migrations", logger: TestDatabase.logger)
+            for try await count in rows.decode(Int.self) { return count }
+            return -1
+        }
+        #expect(recorded == Migration.all.count)
+    }
+
+    @Test("a malformed DATABASE_URL is one line that names it, and a non-zero exit")
+    func badDatabaseURL() async throws {
+        let outcome = try await ClaimFlowProcess.run(["migrate"], environment: ["DATABASE_URL": "mysql://nope"])
+        expectOneLineError(outcome, mentioning: "DATABASE_URL is not a usable PostgreSQL URL")
+    }
+
+    @Test("an unreachable database is one line that says what to check")
+    func unreachableDatabase() async throws {
+        let outcome = try await ClaimFlowProcess.run(
+            ["migrate"],
+            environment: ["DATABASE_URL": "postgres://claimflow@127.0.0.1:1/claimflow?sslmode=disable"]
+        )
+        expectOneLineError(outcome, mentioning: "connection refused; check DATABASE_URL")
+    }
+
+    @Test("a missing PostgreSQL install is one line naming the package to install")
+    func missingPostgres() async throws {
+        let empty = FileManager.default.temporaryDirectory.appending(path: "claimflow-no-pg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let outcome = try await ClaimFlowProcess.run(
+            ["serve", "--data-dir", empty.appending(path: "pg").path],
+            environment: ["DATABASE_URL": nil, "CLAIMFLOW_POSTGRES_BIN": empty.path]
+        )
+        expectOneLineError(outcome, mentioning: "apt-get install -y postgresql")
+    }
+
+    @Test("with no DATABASE_URL, serve starts its own PostgreSQL, answers /healthz, and Ctrl-C stops both")
+    func embeddedServe() async throws {
+        // PostgreSQL runs as the postgres user when we are root, so its folder must be reachable.
+        let base = URL(fileURLWithPath: "/tmp/claimflow-embedded-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        chmod(base.path, 0o755)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let dataDirectory = base.appending(path: "postgres")
+        let port = try freePort()
+
+        let server = try ClaimFlowProcess.start(
+            ["serve", "--data-dir", dataDirectory.path, "--port", String(port), "--log-level", "notice"],
+            environment: ["DATABASE_URL": nil]
+        )
+        var healthy = false
+        for _ in 0..<600 where !healthy {
+            try await Task.sleep(for: .milliseconds(100))
+            healthy =
+                (try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                    try await client.get("/healthz").status.code == 200
+                }) ?? false
+        }
+        #expect(healthy, "no /healthz answer; stderr: \(server.standardErrorSoFar)")
+        let ready = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            try await client.get("/readyz").status.code
+        }
+        #expect(ready == 200)
+        let postmasterPID = dataDirectory.appending(path: "postmaster.pid")
+        #expect(FileManager.default.fileExists(atPath: postmasterPID.path))
+
+        server.signal(SIGINT)
+        let outcome = try await server.wait(timeout: .seconds(60))
+        #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: postmasterPID.path), "the embedded PostgreSQL still runs")
+        #expect(outcome.standardError.contains("embedded PostgreSQL runs as the 'postgres' user") || getuid() != 0)
+    }
+
+    private func expectOneLineError(_ outcome: ClaimFlowProcess.Outcome, mentioning text: String) {
+        #expect(outcome.status != 0)
+        let lines = outcome.standardError.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1, "expected one line, got: \(outcome.standardError)")
+        #expect(outcome.standardError.contains(text), "got: \(outcome.standardError)")
+        #expect(!outcome.standardError.contains("Fatal error") && !outcome.standardError.contains("0x0"))
+    }
+
+    private func connectionString(_ url: DatabaseURL) throws -> String {
+        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
+        var components = try #require(URLComponents(string: base))
+        components.path = "/" + url.database
+        return try #require(components.string)
+    }
+
+    /// A port nobody listens on right now (the kernel picks it).
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw TestSetupError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

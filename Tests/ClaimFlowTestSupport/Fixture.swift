@@ -1,0 +1,151 @@
+public import ClaimFlowCore
+public import ClaimFlowStore
+public import Foundation
+import Logging
+public import PostgresNIO
+
+/// A practice with a payer and a provider, and helpers to add users and encounters to it.
+public struct Fixture: Sendable {
+    public let client: PostgresClient
+    public let practiceID: UUID
+    public let payerID: UUID
+    public let providerID: UUID
+    public let queue: WorkQueue
+    public let encounters: EncounterStore
+    public let users: UserStore
+
+    /// Creates the practice `code` (with its payer and provider) in the test database.
+    public static func make(
+        _ client: PostgresClient,
+        code: String = "TEST",
+        leaseDuration: Duration = .seconds(900)
+    ) async throws -> Fixture {
+        let logger = TestDatabase.logger
+        let practices = PracticeStore(client: client, logger: logger)
+        let practiceID = try await practices.upsert(
+            Practice(
+                code: code, name: "Practice \(code)", npi: "1234567893", taxID: "123456789",
+                taxonomy: "207Q00000X",
+                address: PostalAddress(line1: "1 Test Way", city: "Testville", state: "IL", postalCode: "62701")
+            )
+        )
+        let payerID = try await practices.upsert(Payer(payerCode: "PAY\(code)", name: "Payer \(code)"))
+        let providerID = try await practices.upsert(
+            Provider(practiceID: practiceID, npi: "1234567893", firstName: "Pat", lastName: "Provider")
+        )
+        let queue = WorkQueue(client: client, logger: logger, leaseDuration: leaseDuration)
+        return Fixture(
+            client: client,
+            practiceID: practiceID,
+            payerID: payerID,
+            providerID: providerID,
+            queue: queue,
+            encounters: EncounterStore(client: client, logger: logger, queue: queue),
+            users: UserStore(client: client, logger: logger)
+        )
+    }
+
+    /// A queue over the same database with another lease length.
+    public func queue(leaseDuration: Duration) -> WorkQueue {
+        WorkQueue(client: client, logger: TestDatabase.logger, leaseDuration: leaseDuration)
+    }
+
+    /// Adds a user in this practice (and any `extraPractices`).
+    public func user(
+        _ username: String,
+        roles: Set<Role> = [.coder],
+        skills: Set<String> = ["family_medicine"],
+        extraPractices: Set<UUID> = [],
+        active: Bool = true
+    ) async throws -> UUID {
+        try await users.upsert(
+            User(
+                username: username, displayName: username, roles: roles,
+                practiceIDs: extraPractices.union([practiceID]), skills: skills, active: active
+            )
+        )
+    }
+
+    /// An intake for this practice.
+    public func intake(
+        _ externalID: String,
+        specialty: String = "family_medicine",
+        priority: Int = 0,
+        documentation: String = "Follow-up visit."
+    ) -> EncounterIntake {
+        let patient = Person(
+            firstName: "Test", lastName: "Patient", birthDate: CalendarDate("1980-02-29")!, sex: .female
+        )
+        return EncounterIntake(
+            practiceID: practiceID,
+            externalID: externalID,
+            patientMRN: "MRN-\(externalID)",
+            patient: patient,
+            coverage: Coverage(payerID: payerID, memberID: "MEM\(externalID)", subscriber: patient),
+            renderingProviderID: providerID,
+            dateOfService: CalendarDate("2026-11-02")!,
+            placeOfService: "11",
+            specialty: specialty,
+            priority: priority,
+            documentation: documentation
+        )
+    }
+
+    /// Receives one encounter through the real intake path and returns its id.
+    @discardableResult
+    public func receive(
+        _ externalID: String,
+        specialty: String = "family_medicine",
+        priority: Int = 0
+    ) async throws -> UUID {
+        try await encounters.receive(intake(externalID, specialty: specialty, priority: priority), audit: .system)
+            .encounterID
+    }
+
+    /// Receives `count` encounters in one transaction of bulk SQL: the same rows, events and
+    /// work items as intake writes, fast enough for thousands. Returns their ids.
+    public func receiveMany(_ count: Int, prefix: String = "BULK", specialty: String = "family_medicine") async throws -> [UUID] {
+        try await client.transaction(logger: TestDatabase.logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO patients (practice_id, mrn, first_name, last_name, birth_date, sex)
+                VALUES (\(practiceID), \(prefix + "-PATIENT"), 'Bulk', 'Patient', '1970-01-01', 'U')
+                ON CONFLICT DO NOTHING
+                """,
+                logger: TestDatabase.logger
+            )
+            let rows = try await connection.query(
+                """
+                WITH patient AS (
+                    SELECT id FROM patients WHERE practice_id = \(practiceID) AND mrn = \(prefix + "-PATIENT")
+                ), inserted AS (
+                    INSERT INTO encounters (practice_id, external_id, patient_id, payer_id, rendering_provider_id,
+                                            date_of_service, place_of_service, specialty, stage, documentation)
+                    SELECT \(practiceID), \(prefix) || '-' || n, patient.id, \(payerID), \(providerID),
+                           '2026-11-02', '11', \(specialty), 'ready_to_code', 'Bulk visit.'
+                    FROM generate_series(1, \(count)) AS n, patient
+                    RETURNING id, practice_id, specialty
+                ), queued AS (
+                    INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, waiting_stage)
+                    SELECT id, 'coding', practice_id, specialty, 'ready_to_code' FROM inserted
+                ), logged AS (
+                    INSERT INTO events (encounter_id, practice_id, action, from_stage, to_stage)
+                    SELECT id, practice_id, 'work.enqueued', 'received', 'ready_to_code' FROM inserted
+                )
+                SELECT id FROM inserted
+                """,
+                logger: TestDatabase.logger
+            )
+            var ids: [UUID] = []
+            for try await id in rows.decode(UUID.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    /// Runs a query that returns one integer (a count, usually).
+    public func count(_ query: PostgresQuery) async throws -> Int {
+        let rows = try await client.query(query, logger: TestDatabase.logger)
+        for try await value in rows.decode(Int.self) { return value }
+        return 0
+    }
+}

@@ -1,0 +1,91 @@
+public import ClaimFlowStore
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// A private database per test, on the server named by `DATABASE_URL`, dropped afterwards.
+///
+/// Tests run in parallel; a database of their own keeps their queues, advisory locks and
+/// NOTIFY channels apart.
+public enum TestDatabase {
+    public static let logger: Logger = {
+        var logger = Logger(label: "claimflow.tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// The server under test. Fails with a clear message when `DATABASE_URL` is unset.
+    public static func serverURL() throws -> DatabaseURL {
+        guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else {
+            throw TestSetupError(
+                "DATABASE_URL is not set: run the tests with scripts/test, which starts a PostgreSQL for them"
+            )
+        }
+        return try DatabaseURL(text)
+    }
+
+    /// Creates an empty database and returns its URL; drop it with ``drop(_:)``.
+    public static func create(prefix: String = "cf_test") async throws -> DatabaseURL {
+        let server = try serverURL()
+        let name = "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+        try await withAdminClient(server) { admin in
+            // A database name cannot be a bind parameter; this one is made of [a-z0-9_] above.
+            try await admin.query("CREATE DATABASE \(unescaped: name)", logger: logger)
+        }
+        return server.with(database: name)
+    }
+
+    /// Drops a database made by ``create(prefix:)``, closing anything still connected to it.
+    public static func drop(_ url: DatabaseURL) async throws {
+        try await withAdminClient(try serverURL()) { admin in
+            try await admin.query("DROP DATABASE IF EXISTS \(unescaped: url.database) WITH (FORCE)", logger: logger)
+        }
+    }
+
+    /// Runs `body` with a running client on a fresh, migrated database.
+    public static func withMigrated<Result: Sendable>(
+        maximumConnections: Int = 20,
+        _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> Result
+    ) async throws -> Result {
+        let url = try await create()
+        do {
+            let result = try await withClient(url, maximumConnections: maximumConnections) { client in
+                try await Migrator(client: client, logger: logger).migrate()
+                return try await body(client, url)
+            }
+            try await drop(url)
+            return result
+        } catch {
+            try? await drop(url)
+            throw error
+        }
+    }
+
+    /// Runs `body` with a running client on `url`.
+    public static func withClient<Result: Sendable>(
+        _ url: DatabaseURL,
+        maximumConnections: Int = 20,
+        _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        let client = PostgresClient(
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections),
+            backgroundLogger: logger
+        )
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    private static func withAdminClient(_ server: DatabaseURL, _ body: @Sendable (PostgresClient) async throws -> Void) async throws {
+        try await withClient(server, maximumConnections: 1, body)
+    }
+}
+
+/// The test environment is not set up; the message says how to fix it.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
