@@ -197,8 +197,10 @@ CREATE TABLE claims (
     replaces_claim_id    uuid REFERENCES claims (id),
     -- The payer's claim control number from the 277CA/835, needed by REF*F8 on 7 and 8.
     payer_claim_number   text CHECK (length(payer_claim_number) <= 50),
+    -- withdrawn: returned to coding by billing before it was ever submitted.
     status               text NOT NULL DEFAULT 'ready' CHECK (status IN (
-                             'ready', 'submitted', 'accepted', 'rejected', 'paid', 'denied', 'voided')),
+                             'ready', 'withdrawn', 'submitted', 'accepted', 'rejected', 'paid', 'denied',
+                             'voided')),
     total_charge         numeric(12, 2) NOT NULL CHECK (total_charge >= 0),
     paid_amount          numeric(12, 2),
     coded_by             uuid REFERENCES users (id),
@@ -208,6 +210,21 @@ CREATE TABLE claims (
     UNIQUE (encounter_id, version),
     CHECK ((frequency_code = '1') = (replaces_claim_id IS NULL))
 );
+
+-- A coder's question to the clinician (the encounter waits on hold until it is answered).
+CREATE TABLE provider_queries (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    encounter_id uuid NOT NULL REFERENCES encounters (id),
+    asked_by     uuid NOT NULL REFERENCES users (id),
+    question     text NOT NULL CHECK (length(question) BETWEEN 1 AND 4000),
+    asked_at     timestamptz NOT NULL DEFAULT now(),
+    answered_by  uuid REFERENCES users (id),
+    answer       text CHECK (length(answer) BETWEEN 1 AND 4000),
+    answered_at  timestamptz,
+    CHECK ((answer IS NULL) = (answered_at IS NULL))
+);
+-- At most one open question per encounter.
+CREATE UNIQUE INDEX provider_queries_open ON provider_queries (encounter_id) WHERE answered_at IS NULL;
 
 -- The hot queue table: one row per piece of open work, deleted when the work is done, so the
 -- dequeue index stays small under churn. History lives in events.
@@ -291,3 +308,6 @@ CREATE TRIGGER events_append_only
 CREATE TRIGGER events_no_truncate
     BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_event_change();
+
+-- The supervisor's work list pages through encounters by date of service.
+CREATE INDEX encounters_practice_dos ON encounters (practice_id, date_of_service, id);

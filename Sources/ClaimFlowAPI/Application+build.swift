@@ -1,3 +1,4 @@
+import ClaimFlowCore
 public import ClaimFlowStore
 public import Hummingbird
 public import Logging
@@ -30,10 +31,49 @@ public struct ServerSettings: Sendable {
     }
 }
 
+/// The routes, filled in once the router is built, for the 404/405 distinction.
+final class RouteTable: @unchecked Sendable {
+    var routes: [(method: HTTPRequest.Method, path: [Substring])] = []
+}
+
 /// The router with every ClaimFlow route, shared by the server and the tests.
-public func buildRouter(_ dependencies: AppDependencies) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
-    HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
+///
+/// Middleware is added before routes (Hummingbird binds middleware to a route when the
+/// route is added): errors and request logging first, then authentication and roles per group.
+public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequestContext> {
+    let client = dependencies.client
+    let logger = dependencies.logger
+    let queue = dependencies.queue
+    let users = UserStore(client: client, logger: logger)
+    let practices = PracticeStore(client: client, logger: logger)
+    let encounters = EncounterStore(client: client, logger: logger, queue: queue)
+    let coding = CodingStore(client: client, logger: logger, queue: queue)
+    let claims = ClaimStore(client: client, logger: logger, queue: queue)
+    let supervision = SupervisorStore(client: client, logger: logger)
+
+    let table = RouteTable()
+    let router = Router(context: ClaimFlowRequestContext.self)
+    router.add(middleware: ErrorMiddleware(table: table))
+
+    HealthController(client: client, logger: logger).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
+
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: users))
+    IntakeController(practices: practices, encounters: encounters)
+        .addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
+    CoderController(queue: queue, signals: dependencies.signals, coding: coding, encounters: encounters)
+        .addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
+    BillerController(queue: queue, signals: dependencies.signals, claims: claims)
+        .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
+    let supervisor = SupervisorController(queue: queue, supervision: supervision, encounters: encounters, practices: practices)
+    supervisor.addRoutes(to: api.group("supervisor").add(middleware: RoleMiddleware(.supervisor)))
+    supervisor.addHistoryRoute(to: api.group("encounters").add(middleware: RoleMiddleware(.supervisor)))
+    AdminController(users: users, practices: practices)
+        .addRoutes(to: api.group("admin").add(middleware: RoleMiddleware(.admin)))
+
+    table.routes = router.routes.map { route in
+        (route.method, route.path.description.split(separator: "/"))
+    }
     return router
 }
 

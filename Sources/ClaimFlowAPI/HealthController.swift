@@ -12,7 +12,7 @@ struct HealthController: Sendable {
     /// How long `/readyz` waits for the database before calling it unreachable.
     var probeTimeout: Duration = .seconds(2)
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<ClaimFlowRequestContext>) {
         router.get("healthz") { _, _ in
             Self.json(status: .ok, ["status": "ok"])
         }

@@ -103,8 +103,13 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         return copy
     }
 
-    /// The PostgresNIO client configuration for this address.
-    public func clientConfiguration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+    /// The role the service's connections take on (`SET ROLE` at connect): it may append
+    /// audit events but not change them. Migrations run without it, as the schema's owner.
+    public static let serviceRole = "claimflow_app"
+
+    /// The PostgresNIO client configuration for this address; with `role`, every connection
+    /// runs as that role.
+    public func clientConfiguration(maximumConnections: Int = 20, role: String? = nil) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socketDirectory {
             configuration = .init(
@@ -141,6 +146,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", "claimflow")]
+        if let role { configuration.options.additionalStartupParameters.append(("role", role)) }
         return configuration
     }
 }

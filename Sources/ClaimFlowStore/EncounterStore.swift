@@ -88,6 +88,44 @@ public struct EncounterStore: Sendable {
         }
     }
 
+    /// Whether the encounter exists in one of `practiceIDs`. Everything outside a user's
+    /// practices answers as if it did not exist (404), not as forbidden.
+    public func isVisible(_ encounterID: UUID, to practiceIDs: Set<UUID>) async throws -> Bool {
+        let rows = try await client.query(
+            "SELECT 1 FROM encounters WHERE id = \(encounterID) AND practice_id = ANY (\(Array(practiceIDs)))",
+            logger: logger
+        )
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// The encounter's audit trail, oldest first, when it is in one of `practiceIDs`.
+    public func history(of encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> [AuditEvent]? {
+        guard try await isVisible(encounterID, to: practiceIDs) else { return nil }
+        let rows = try await client.query(
+            """
+            SELECT ev.id, ev.occurred_at, ev.action, ev.actor_id, u.username, ev.from_stage, ev.to_stage, ev.lease_id,
+                   ev.client_address, ev.request_id, ev.detail::text
+            FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+            WHERE ev.encounter_id = \(encounterID)
+            ORDER BY ev.id
+            """,
+            logger: logger
+        )
+        var events: [AuditEvent] = []
+        for try await row in rows.decode(
+            (Int64, Date, String, UUID?, String?, String?, String?, UUID?, String?, String?, String).self
+        ) {
+            events.append(
+                AuditEvent(
+                    id: row.0, occurredAt: row.1, action: row.2, actorID: row.3, actorUsername: row.4, fromStage: row.5,
+                    toStage: row.6, leaseID: row.7, clientAddress: row.8, requestID: row.9, detail: row.10
+                )
+            )
+        }
+        return events
+    }
+
     /// The encounter's current stage, or nil when there is no such encounter.
     public func stage(of encounterID: UUID) async throws -> Stage? {
         let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)

@@ -69,4 +69,85 @@ public struct PracticeStore: Sendable {
         for try await id in rows.decode(UUID.self) { return id }
         throw StoreError(.conflict, "payer \(payer.payerCode) was not saved")
     }
+
+    /// The id of the practice with `code`, when it is one of `practiceIDs`.
+    public func practiceID(code: String, within practiceIDs: Set<UUID>) async throws -> UUID? {
+        let rows = try await client.query(
+            "SELECT id FROM practices WHERE code = \(code) AND id = ANY (\(Array(practiceIDs)))",
+            logger: logger
+        )
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+
+    /// The practice's rendering provider with this NPI.
+    public func providerID(practiceID: UUID, npi: String) async throws -> UUID? {
+        let rows = try await client.query(
+            "SELECT id FROM providers WHERE practice_id = \(practiceID) AND npi = \(npi)",
+            logger: logger
+        )
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+
+    /// The payer with this payer code.
+    public func payerID(code: String) async throws -> UUID? {
+        let rows = try await client.query("SELECT id FROM payers WHERE payer_code = \(code)", logger: logger)
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+
+    /// The practices in `practiceIDs`, by code.
+    public func practices(_ practiceIDs: Set<UUID>) async throws -> [Practice] {
+        let rows = try await client.query(
+            """
+            SELECT id, code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state, postal_code,
+                   segregate_duties
+            FROM practices WHERE id = ANY (\(Array(practiceIDs))) ORDER BY code
+            """,
+            logger: logger
+        )
+        var result: [Practice] = []
+        for try await row in rows.decode(
+            (UUID, String, String, String, String, String, String, String?, String, String, String, Bool).self
+        ) {
+            result.append(
+                Practice(
+                    id: row.0, code: row.1, name: row.2, npi: row.3, taxID: row.4, taxonomy: row.5,
+                    address: PostalAddress(line1: row.6, line2: row.7, city: row.8, state: row.9, postalCode: row.10),
+                    segregateDuties: row.11
+                )
+            )
+        }
+        return result
+    }
+
+    /// The practice's rendering providers.
+    public func providers(practiceID: UUID) async throws -> [Provider] {
+        let rows = try await client.query(
+            """
+            SELECT id, npi, first_name, last_name, taxonomy FROM providers
+            WHERE practice_id = \(practiceID) ORDER BY last_name, first_name, npi
+            """,
+            logger: logger
+        )
+        var result: [Provider] = []
+        for try await (id, npi, first, last, taxonomy) in rows.decode((UUID, String, String, String, String?).self) {
+            result.append(Provider(id: id, practiceID: practiceID, npi: npi, firstName: first, lastName: last, taxonomy: taxonomy))
+        }
+        return result
+    }
+
+    /// Every payer.
+    public func payers() async throws -> [Payer] {
+        let rows = try await client.query(
+            "SELECT id, payer_code, name, filing_limit_days FROM payers ORDER BY payer_code",
+            logger: logger
+        )
+        var result: [Payer] = []
+        for try await (id, code, name, limit) in rows.decode((UUID, String, String, Int).self) {
+            result.append(Payer(id: id, payerCode: code, name: name, filingLimitDays: limit))
+        }
+        return result
+    }
 }

@@ -15,3 +15,15 @@ extension PostgresClient {
         }
     }
 }
+
+extension PostgresClient {
+    /// Runs `body` on `connection` when one is given (so it joins the caller's transaction),
+    /// else on a connection from the pool.
+    func using<Result: Sendable>(
+        _ connection: PostgresConnection?,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        if let connection { return try await body(connection) }
+        return try await withConnection { try await body($0) }
+    }
+}

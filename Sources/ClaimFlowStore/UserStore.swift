@@ -99,6 +99,111 @@ public struct UserStore: Sendable {
         return count
     }
 
+    /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
+    /// and the user is active. Revocation therefore takes effect on the very next request.
+    public func principal(forToken token: String) async throws -> Principal? {
+        let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        let rows = try await client.query(
+            """
+            SELECT u.id, u.username, u.roles, u.skills,
+                   coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
+            FROM api_tokens t
+            JOIN users u ON u.id = t.user_id
+            LEFT JOIN user_practices up ON up.user_id = u.id
+            WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
+              AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
+            GROUP BY u.id
+            """,
+            logger: logger
+        )
+        for try await (id, username, roles, skills, practices) in rows.decode((UUID, String, [String], [String], [UUID]).self) {
+            return Principal(
+                userID: id,
+                username: username,
+                roles: Set(roles.compactMap(Role.init(rawValue:))),
+                practiceIDs: Set(practices),
+                skills: Set(skills)
+            )
+        }
+        return nil
+    }
+
+    /// Users who work in at least one of `practiceIDs`, or every user when nil.
+    public func users(inAnyOf practiceIDs: Set<UUID>?) async throws -> [User] {
+        let filter = practiceIDs.map { Array($0) }
+        let rows = try await client.query(
+            """
+            SELECT u.id, u.username, u.display_name, u.roles, u.skills, u.active,
+                   coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
+            FROM users u LEFT JOIN user_practices up ON up.user_id = u.id
+            GROUP BY u.id
+            HAVING \(filter)::uuid[] IS NULL OR bool_or(up.practice_id = ANY (\(filter)::uuid[]))
+            ORDER BY u.username
+            """,
+            logger: logger
+        )
+        var result: [User] = []
+        for try await (id, username, name, roles, skills, active, practices) in rows.decode(
+            (UUID, String, String, [String], [String], Bool, [UUID]).self
+        ) {
+            result.append(
+                User(
+                    id: id, username: username, displayName: name, roles: Set(roles.compactMap(Role.init(rawValue:))),
+                    practiceIDs: Set(practices), skills: Set(skills), active: active
+                )
+            )
+        }
+        return result
+    }
+
+    /// The user with this name.
+    public func user(named username: String) async throws -> User? {
+        try await users(inAnyOf: nil).first { $0.username == username }
+    }
+
+    /// A token's metadata; the token itself is never stored.
+    public struct TokenInfo: Sendable, Hashable, Codable {
+        public let id: UUID
+        public let label: String
+        public let createdAt: Date
+        public let revokedAt: Date?
+    }
+
+    /// The user's tokens, newest first.
+    public func tokens(of userID: UUID) async throws -> [TokenInfo] {
+        let rows = try await client.query(
+            "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at DESC",
+            logger: logger
+        )
+        var result: [TokenInfo] = []
+        for try await (id, label, created, revoked) in rows.decode((UUID, String, Date, Date?).self) {
+            result.append(TokenInfo(id: id, label: label, createdAt: created, revokedAt: revoked))
+        }
+        return result
+    }
+
+    /// Revokes one token of the user; effective on the very next request.
+    public func revokeToken(_ tokenID: UUID, of userID: UUID, audit: AuditContext) async throws {
+        let rows = try await client.query(
+            """
+            WITH revoked AS (
+                UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+                WHERE id = \(tokenID) AND user_id = \(userID)
+                RETURNING id
+            ), logged AS (
+                INSERT INTO events (actor_id, action, client_address, request_id, detail)
+                SELECT \(audit.actorID), 'token.revoked', \(audit.clientAddress), \(audit.requestID),
+                       jsonb_build_object('user_id', \(userID), 'token_id', id)
+                FROM revoked
+            )
+            SELECT count(*)::int FROM revoked
+            """,
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) where count == 1 { return }
+        throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found")
+    }
+
     /// 32 random bytes, base64url without padding: 43 URL-safe characters.
     static func makeToken() -> String {
         var generator = SystemRandomNumberGenerator()

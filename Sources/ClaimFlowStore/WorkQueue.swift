@@ -229,7 +229,7 @@ public struct WorkQueue: Sendable {
     ) async throws {
         let leasedStage = queue.leasedStage
         try check(from: leasedStage, to: to)
-        try await onConnection(connection) { connection in
+        try await client.using(connection) { connection in
             let rows = try await connection.query(
                 """
                 WITH done AS (
@@ -258,6 +258,45 @@ public struct WorkQueue: Sendable {
             for try await count in rows.decode(Int.self) where count == 1 { return }
             throw try await refusal(encounterID: encounterID, on: connection)
         }
+    }
+
+    /// Ends the holder's lease and puts the encounter straight into another queue's waiting
+    /// stage (a biller returning a claim to coding), in the caller's transaction.
+    ///
+    /// `offeredTo` gets the new work first, alone, until `offerFor` has passed.
+    public func requeue(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        from queue: WorkQueueName,
+        to waitingStage: Stage,
+        offeredTo: UUID? = nil,
+        offerFor: Duration = .zero,
+        action: String,
+        detail: String = "{}",
+        audit: AuditContext,
+        on connection: PostgresConnection
+    ) async throws {
+        guard let target = WorkQueueName.waiting(in: waitingStage) else {
+            throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
+        }
+        try await finish(
+            encounterID: encounterID, leaseID: leaseID, holder: holder, queue: queue, to: waitingStage,
+            action: action, detail: detail, audit: audit, on: connection
+        )
+        let (seconds, attoseconds) = offerFor.components
+        let offerSeconds = Double(seconds) + Double(attoseconds) / 1e18
+        try await connection.query(
+            """
+            INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
+                                    offered_to, offered_until)
+            SELECT id, \(target.rawValue), practice_id,
+                   CASE WHEN \(target.rawValue) = 'coding' THEN specialty END, priority, \(waitingStage.rawValue),
+                   \(offeredTo), CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END
+            FROM encounters WHERE id = \(encounterID) AND stage = \(waitingStage.rawValue)
+            """,
+            logger: logger
+        )
     }
 
     /// The holder gives the work back: the encounter returns to the stage it waited in and the
@@ -404,7 +443,7 @@ public struct WorkQueue: Sendable {
     /// Safe to run from several processes: rows are claimed with SKIP LOCKED, and a holder's
     /// in-flight write (which locks the row) finishes before its lease can be reaped.
     public func reapExpiredLeases(limit: Int = 500, on connection: PostgresConnection? = nil) async throws -> Int {
-        try await onConnection(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
+        try await client.using(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
     }
 
     private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
@@ -523,14 +562,6 @@ public struct WorkQueue: Sendable {
             )
         }
         return StoreError(.notFound, "encounter \(encounterID) not found")
-    }
-
-    private func onConnection<Result: Sendable>(
-        _ connection: PostgresConnection?,
-        _ body: (PostgresConnection) async throws -> Result
-    ) async throws -> Result {
-        if let connection { return try await body(connection) }
-        return try await client.withConnection { try await body($0) }
     }
 }
 

@@ -11,6 +11,7 @@ enum DatabaseSession {
         _ options: DatabaseOptions,
         allowEmbedded: Bool,
         maximumConnections: Int = 20,
+        role: String? = nil,
         logger: Logger,
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> Result
     ) async throws -> Result {
@@ -42,20 +43,34 @@ enum DatabaseSession {
         }
         defer { embedded?.stop() }
 
+        try await probe(url, logger: logger)
+        return try await withClient(url, maximumConnections: maximumConnections, role: role, logger: logger) { client in
+            try await body(client, url)
+        }
+    }
+
+    /// Runs a connection pool to `url` for the duration of `body`; with `role`, every
+    /// connection runs as that role.
+    static func withClient<Result: Sendable>(
+        _ url: DatabaseURL,
+        maximumConnections: Int = 20,
+        role: String? = nil,
+        logger: Logger,
+        _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections),
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections, role: role),
             backgroundLogger: quieter(logger)
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            try await probe(client, url: url, logger: logger)
-            return try await body(client, url)
+            return try await body(client)
         }
     }
 
     /// Fails fast, in one line, when the server cannot be reached or refuses us.
-    private static func probe(_ client: PostgresClient, url: DatabaseURL, logger: Logger) async throws {
+    private static func probe(_ url: DatabaseURL, logger: Logger) async throws {
         do {
             try await url.checkConnection(logger: quieter(logger))
         } catch {

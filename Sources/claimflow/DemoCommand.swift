@@ -35,14 +35,16 @@ struct DemoCommand: AsyncParsableCommand {
         let settings = server.settings
         let count = encounters
         let serveAfter = !seedOnly
-        try await DatabaseSession.with(database, allowEmbedded: true, logger: logger) { client, url in
-            let runtime = Runtime(client: client, logger: logger, queue: queue)
-            try await runtime.migrate()
-            let seeded = try await DemoSeeder(client: client, logger: logger, queue: runtime.workQueue)
-                .seed(encounters: count)
-            printWelcome(seeded, settings: settings)
-            if serveAfter {
-                try await runtime.serve(settings: settings, migrate: false, workers: true, databaseURL: url)
+        try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
+            try await Runtime.prepareSchema(owner, migrate: true, logger: logger)
+            try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
+                let runtime = Runtime(client: client, logger: logger, queue: queue)
+                let seeded = try await DemoSeeder(client: client, logger: logger, queue: runtime.workQueue)
+                    .seed(encounters: count)
+                printWelcome(seeded, settings: settings)
+                if serveAfter {
+                    try await runtime.serve(settings: settings, workers: true, databaseURL: url)
+                }
             }
         }
     }
@@ -60,11 +62,15 @@ struct DemoCommand: AsyncParsableCommand {
             let roles = user.roles.padding(toLength: 18, withPad: " ", startingAt: 0)
             lines.append("  \(name) \(roles) \(user.token)")
         }
+        let coder = seeded.users.first { $0.username == "coder" }?.token ?? "TOKEN"
+        let supervisor = seeded.users.first { $0.username == "supervisor" }?.token ?? "TOKEN"
         lines += [
             "",
             "Try:",
             "  curl \(base)/healthz",
-            "  curl \(base)/readyz",
+            "  curl \(base)/openapi.yaml",
+            "  curl -X POST -H 'Authorization: Bearer \(coder)' '\(base)/api/v1/coder/next?wait=5'",
+            "  curl -H 'Authorization: Bearer \(supervisor)' \(base)/api/v1/supervisor/queues",
             "",
             "Press Ctrl-C to stop.",
             "",

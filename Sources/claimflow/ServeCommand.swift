@@ -29,9 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger()
-        try await DatabaseSession.with(database, allowEmbedded: true, logger: logger) { client, url in
-            try await Runtime(client: client, logger: logger, queue: queue)
-                .serve(settings: server.settings, migrate: !noMigrate, workers: !noWorkers, databaseURL: url)
+        try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
+            try await Runtime.prepareSchema(owner, migrate: !noMigrate, logger: logger)
+            try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
+                try await Runtime(client: client, logger: logger, queue: queue)
+                    .serve(settings: server.settings, workers: !noWorkers, databaseURL: url)
+            }
         }
     }
 }
@@ -70,19 +73,21 @@ struct Runtime {
         [LeaseReaper(client: client, queue: workQueue, logger: logger)]
     }
 
-    func migrate() async throws {
-        let applied = try await Migrator(client: client, logger: logger).migrate()
-        if !applied.isEmpty {
-            logger.info("schema migrated", metadata: ["applied": "\(applied.map(\.version))"])
+    /// Applies pending migrations over the owner's connection (the service role may not
+    /// change the schema), or, with `migrate` false, refuses to go on with an old schema.
+    static func prepareSchema(_ owner: PostgresClient, migrate: Bool, logger: Logger) async throws {
+        let migrator = Migrator(client: owner, logger: logger)
+        if migrate {
+            let applied = try await migrator.migrate()
+            if !applied.isEmpty {
+                logger.info("schema migrated", metadata: ["applied": "\(applied.map(\.version))"])
+            }
+        } else if try await !migrator.isCurrent() {
+            throw CLIError("the database schema is not current; run `claimflow migrate` first")
         }
     }
 
-    func serve(settings: ServerSettings, migrate shouldMigrate: Bool, workers: Bool, databaseURL: DatabaseURL) async throws {
-        if shouldMigrate {
-            try await migrate()
-        } else if try await !Migrator(client: client, logger: logger).isCurrent() {
-            throw CLIError("the database schema is not current; run `claimflow migrate` first")
-        }
+    func serve(settings: ServerSettings, workers: Bool, databaseURL: DatabaseURL) async throws {
         let dependencies = AppDependencies(client: client, queue: workQueue, signals: signals, logger: logger)
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClaimFlowStore
 
 /// `claimflow work`: the background workers alone, for running them apart from the API.
 struct WorkCommand: AsyncParsableCommand {
@@ -13,10 +14,11 @@ struct WorkCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger()
-        try await DatabaseSession.with(database, allowEmbedded: false, logger: logger) { client, _ in
-            let runtime = Runtime(client: client, logger: logger, queue: queue)
-            try await runtime.migrate()
-            try await runtime.work()
+        try await DatabaseSession.with(database, allowEmbedded: false, maximumConnections: 2, logger: logger) { owner, url in
+            try await Runtime.prepareSchema(owner, migrate: true, logger: logger)
+            try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
+                try await Runtime(client: client, logger: logger, queue: queue).work()
+            }
         }
     }
 }

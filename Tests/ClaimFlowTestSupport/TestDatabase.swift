@@ -14,6 +14,13 @@ public enum TestDatabase {
         return logger
     }()
 
+    /// The pool warns when a query races its own start-up; tests start pools constantly.
+    static let poolLogger: Logger = {
+        var logger = Logger(label: "claimflow.tests.pool")
+        logger.logLevel = .error
+        return logger
+    }()
+
     /// The server under test. Fails with a clear message when `DATABASE_URL` is unset.
     public static func serverURL() throws -> DatabaseURL {
         guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else {
@@ -62,14 +69,16 @@ public enum TestDatabase {
     }
 
     /// Runs `body` with a running client on `url`.
+    /// With `role`, the client's connections run as that role (the service's, for instance).
     public static func withClient<Result: Sendable>(
         _ url: DatabaseURL,
         maximumConnections: Int = 20,
+        role: String? = nil,
         _ body: @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections),
-            backgroundLogger: logger
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections, role: role),
+            backgroundLogger: poolLogger
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }

@@ -1,0 +1,55 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import Hummingbird
+import Logging
+
+/// Authenticates `Authorization: Bearer <token>` against the stored token digests and puts
+/// the user in the request context. A missing, unknown, expired or revoked token is 401.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = ClaimFlowRequestContext
+
+    let users: UserStore
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("send a bearer token: Authorization: Bearer <token>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1].count <= 200 else {
+            throw APIError.unauthorized("the Authorization header must be: Bearer <token>")
+        }
+        guard let principal = try await users.principal(forToken: String(parts[1])) else {
+            throw APIError.unauthorized("the token is not valid: unknown, expired or revoked")
+        }
+        var context = context
+        context.principal = principal
+        context.logger[metadataKey: "user_id"] = "\(principal.userID)"
+        return try await next(request, context)
+    }
+}
+
+/// Lets a request through only when its user holds one of `roles` (403 otherwise).
+struct RoleMiddleware: RouterMiddleware {
+    typealias Context = ClaimFlowRequestContext
+
+    let roles: Set<Role>
+
+    init(_ roles: Role...) { self.roles = Set(roles) }
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        guard principal.hasAny(of: roles) else {
+            let names = roles.map(\.rawValue).sorted().joined(separator: " or ")
+            throw APIError.forbidden("this needs the \(names) role")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,69 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import Foundation
+import Hummingbird
+
+/// The biller's routes: pull the next claim, view it, submit it, or return it to coding.
+struct BillerController: Sendable {
+    let queue: WorkQueue
+    let signals: WorkSignals
+    let claims: ClaimStore
+
+    struct PulledClaim: Encodable {
+        let lease: LeaseBody
+        let claim: BillerClaimView
+    }
+
+    struct ClaimStatusBody: Encodable {
+        let claimId: UUID
+        let status: String
+        let stage: Stage
+    }
+
+    func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
+        group.post("next") { request, context in
+            let principal = try context.requirePrincipal()
+            let wait = try CoderController.waitSeconds(request)
+            guard
+                let lease = try await queue.pullNext(
+                    userID: principal.userID, queue: .billing, audit: context.audit, wait: .seconds(wait), signals: signals
+                )
+            else { return Response(status: .noContent) }
+            guard let claimID = try await claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs),
+                let claim = try await claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
+            else { throw APIError.notFound("no claim for encounter \(lease.encounterID)") }
+            return try JSONResponse.make(PulledClaim(lease: LeaseBody(lease), claim: claim))
+        }
+        group.get("claims/{id}") { _, context in
+            let principal = try context.requirePrincipal()
+            let id = try CoderController.pathID(context)
+            guard let claim = try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit)
+            else { throw APIError.notFound("claim \(id) not found") }
+            return try JSONResponse.make(claim)
+        }
+        group.post("claims/{id}/submit") { request, context in
+            let principal = try context.requirePrincipal()
+            let id = try CoderController.pathID(context)
+            let leaseID = try await CoderController.leaseOnly(request)
+            try await claims.submit(
+                claimID: id, leaseID: leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs, audit: context.audit
+            )
+            return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "submitted", stage: .submitted))
+        }
+        group.post("claims/{id}/return") { request, context in
+            let principal = try context.requirePrincipal()
+            let id = try CoderController.pathID(context)
+            var body = try await JSONBody.object(request)
+            let leaseID = body.uuid("lease_id")
+            let reason = body.string("reason", maxLength: 500)
+            body.rejectUnknownFields()
+            try body.findings.throwIfAny()
+            guard let leaseID, let reason else { throw APIError.validation(body.findings.items) }
+            try await claims.returnToCoding(
+                claimID: id, leaseID: leaseID, holder: principal.userID, reason: reason,
+                practiceIDs: principal.practiceIDs, audit: context.audit
+            )
+            return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))
+        }
+    }
+}

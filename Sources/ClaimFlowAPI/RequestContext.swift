@@ -1,0 +1,35 @@
+public import ClaimFlowCore
+public import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every ClaimFlow route: Hummingbird's core storage, the
+/// authenticated principal (set by ``AuthMiddleware``) and the client's address.
+public struct ClaimFlowRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The authenticated user; nil before authentication and on operations routes.
+    public var principal: Principal?
+    /// The peer's IP address, for the audit trail.
+    public let clientAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.principal = nil
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// Bodies are read through ``JSONBody`` with its own limits; this is Hummingbird's cap
+    /// for anything else.
+    public var maxUploadSize: Int { JSONBody.batchLimit }
+
+    /// The principal, for handlers behind ``AuthMiddleware`` (which guarantees one).
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw APIError.unauthorized("authentication required") }
+        return principal
+    }
+
+    /// Who acts, from where, under which request id: for the audit trail.
+    var audit: AuditContext {
+        AuditContext(actorID: principal?.userID, clientAddress: clientAddress, requestID: id)
+    }
+}

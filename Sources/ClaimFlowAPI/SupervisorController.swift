@@ -1,0 +1,152 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import Foundation
+import Hummingbird
+
+/// The supervisor's routes: queue health, the work list, and control over individual work
+/// (reassign, release, priority). Every change is audited with the supervisor as actor.
+struct SupervisorController: Sendable {
+    let queue: WorkQueue
+    let supervision: SupervisorStore
+    let encounters: EncounterStore
+    let practices: PracticeStore
+
+    struct QueuesBody: Encodable {
+        let queues: [QueueSummary]
+        let holds: [HoldSummary]
+    }
+
+    struct WorkPage: Encodable {
+        let items: [WorkListItem]
+        /// Pass as `after` for the next page; absent on the last page.
+        let next: String?
+    }
+
+    func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
+        group.get("queues") { _, context in
+            let principal = try context.requirePrincipal()
+            let (queues, holds) = try await supervision.queues(practiceIDs: principal.practiceIDs)
+            return try JSONResponse.make(QueuesBody(queues: queues, holds: holds))
+        }
+        group.get("work") { request, context in
+            let principal = try context.requirePrincipal()
+            let (filter, cursor, limit) = try await workQuery(request, principal: principal)
+            let items = try await supervision.workList(
+                filter: filter, practiceIDs: principal.practiceIDs, after: cursor, limit: limit + 1
+            )
+            let page = Array(items.prefix(limit))
+            let next = items.count > limit ? page.last.map { "\($0.dateOfService)_\($0.encounterID)" } : nil
+            return try JSONResponse.make(WorkPage(items: page, next: next))
+        }
+        group.post("work/{id}/reassign") { request, context in
+            let id = try await visibleEncounter(context)
+            var body = try await JSONBody.object(request)
+            let toUser = body.uuid("to_user")
+            let reason = body.string("reason", required: false, maxLength: 500)
+            body.rejectUnknownFields()
+            try body.findings.throwIfAny()
+            guard let toUser else { throw APIError.validation(body.findings.items) }
+            let lease = try await queue.reassign(encounterID: id, to: toUser, reason: reason, audit: context.audit)
+            return try JSONResponse.make(Reassigned(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
+        }
+        group.post("work/{id}/release") { request, context in
+            let id = try await visibleEncounter(context)
+            var body = try await JSONBody.object(request)
+            let reason = body.string("reason", required: false, maxLength: 500)
+            body.rejectUnknownFields()
+            try body.findings.throwIfAny()
+            try await queue.releaseLease(encounterID: id, reason: reason, audit: context.audit)
+            return try JSONResponse.make(StageBody(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
+        }
+        group.post("work/{id}/priority") { request, context in
+            let id = try await visibleEncounter(context)
+            var body = try await JSONBody.object(request)
+            let priority = body.int("priority", range: 0...100)
+            body.rejectUnknownFields()
+            try body.findings.throwIfAny()
+            guard let priority else { throw APIError.validation(body.findings.items) }
+            try await queue.setPriority(encounterID: id, priority: priority, audit: context.audit)
+            return try JSONResponse.make(PriorityBody(encounterId: id, priority: priority))
+        }
+    }
+
+    /// `GET /encounters/{id}/history`, the audit trail (registered on its own path).
+    func addHistoryRoute(to group: RouterGroup<ClaimFlowRequestContext>) {
+        group.get("{id}/history") { _, context in
+            let principal = try context.requirePrincipal()
+            let id = try CoderController.pathID(context)
+            guard let events = try await encounters.history(of: id, practiceIDs: principal.practiceIDs, audit: context.audit)
+            else { throw APIError.notFound("encounter \(id) not found") }
+            return try JSONResponse.make(["events": events])
+        }
+    }
+
+    struct Reassigned: Encodable {
+        let encounterId: UUID
+        let holder: UUID
+        let lease: LeaseBody
+    }
+
+    struct PriorityBody: Encodable {
+        let encounterId: UUID
+        let priority: Int
+    }
+
+    private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> UUID {
+        let principal = try context.requirePrincipal()
+        let id = try CoderController.pathID(context)
+        guard try await encounters.isVisible(id, to: principal.practiceIDs) else {
+            throw APIError.notFound("encounter \(id) not found")
+        }
+        return id
+    }
+
+    private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter, (CalendarDate, UUID)?, Int) {
+        let query = request.uri.queryParameters
+        let findings = Findings()
+        var filter = WorkFilter()
+        if let text = query.get("queue") {
+            filter.queue = WorkQueueName(rawValue: text)
+            if filter.queue == nil { findings.add("query.queue", "must be coding or billing") }
+        }
+        if let text = query.get("stage") {
+            filter.stage = Stage(rawValue: text)
+            if filter.stage == nil { findings.add("query.stage", "is not a stage") }
+        }
+        if let text = query.get("assignee") {
+            filter.assignee = UUID(uuidString: text)
+            if filter.assignee == nil { findings.add("query.assignee", "must be a user id") }
+        }
+        if let text = query.get("practice") {
+            filter.practiceID = try await practices.practiceID(code: text, within: principal.practiceIDs)
+            if filter.practiceID == nil { findings.add("query.practice", "is not one of your practices") }
+        }
+        if let text = query.get("from") {
+            filter.dateOfServiceFrom = CalendarDate(text)
+            if filter.dateOfServiceFrom == nil { findings.add("query.from", "must be a date as YYYY-MM-DD") }
+        }
+        if let text = query.get("to") {
+            filter.dateOfServiceTo = CalendarDate(text)
+            if filter.dateOfServiceTo == nil { findings.add("query.to", "must be a date as YYYY-MM-DD") }
+        }
+        var cursor: (CalendarDate, UUID)?
+        if let text = query.get("after") {
+            let parts = text.split(separator: "_", maxSplits: 1)
+            if parts.count == 2, let date = CalendarDate(String(parts[0])), let id = UUID(uuidString: String(parts[1])) {
+                cursor = (date, id)
+            } else {
+                findings.add("query.after", "must be the `next` value of the previous page")
+            }
+        }
+        var limit = 50
+        if let text = query.get("limit") {
+            if let value = Int(text), (1...500).contains(value) {
+                limit = value
+            } else {
+                findings.add("query.limit", "must be from 1 to 500")
+            }
+        }
+        try findings.throwIfAny()
+        return (filter, cursor, limit)
+    }
+}

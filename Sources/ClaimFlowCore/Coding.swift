@@ -1,0 +1,72 @@
+public import Foundation
+
+/// One service line as a coder assigns it (837P loop 2400).
+public struct ServiceLine: Sendable, Hashable, Codable {
+    /// CPT (5 digits, or 4 digits + F/T/U) or HCPCS Level II (letter + 4 digits).
+    public var code: String
+    /// Up to four two-character modifiers, in order.
+    public var modifiers: [String]
+    public var units: Decimal
+    public var charge: Decimal
+    /// 1-based positions in the diagnosis list, the first being primary (1 to 4 of them).
+    public var pointers: [Int]
+
+    public init(code: String, modifiers: [String] = [], units: Decimal, charge: Decimal, pointers: [Int]) {
+        self.code = code
+        self.modifiers = modifiers
+        self.units = units
+        self.charge = charge
+        self.pointers = pointers
+    }
+}
+
+/// The codes of one coding version of an encounter: diagnoses in claim order and lines.
+public struct CodeAssignment: Sendable, Hashable, Codable {
+    /// ICD-10-CM codes without dots, in order (the first is the principal diagnosis).
+    public var diagnoses: [String]
+    public var lines: [ServiceLine]
+
+    public init(diagnoses: [String], lines: [ServiceLine]) {
+        self.diagnoses = diagnoses
+        self.lines = lines
+    }
+
+    /// The claim total: the sum of the line charges.
+    public var totalCharge: Decimal { lines.reduce(0) { $0 + $1.charge } }
+}
+
+/// Formats of the code systems, checked before anything is stored.
+public enum CodeFormat {
+    /// An ICD-10-CM code as written by a coder, with or without its dot, upper-cased and with
+    /// the dot removed; nil when it cannot be one (letter, digit, then 1-5 more).
+    public static func normalizedDiagnosis(_ text: String) -> String? {
+        var code = text.uppercased()
+        if code.count > 3, code.dropFirst(3).first == "." {
+            code.remove(at: code.index(code.startIndex, offsetBy: 3))
+        }
+        let scalars = Array(code.unicodeScalars)
+        guard (3...7).contains(scalars.count), isLetter(scalars[0]), isDigit(scalars[1]),
+            scalars.dropFirst(2).allSatisfy({ isDigit($0) || isLetter($0) })
+        else { return nil }
+        return code
+    }
+
+    /// Whether `code` is a CPT (5 digits, or 4 digits + F, T or U) or HCPCS Level II
+    /// (letter + 4 digits) procedure code.
+    public static func isProcedure(_ code: String) -> Bool {
+        let scalars = Array(code.unicodeScalars)
+        guard scalars.count == 5 else { return false }
+        if scalars.allSatisfy(isDigit) { return true }
+        if scalars.prefix(4).allSatisfy(isDigit), "FTU".unicodeScalars.contains(scalars[4]) { return true }
+        return isLetter(scalars[0]) && scalars.dropFirst().allSatisfy(isDigit)
+    }
+
+    /// A modifier: two upper-case letters or digits.
+    public static func isModifier(_ code: String) -> Bool {
+        let scalars = Array(code.unicodeScalars)
+        return scalars.count == 2 && scalars.allSatisfy { isDigit($0) || isLetter($0) }
+    }
+
+    private static func isDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+    private static func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("A"..."Z").contains(scalar) }
+}

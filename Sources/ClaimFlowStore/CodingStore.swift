@@ -1,0 +1,199 @@
+public import ClaimFlowCore
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// A coder's work on an encounter: the codes (diagnoses and service lines, per coding
+/// version), the coder's view of the encounter, and provider queries.
+public struct CodingStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let queue: WorkQueue
+
+    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
+        self.client = client
+        self.logger = logger
+        self.queue = queue
+    }
+
+    /// Replaces the draft codes of the encounter's current version. Only the holder of the
+    /// live coding lease may write; the lease row stays locked until the codes are in.
+    public func saveDraft(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        codes: CodeAssignment,
+        audit: AuditContext
+    ) async throws {
+        try await client.transaction(logger: logger) { connection in
+            try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, on: connection)
+            let version = try await currentVersion(of: encounterID, on: connection)
+            try await connection.query(
+                "DELETE FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version)",
+                logger: logger
+            )
+            try await connection.query(
+                "DELETE FROM service_lines WHERE encounter_id = \(encounterID) AND version = \(version)",
+                logger: logger
+            )
+            if !codes.diagnoses.isEmpty {
+                let positions = Array(1...codes.diagnoses.count)
+                try await connection.query(
+                    """
+                    INSERT INTO diagnoses (encounter_id, version, position, code)
+                    SELECT \(encounterID), \(version), position, code
+                    FROM unnest(\(positions)::int[], \(codes.diagnoses)::text[]) AS d(position, code)
+                    """,
+                    logger: logger
+                )
+            }
+            for (index, line) in codes.lines.enumerated() {
+                try await connection.query(
+                    """
+                    INSERT INTO service_lines (encounter_id, version, line_number, code, modifiers, units, charge, pointers)
+                    VALUES (\(encounterID), \(version), \(index + 1), \(line.code), \(line.modifiers),
+                            \(line.units), \(line.charge), \(line.pointers)::smallint[])
+                    """,
+                    logger: logger
+                )
+            }
+            let detail = try jsonObject([
+                "diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count),
+            ])
+            try await connection.query(
+                """
+                INSERT INTO events (encounter_id, practice_id, actor_id, action, lease_id, client_address, request_id, detail)
+                SELECT id, practice_id, \(audit.actorID), 'codes.saved', \(leaseID), \(audit.clientAddress),
+                       \(audit.requestID), \(detail)::jsonb
+                FROM encounters WHERE id = \(encounterID)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// The codes of one coding version.
+    public func codes(of encounterID: UUID, version: Int, on connection: PostgresConnection? = nil) async throws -> CodeAssignment {
+        try await client.using(connection) { connection in
+            var diagnoses: [String] = []
+            let diagnosisRows = try await connection.query(
+                "SELECT code FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY position",
+                logger: logger
+            )
+            for try await code in diagnosisRows.decode(String.self) { diagnoses.append(code) }
+            var lines: [ServiceLine] = []
+            let lineRows = try await connection.query(
+                """
+                SELECT code, modifiers, units, charge, pointers::int[] FROM service_lines
+                WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY line_number
+                """,
+                logger: logger
+            )
+            for try await (code, modifiers, units, charge, pointers) in lineRows.decode(
+                (String, [String], Decimal, Decimal, [Int]).self
+            ) {
+                lines.append(ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers))
+            }
+            return CodeAssignment(diagnoses: diagnoses, lines: lines)
+        }
+    }
+
+    /// The coder's view of an encounter in one of `practiceIDs` (nil otherwise: another
+    /// practice's encounter does not exist for this user), recording the read of PHI.
+    public func coderView(encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> CoderEncounterView? {
+        let practices = Array(practiceIDs)
+        return try await client.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT e.id, e.external_id, pr.code, e.stage, e.version, e.date_of_service::text, e.place_of_service,
+                       e.specialty, e.priority,
+                       date_part('year', age(e.date_of_service, p.birth_date))::int, p.sex,
+                       coalesce(v.first_name || ' ' || v.last_name, ''), e.documentation
+                FROM encounters e
+                JOIN practices pr ON pr.id = e.practice_id
+                JOIN patients p ON p.id = e.patient_id
+                LEFT JOIN providers v ON v.id = e.rendering_provider_id
+                WHERE e.id = \(encounterID) AND e.practice_id = ANY (\(practices))
+                """,
+                logger: logger
+            )
+            var found: CoderEncounterView?
+            for try await row in rows.decode(
+                (UUID, String, String, String, Int, String, String, String, Int, Int, String, String, String).self
+            ) {
+                found = CoderEncounterView(
+                    id: row.0, externalID: row.1, practiceCode: row.2, stage: Stage(rawValue: row.3) ?? .received,
+                    version: row.4, dateOfService: CalendarDate(row.5) ?? CalendarDate(year: 1900, month: 1, day: 1)!,
+                    placeOfService: row.6, specialty: row.7, priority: row.8, patientAge: row.9,
+                    patientSex: Sex(rawValue: row.10) ?? .unknown, renderingProvider: row.11, documentation: row.12,
+                    codes: CodeAssignment(diagnoses: [], lines: []), queries: []
+                )
+            }
+            guard var view = found else { return nil }
+            view.codes = try await codes(of: encounterID, version: view.version, on: connection)
+            view.queries = try await queries(of: encounterID, on: connection)
+            try await recordRead(encounterID: encounterID, view: "coder", audit: audit, on: connection)
+            return view
+        }
+    }
+
+    /// Puts the encounter on hold with a question for the clinician, ending the coder's lease.
+    public func askProvider(
+        encounterID: UUID,
+        leaseID: UUID,
+        holder: UUID,
+        question: String,
+        audit: AuditContext
+    ) async throws -> UUID {
+        try await client.transaction(logger: logger) { connection in
+            try await queue.finish(
+                encounterID: encounterID, leaseID: leaseID, holder: holder, queue: .coding, to: .onHold,
+                action: "coding.query_asked", audit: audit, on: connection
+            )
+            let rows = try await connection.query(
+                """
+                INSERT INTO provider_queries (encounter_id, asked_by, question)
+                VALUES (\(encounterID), \(holder), \(question))
+                RETURNING id
+                """,
+                logger: logger
+            )
+            for try await id in rows.decode(UUID.self) { return id }
+            throw StoreError(.conflict, "the query was not saved")
+        }
+    }
+
+    func queries(of encounterID: UUID, on connection: PostgresConnection) async throws -> [ProviderQuery] {
+        let rows = try await connection.query(
+            """
+            SELECT id, question, asked_at, answer, answered_at FROM provider_queries
+            WHERE encounter_id = \(encounterID) ORDER BY asked_at
+            """,
+            logger: logger
+        )
+        var result: [ProviderQuery] = []
+        for try await (id, question, askedAt, answer, answeredAt) in rows.decode((UUID, String, Date, String?, Date?).self) {
+            result.append(ProviderQuery(id: id, question: question, askedAt: askedAt, answer: answer, answeredAt: answeredAt))
+        }
+        return result
+    }
+
+    private func currentVersion(of encounterID: UUID, on connection: PostgresConnection) async throws -> Int {
+        let rows = try await connection.query("SELECT version FROM encounters WHERE id = \(encounterID)", logger: logger)
+        for try await version in rows.decode(Int.self) { return version }
+        throw StoreError(.notFound, "encounter \(encounterID) not found")
+    }
+}
+
+/// Writes the audit event for a read of an encounter's PHI.
+func recordRead(encounterID: UUID, view: String, audit: AuditContext, on connection: PostgresConnection) async throws {
+    try await connection.query(
+        """
+        INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
+        SELECT id, practice_id, \(audit.actorID), 'phi.viewed', \(audit.clientAddress), \(audit.requestID),
+               jsonb_build_object('view', \(view))
+        FROM encounters WHERE id = \(encounterID)
+        """,
+        logger: Logger(label: "claimflow.audit")
+    )
+}

@@ -1,0 +1,117 @@
+public import ClaimFlowCore
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The supervisor's read side: queue health and the work list. Ids and stages only, no PHI.
+public struct SupervisorStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Every queue of every practice in `practiceIDs`, with depth, leases and aging.
+    public func queues(practiceIDs: Set<UUID>) async throws -> (queues: [QueueSummary], holds: [HoldSummary]) {
+        let practices = Array(practiceIDs)
+        let rows = try await client.query(
+            """
+            SELECT w.queue, p.code,
+                   count(*) FILTER (WHERE w.lease_id IS NULL)::int,
+                   count(*) FILTER (WHERE w.lease_id IS NOT NULL)::int,
+                   count(*) FILTER (WHERE w.waiting_stage IN ('returned_to_coding', 'rework'))::int,
+                   extract(epoch FROM now() - min(w.enqueued_at))::int,
+                   count(*) FILTER (WHERE current_date - e.date_of_service <= 1)::int,
+                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 2 AND 3)::int,
+                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 4 AND 7)::int,
+                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 8 AND 14)::int,
+                   count(*) FILTER (WHERE current_date - e.date_of_service >= 15)::int
+            FROM work_items w
+            JOIN encounters e ON e.id = w.encounter_id
+            JOIN practices p ON p.id = w.practice_id
+            WHERE w.practice_id = ANY (\(practices))
+            GROUP BY w.queue, p.code
+            ORDER BY w.queue, p.code
+            """,
+            logger: logger
+        )
+        var queues: [QueueSummary] = []
+        for try await row in rows.decode((String, String, Int, Int, Int, Int?, Int, Int, Int, Int, Int).self) {
+            guard let queue = WorkQueueName(rawValue: row.0) else { continue }
+            queues.append(
+                QueueSummary(
+                    queue: queue, practiceCode: row.1, waiting: row.2, leased: row.3, returned: row.4, oldestAgeSeconds: row.5,
+                    aging: ["0-1": row.6, "2-3": row.7, "4-7": row.8, "8-14": row.9, "15+": row.10]
+                )
+            )
+        }
+        let holdRows = try await client.query(
+            """
+            SELECT p.code, count(*)::int, extract(epoch FROM now() - min(q.asked_at))::int
+            FROM encounters e
+            JOIN practices p ON p.id = e.practice_id
+            LEFT JOIN provider_queries q ON q.encounter_id = e.id AND q.answered_at IS NULL
+            WHERE e.stage = 'on_hold' AND e.practice_id = ANY (\(practices))
+            GROUP BY p.code ORDER BY p.code
+            """,
+            logger: logger
+        )
+        var holds: [HoldSummary] = []
+        for try await (code, count, oldest) in holdRows.decode((String, Int, Int?).self) {
+            holds.append(HoldSummary(practiceCode: code, onHold: count, oldestAgeSeconds: oldest))
+        }
+        return (queues, holds)
+    }
+
+    /// A page of the work list, ordered by date of service then id, after the `after` cursor.
+    /// Keyset pagination: each page costs the same however deep it is.
+    public func workList(
+        filter: WorkFilter,
+        practiceIDs: Set<UUID>,
+        after cursor: (CalendarDate, UUID)?,
+        limit: Int
+    ) async throws -> [WorkListItem] {
+        let practices = Array(practiceIDs)
+        let afterDate = cursor?.0.description
+        let afterID = cursor?.1
+        let rows = try await client.query(
+            """
+            SELECT e.id, e.external_id, p.code, e.stage, w.queue, coalesce(w.priority, e.priority),
+                   e.date_of_service::text, e.specialty, w.lease_holder, u.username, w.lease_expires_at, w.enqueued_at
+            FROM encounters e
+            JOIN practices p ON p.id = e.practice_id
+            LEFT JOIN work_items w ON w.encounter_id = e.id
+            LEFT JOIN users u ON u.id = w.lease_holder
+            WHERE e.practice_id = ANY (\(practices))
+              AND (\(filter.practiceID)::uuid IS NULL OR e.practice_id = \(filter.practiceID))
+              AND (\(filter.queue?.rawValue)::text IS NULL OR w.queue = \(filter.queue?.rawValue))
+              AND (\(filter.stage?.rawValue)::text IS NULL OR e.stage = \(filter.stage?.rawValue))
+              AND (\(filter.assignee)::uuid IS NULL OR w.lease_holder = \(filter.assignee))
+              AND (\(filter.dateOfServiceFrom?.description)::date IS NULL
+                   OR e.date_of_service >= \(filter.dateOfServiceFrom?.description)::date)
+              AND (\(filter.dateOfServiceTo?.description)::date IS NULL
+                   OR e.date_of_service <= \(filter.dateOfServiceTo?.description)::date)
+              AND (\(afterDate)::date IS NULL OR (e.date_of_service, e.id) > (\(afterDate)::date, \(afterID)::uuid))
+            ORDER BY e.date_of_service, e.id
+            LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        var items: [WorkListItem] = []
+        for try await row in rows.decode(
+            (UUID, String, String, String, String?, Int, String, String, UUID?, String?, Date?, Date?).self
+        ) {
+            items.append(
+                WorkListItem(
+                    encounterID: row.0, externalID: row.1, practiceCode: row.2, stage: Stage(rawValue: row.3) ?? .received,
+                    queue: row.4.flatMap(WorkQueueName.init(rawValue:)), priority: row.5,
+                    dateOfService: CalendarDate(row.6) ?? CalendarDate(year: 1900, month: 1, day: 1)!, specialty: row.7,
+                    assignee: row.8, assigneeUsername: row.9, leaseExpiresAt: row.10, enqueuedAt: row.11
+                )
+            )
+        }
+        return items
+    }
+}

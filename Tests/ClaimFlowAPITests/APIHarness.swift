@@ -1,0 +1,136 @@
+import ClaimFlowAPI
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import Testing
+
+/// A migrated database with a practice, one user and token per role, and the application
+/// running over the service role's connection (as in production).
+struct APIHarness: Sendable {
+    let fixture: Fixture
+    /// The service's own client: connections run as `claimflow_app`.
+    let service: PostgresClient
+    let tokens: [Role: String]
+    let users: [Role: UUID]
+    let signals = WorkSignals()
+
+    static func run(
+        live: Bool = false,
+        maximumConnections: Int = 20,
+        _ body: @Sendable (APIHarness, TestClientProtocolBox) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withMigrated { owner, url in
+            let fixture = try await Fixture.make(owner)
+            var tokens: [Role: String] = [:]
+            var users: [Role: UUID] = [:]
+            for role in Role.allCases {
+                let id = try await fixture.user(role.rawValue, roles: [role], skills: ["family_medicine", "cardiology"])
+                users[role] = id
+                tokens[role] = try await fixture.users.issueToken(userID: id, label: "test", audit: .system)
+            }
+            let (frozenTokens, frozenUsers) = (tokens, users)
+            try await TestDatabase.withClient(url, maximumConnections: maximumConnections, role: DatabaseURL.serviceRole) { service in
+                let harness = APIHarness(fixture: fixture, service: service, tokens: frozenTokens, users: frozenUsers)
+                let app = harness.application()
+                try await app.test(live ? .live : .router) { client in
+                    try await body(harness, TestClientProtocolBox(client: client))
+                }
+            }
+        }
+    }
+
+    var dependencies: AppDependencies {
+        AppDependencies(
+            client: service,
+            queue: WorkQueue(client: service, logger: TestDatabase.logger),
+            signals: signals,
+            logger: TestDatabase.logger
+        )
+    }
+
+    func application() -> some ApplicationProtocol {
+        buildApplication(dependencies, settings: ServerSettings(host: "127.0.0.1", port: 0))
+    }
+
+    /// A valid intake body for this practice.
+    func intakeBody(_ externalID: String, firstName: String = "Ada", documentation: String = "Follow-up, type 2 diabetes.") -> [String: Any]
+    {
+        [
+            "practice_code": "TEST",
+            "external_id": externalID,
+            "patient": [
+                "mrn": "MRN-\(externalID)", "first_name": firstName, "last_name": "Lovelace", "birth_date": "1960-12-10",
+                "sex": "F",
+                "address": ["line1": "1 Analytical Way", "city": "London", "state": "IL", "postal_code": "62701"],
+            ],
+            "coverage": ["payer_code": "PAYTEST", "member_id": "MEM-\(externalID)", "relationship": "18"],
+            "rendering_provider_npi": "1234567893",
+            "date_of_service": "2026-11-02",
+            "place_of_service": "11",
+            "specialty": "family_medicine",
+            "priority": 0,
+            "documentation": documentation,
+        ]
+    }
+
+    static func codesBody() -> [String: Any] {
+        [
+            "diagnoses": ["E11.9", "I10"],
+            "lines": [["code": "99213", "modifiers": ["25"], "units": 1, "charge": "125.00", "pointers": [1, 2]]],
+        ]
+    }
+}
+
+/// Wraps the HummingbirdTesting client so helpers can be shared by router and live tests.
+struct TestClientProtocolBox: Sendable {
+    let client: any TestClientProtocol
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: HTTPFields
+        let body: String
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        token: String? = nil,
+        json: Any? = nil,
+        raw: String? = nil,
+        contentType: String? = nil
+    ) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            let data = try JSONSerialization.data(withJSONObject: json)
+            body = ByteBuffer(bytes: data)
+            headers[.contentType] = contentType ?? "application/json"
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+            headers[.contentType] = contentType ?? "application/json"
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: response.body))
+        }
+    }
+}
+
+extension TestClientProtocolBox.Reply {
+    func uuid(_ keyPath: String...) -> UUID? {
+        var value: Any? = json
+        for key in keyPath { value = (value as? [String: Any])?[key] }
+        return (value as? String).flatMap(UUID.init(uuidString:))
+    }
+}

@@ -1,0 +1,193 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import HTTPTypes
+import PostgresNIO
+import Testing
+
+@Suite("Intake over HTTP")
+struct IntakeTests {
+    @Test("a replay returns the same id; a changed body under the same external id is 409")
+    func idempotency() async throws {
+        try await APIHarness.run { h, c in
+            let token = h.tokens[.intake]!
+            let first = try await c.send(.post, "/api/v1/encounters", token: token, json: h.intakeBody("V-1"))
+            #expect(first.status == 201, "\(first.body)")
+            let replay = try await c.send(.post, "/api/v1/encounters", token: token, json: h.intakeBody("V-1"))
+            #expect(replay.status == 200)
+            #expect(replay.uuid("id") == first.uuid("id"))
+            #expect(replay.json["created"] as? Bool == false)
+            let changed = try await c.send(
+                .post, "/api/v1/encounters", token: token, json: h.intakeBody("V-1", documentation: "Edited note.")
+            )
+            #expect(changed.status == 409)
+            #expect(changed.json["type"] as? String == "https://claimflow.dev/problems/conflict")
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters") == 1)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM work_items") == 1)
+        }
+    }
+
+    @Test("a 1,000-line NDJSON batch with 10 bad lines: 990 created, 10 precise errors")
+    func batchWithBadLines() async throws {
+        try await APIHarness.run { h, c in
+            var lines: [String] = []
+            var bad: [Int: String] = [:]
+            for index in 1...1_000 {
+                var body = h.intakeBody("BATCH-\(index)")
+                switch index {
+                case 100: body["date_of_service"] = "2026-02-30"; bad[index] = "$.date_of_service"
+                case 200: body["place_of_service"] = "office"; bad[index] = "$.place_of_service"
+                case 300: body["rendering_provider_npi"] = "1234567890"; bad[index] = "$.rendering_provider_npi"
+                case 400: body.removeValue(forKey: "external_id"); bad[index] = "$.external_id"
+                case 500: body["priority"] = "high"; bad[index] = "$.priority"
+                case 600: body["coverage"] = ["payer_code": "NOPE", "member_id": "M1"]; bad[index] = "$.coverage.payer_code"
+                case 700: body["color"] = "blue"; bad[index] = "$.color"
+                case 800: body["patient"] = "someone"; bad[index] = "$.patient"
+                case 900: body["specialty"] = "Cardiology!"; bad[index] = "$.specialty"
+                default: break
+                }
+                if index == 1_000 {
+                    lines.append("{\"practice_code\": \"TEST\", \"external_id\": ")
+                    bad[index] = "malformed"
+                } else {
+                    lines.append(String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
+                }
+            }
+            let reply = try await c.send(
+                .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: lines.joined(separator: "\n"),
+                contentType: "application/x-ndjson"
+            )
+            #expect(reply.status == 200)
+            #expect(reply.json["created"] as? Int == 990)
+            #expect(reply.json["failed"] as? Int == 10)
+            let results = try #require(reply.json["results"] as? [[String: Any]])
+            #expect(results.count == 1_000)
+            for result in results {
+                let line = try #require(result["line"] as? Int)
+                let status = try #require(result["status"] as? Int)
+                if let path = bad[line] {
+                    let problem = try #require(result["problem"] as? [String: Any], "line \(line)")
+                    if path == "malformed" {
+                        #expect(status == 400)
+                        #expect(problem["type"] as? String == "https://claimflow.dev/problems/malformed-json")
+                    } else {
+                        #expect(status == 422, "line \(line)")
+                        let findings = try #require(problem["findings"] as? [[String: Any]], "line \(line)")
+                        #expect(findings.map { $0["path"] as? String } == [path], "line \(line): \(findings)")
+                    }
+                } else {
+                    #expect(status == 201, "line \(line): \(result)")
+                }
+            }
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters") == 990)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM work_items WHERE queue = 'coding'") == 990)
+        }
+    }
+}
+
+@Suite("Bad input")
+struct BadInputTests {
+    @Test("malformed JSON, wrong types, missing and unknown fields, wrong media type, huge bodies: problem+json 4xx, nothing written")
+    func badBodies() async throws {
+        try await APIHarness.run { h, c in
+            let token = h.tokens[.intake]!
+            func expectProblem(_ reply: TestClientProtocolBox.Reply, _ status: Int, _ type: String) {
+                #expect(reply.status == status, "\(reply.body)")
+                #expect(reply.headers[.contentType] == "application/problem+json")
+                #expect(reply.json["type"] as? String == "https://claimflow.dev/problems/\(type)")
+            }
+            expectProblem(try await c.send(.post, "/api/v1/encounters", token: token, raw: "{\"practice_code\": "), 400, "malformed-json")
+            expectProblem(try await c.send(.post, "/api/v1/encounters", token: token, raw: "[1, 2]"), 422, "validation-failed")
+            expectProblem(
+                try await c.send(.post, "/api/v1/encounters", token: token, raw: "{}", contentType: "text/plain"),
+                415, "unsupported-media-type"
+            )
+
+            var wrongTypes = h.intakeBody("T-1")
+            wrongTypes["priority"] = "urgent"
+            wrongTypes["date_of_service"] = 20_261_102
+            wrongTypes["patient"] = ["mrn": 7, "first_name": true, "last_name": "X", "birth_date": "1960-13-01", "sex": "female"]
+            wrongTypes.removeValue(forKey: "documentation")
+            wrongTypes["notes"] = "unknown field"
+            let reply = try await c.send(.post, "/api/v1/encounters", token: token, json: wrongTypes)
+            expectProblem(reply, 422, "validation-failed")
+            let paths = Set(((reply.json["findings"] as? [[String: Any]]) ?? []).compactMap { $0["path"] as? String })
+            #expect(
+                paths == [
+                    "$.priority", "$.date_of_service", "$.patient.mrn", "$.patient.first_name", "$.patient.birth_date",
+                    "$.patient.sex", "$.documentation", "$.notes",
+                ]
+            )
+
+            var long = h.intakeBody("T-2")
+            long["patient"] = [
+                "mrn": "M", "first_name": String(repeating: "x", count: 10_000), "last_name": "X", "birth_date": "1960-01-01",
+                "sex": "F",
+            ]
+            expectProblem(try await c.send(.post, "/api/v1/encounters", token: token, json: long), 422, "validation-failed")
+
+            let huge = "{\"documentation\": \"" + String(repeating: "a", count: 1_100_000) + "\"}"
+            expectProblem(try await c.send(.post, "/api/v1/encounters", token: token, raw: huge), 413, "payload-too-large")
+
+            var nul = h.intakeBody("T-3")
+            nul["documentation"] = "before\u{0}after"
+            expectProblem(try await c.send(.post, "/api/v1/encounters", token: token, json: nul), 422, "validation-failed")
+
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters") == 0)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM patients") == 0)
+        }
+    }
+
+    @Test("SQL metacharacters: refused where the format forbids them, stored verbatim where text allows them, never a 500")
+    func sqlMetacharacters() async throws {
+        try await APIHarness.run { h, c in
+            let token = h.tokens[.intake]!
+            let nasty = "x'); DROP TABLE encounters; -- \\ \" % _ $1 ;"
+            for field in ["practice_code", "external_id", "place_of_service", "specialty", "rendering_provider_npi", "date_of_service"] {
+                var body = h.intakeBody("S-\(field)")
+                body[field] = nasty
+                let reply = try await c.send(.post, "/api/v1/encounters", token: token, json: body)
+                #expect((400..<500).contains(reply.status), "\(field): \(reply.status) \(reply.body)")
+                #expect(reply.headers[.contentType] == "application/problem+json")
+            }
+            var accepted = 0
+            for (index, field) in ["mrn", "first_name", "last_name", "birth_date", "sex"].enumerated() {
+                var body = h.intakeBody("S-p\(index)")
+                var patient = body["patient"] as! [String: Any]
+                patient[field] = field == "first_name" || field == "last_name" || field == "mrn" ? String(nasty.prefix(30)) : nasty
+                body["patient"] = patient
+                let reply = try await c.send(.post, "/api/v1/encounters", token: token, json: body)
+                // Names and record numbers are free text (O'Brien is a name); dates and sex are not.
+                #expect(reply.status == (["birth_date", "sex"].contains(field) ? 422 : 201), "patient.\(field): \(reply.body)")
+                if reply.status == 201 { accepted += 1 }
+            }
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters WHERE external_id LIKE 'S-%'") == accepted)
+            // Free text is data, bound as a parameter: it arrives exactly as sent.
+            let stored = try await c.send(.post, "/api/v1/encounters", token: token, json: h.intakeBody("S-doc", documentation: nasty))
+            #expect(stored.status == 201)
+            let rows = try await h.fixture.client.query(
+                "SELECT documentation FROM encounters WHERE external_id = 'S-doc'", logger: TestDatabase.logger
+            )
+            for try await text in rows.decode(String.self) { #expect(text == nasty) }
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM pg_tables WHERE tablename = 'encounters'") == 1)
+        }
+    }
+
+    @Test("unknown routes are 404 and wrong methods 405, as problem+json")
+    func routing() async throws {
+        try await APIHarness.run { h, c in
+            let missing = try await c.send(.get, "/api/v1/nothing-here", token: h.tokens[.admin])
+            #expect(missing.status == 404 || missing.status == 401)
+            let unknownOpen = try await c.send(.get, "/nothing-here")
+            #expect(unknownOpen.status == 404)
+            #expect(unknownOpen.headers[.contentType] == "application/problem+json")
+            let wrongMethod = try await c.send(.delete, "/healthz")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers[.allow] == "GET")
+            #expect(wrongMethod.headers[.contentType] == "application/problem+json")
+            let wrongMethodAPI = try await c.send(.get, "/api/v1/coder/next", token: h.tokens[.coder])
+            #expect(wrongMethodAPI.status == 405)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import ClaimFlowAPI
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// One route: who may call it, what it answers when they do, and how to build a real
+/// request for it.
+struct RouteCase: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let role: Role
+    let success: Int
+    let request: @Sendable (APIHarness, TestClientProtocolBox) async throws -> (uri: String, json: Any?, raw: String?, type: String?)
+}
+
+@Suite("Role matrix")
+struct RoleMatrixTests {
+    static let unknown = "00000000-0000-4000-8000-000000000000"
+
+    /// Every authenticated route of the router, with a working request for its role.
+    static let cases: [RouteCase] = [
+        RouteCase(method: .post, path: "/api/v1/encounters", role: .intake, success: 201) { h, _ in
+            ("/api/v1/encounters", h.intakeBody("M-\(UUID().uuidString.prefix(8))"), nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/encounters/batch", role: .intake, success: 200) { h, _ in
+            let line = try JSONSerialization.data(withJSONObject: h.intakeBody("B-\(UUID().uuidString.prefix(8))"))
+            return ("/api/v1/encounters/batch", nil, String(decoding: line, as: UTF8.self), "application/x-ndjson")
+        },
+        RouteCase(method: .post, path: "/api/v1/coder/next", role: .coder, success: 200) { h, _ in
+            try await h.fixture.receive("N-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/coder/next", nil, nil, nil)
+        },
+        RouteCase(method: .put, path: "/api/v1/coder/encounters/{id}/codes", role: .coder, success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            var body = APIHarness.codesBody()
+            body["lease_id"] = lease.uuidString
+            return ("/api/v1/coder/encounters/\(id)/codes", body, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/coder/encounters/{id}/complete", role: .coder, success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            return ("/api/v1/coder/encounters/\(id)/complete", ["lease_id": lease.uuidString], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/coder/encounters/{id}/query", role: .coder, success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            return ("/api/v1/coder/encounters/\(id)/query", ["lease_id": lease.uuidString, "question": "Which knee?"], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/coder/encounters/{id}/release", role: .coder, success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            return ("/api/v1/coder/encounters/\(id)/release", ["lease_id": lease.uuidString, "reason": "break"], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/coder/encounters/{id}/heartbeat", role: .coder, success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            return ("/api/v1/coder/encounters/\(id)/heartbeat", ["lease_id": lease.uuidString], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/biller/next", role: .biller, success: 200) { h, _ in
+            try await readyClaim(h)
+            return ("/api/v1/biller/next", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/biller/claims/{id}", role: .biller, success: 200) { h, _ in
+            ("/api/v1/biller/claims/\(try await readyClaim(h))", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/biller/claims/{id}/submit", role: .biller, success: 200) { h, c in
+            let (claim, lease) = try await leasedBilling(h, c)
+            return ("/api/v1/biller/claims/\(claim)/submit", ["lease_id": lease.uuidString], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/biller/claims/{id}/return", role: .biller, success: 200) { h, c in
+            let (claim, lease) = try await leasedBilling(h, c)
+            return ("/api/v1/biller/claims/\(claim)/return", ["lease_id": lease.uuidString, "reason": "wrong modifier"], nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/supervisor/queues", role: .supervisor, success: 200) { _, _ in
+            ("/api/v1/supervisor/queues", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/supervisor/work", role: .supervisor, success: 200) { _, _ in
+            ("/api/v1/supervisor/work?queue=coding&limit=10", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/supervisor/work/{id}/reassign", role: .supervisor, success: 200) { h, _ in
+            let id = try await h.fixture.receive("R-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/supervisor/work/\(id)/reassign", ["to_user": h.users[.coder]!.uuidString, "reason": "balance"], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/supervisor/work/{id}/release", role: .supervisor, success: 200) { h, c in
+            let (id, _) = try await leasedCoding(h, c)
+            return ("/api/v1/supervisor/work/\(id)/release", ["reason": "rebalance"], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/supervisor/work/{id}/priority", role: .supervisor, success: 200) { h, _ in
+            let id = try await h.fixture.receive("P-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/supervisor/work/\(id)/priority", ["priority": 80], nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/encounters/{id}/history", role: .supervisor, success: 200) { h, _ in
+            let id = try await h.fixture.receive("H-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/encounters/\(id)/history", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/admin/users", role: .admin, success: 200) { _, _ in
+            ("/api/v1/admin/users", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/users", role: .admin, success: 201) { _, _ in
+            let body: [String: Any] = [
+                "username": "new-\(UUID().uuidString.prefix(6).lowercased())", "display_name": "New Coder",
+                "roles": ["coder"], "practices": ["TEST"], "skills": ["family_medicine"],
+            ]
+            return ("/api/v1/admin/users", body, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/admin/users/{id}/tokens", role: .admin, success: 200) { h, _ in
+            ("/api/v1/admin/users/\(h.users[.coder]!)/tokens", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/users/{id}/tokens", role: .admin, success: 201) { h, _ in
+            ("/api/v1/admin/users/\(h.users[.biller]!)/tokens", ["label": "laptop"], nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/users/{id}/tokens/{token}/revoke", role: .admin, success: 200) { h, _ in
+            let user = try await h.fixture.user("spare-\(UUID().uuidString.prefix(6).lowercased())")
+            _ = try await h.fixture.users.issueToken(userID: user, label: "x", audit: .system)
+            let token = try #require(try await h.fixture.users.tokens(of: user).first)
+            return ("/api/v1/admin/users/\(user)/tokens/\(token.id)/revoke", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/admin/practices", role: .admin, success: 200) { _, _ in
+            ("/api/v1/admin/practices", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/practices", role: .admin, success: 201) { _, _ in
+            let body: [String: Any] = [
+                "code": "N\(Int.random(in: 1000...9999))", "name": "North Clinic", "npi": "1234567893", "tax_id": "987654321",
+                "taxonomy": "207Q00000X",
+                "address": ["line1": "2 North St", "city": "Northfield", "state": "MN", "postal_code": "55057"],
+            ]
+            return ("/api/v1/admin/practices", body, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/admin/practices/{code}/providers", role: .admin, success: 200) { _, _ in
+            ("/api/v1/admin/practices/TEST/providers", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/practices/{code}/providers", role: .admin, success: 201) { _, _ in
+            let npi = NPI.withCheckDigit(firstNine: String(Int.random(in: 100_000_000...999_999_999)))!.digits
+            return ("/api/v1/admin/practices/TEST/providers", ["npi": npi, "first_name": "Grace", "last_name": "Hopper"], nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/admin/payers", role: .admin, success: 200) { _, _ in
+            ("/api/v1/admin/payers", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/admin/payers", role: .admin, success: 201) { _, _ in
+            ("/api/v1/admin/payers", ["payer_code": "P\(Int.random(in: 1000...9999))", "name": "Payer", "filing_limit_days": 90], nil, nil)
+        },
+    ]
+
+    @Test("every route x every role, and no, bad or revoked tokens: exactly 2xx, 401 or 403")
+    func matrix() async throws {
+        try await APIHarness.run { h, c in
+            // The matrix covers the router exactly: a new route without a row here fails.
+            let routed = Set(buildRouter(h.dependencies).routes.map { "\($0.method) \($0.path)" })
+            let open: Set<String> = ["GET /healthz", "GET /readyz", "GET /openapi.yaml"]
+            #expect(Set(Self.cases.map { "\($0.method) \($0.path)" }) == routed.subtracting(open))
+
+            let revoked = try await h.fixture.users.issueToken(userID: h.users[.admin]!, label: "revoked", audit: .system)
+            try await h.fixture.users.revokeTokens(userID: h.users[.admin]!, label: "revoked", audit: .system)
+
+            for route in Self.cases {
+                let placeholder = route.path.replacingOccurrences(of: "{id}", with: Self.unknown)
+                    .replacingOccurrences(of: "{token}", with: Self.unknown).replacingOccurrences(of: "{code}", with: "TEST")
+                for (name, token) in [("no token", nil), ("bad token", "cf_not-a-token"), ("revoked token", revoked)] {
+                    let reply = try await c.send(route.method, placeholder, token: token, json: [String: Any]())
+                    #expect(reply.status == 401, "\(route.method) \(route.path) with \(name): \(reply.status)")
+                    #expect(reply.headers[.contentType] == "application/problem+json")
+                }
+                for role in Role.allCases where role != route.role {
+                    let reply = try await c.send(route.method, placeholder, token: h.tokens[role], json: [String: Any]())
+                    #expect(reply.status == 403, "\(route.method) \(route.path) as \(role): \(reply.status) \(reply.body)")
+                }
+                let request = try await route.request(h, c)
+                let reply = try await c.send(
+                    route.method, request.uri, token: h.tokens[route.role], json: request.json, raw: request.raw,
+                    contentType: request.type
+                )
+                #expect(reply.status == route.success, "\(route.method) \(route.path) as \(route.role): \(reply.status) \(reply.body)")
+            }
+            for path in ["/healthz", "/readyz", "/openapi.yaml"] {
+                #expect(try await c.send(.get, path).status == 200, "\(path) without a token")
+            }
+        }
+    }
+
+    @Test("another practice's encounter or claim is 404 for every role's routes")
+    func otherPracticeIsNotFound() async throws {
+        try await APIHarness.run { h, c in
+            let other = try await Fixture.make(h.fixture.client, code: "OTHER")
+            let foreign = try await other.receive("FOREIGN")
+            let (coderToken, supervisorToken) = (h.tokens[.coder]!, h.tokens[.supervisor]!)
+            let lease: [String: Any] = ["lease_id": Self.unknown]
+            for (method, uri, token, body) in [
+                (HTTPRequest.Method.post, "/api/v1/coder/encounters/\(foreign)/complete", coderToken, lease),
+                (.put, "/api/v1/coder/encounters/\(foreign)/codes", coderToken, lease.merging(APIHarness.codesBody()) { $1 }),
+                (.post, "/api/v1/coder/encounters/\(foreign)/heartbeat", coderToken, lease),
+                (.post, "/api/v1/supervisor/work/\(foreign)/reassign", supervisorToken, ["to_user": h.users[.coder]!.uuidString]),
+                (.post, "/api/v1/supervisor/work/\(foreign)/priority", supervisorToken, ["priority": 5]),
+                (.get, "/api/v1/encounters/\(foreign)/history", supervisorToken, [:]),
+            ] {
+                let reply = try await c.send(method, uri, token: token, json: method == .get ? nil : body)
+                #expect(reply.status == 404, "\(method) \(uri): \(reply.status) \(reply.body)")
+            }
+            // The foreign encounter was not touched.
+            #expect(try await other.encounters.stage(of: foreign) == .readyToCode)
+            let foreignClaimReply = try await c.send(.get, "/api/v1/biller/claims/\(foreign)", token: h.tokens[.biller])
+            #expect(foreignClaimReply.status == 404)
+        }
+    }
+}
+
+/// An encounter leased to the harness's coder through the API: (encounter id, lease id).
+func leasedCoding(_ h: APIHarness, _ c: TestClientProtocolBox) async throws -> (UUID, UUID) {
+    try await h.fixture.receive("L-\(UUID().uuidString.prefix(8))")
+    let reply = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+    #expect(reply.status == 200, "coder/next: \(reply.status) \(reply.body)")
+    return (try #require(reply.uuid("encounter", "id")), try #require(reply.uuid("lease", "id")))
+}
+
+/// A coded encounter handed off to billing (the handoff worker's store call): its claim id.
+@discardableResult
+func readyClaim(_ h: APIHarness) async throws -> UUID {
+    let fixture = h.fixture
+    let coder = h.users[.coder]!
+    let id = try await fixture.receive("C-\(UUID().uuidString.prefix(8))", priority: 100)
+    let lease = try #require(try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system))
+    #expect(lease.encounterID == id)
+    try await CodingStore(client: fixture.client, logger: TestDatabase.logger, queue: fixture.queue).saveDraft(
+        encounterID: id, leaseID: lease.id, holder: coder,
+        codes: CodeAssignment(diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]),
+        audit: .system
+    )
+    try await fixture.queue.finish(
+        encounterID: id, leaseID: lease.id, holder: coder, queue: .coding, to: .coded, action: "coding.completed", audit: .system
+    )
+    return try await ClaimStore(client: fixture.client, logger: TestDatabase.logger, queue: fixture.queue)
+        .handOff(encounterID: id, audit: .system)
+}
+
+/// A claim leased to the harness's biller through the API: (claim id, lease id).
+func leasedBilling(_ h: APIHarness, _ c: TestClientProtocolBox) async throws -> (UUID, UUID) {
+    try await readyClaim(h)
+    let reply = try await c.send(.post, "/api/v1/biller/next", token: h.tokens[.biller])
+    #expect(reply.status == 200, "biller/next: \(reply.status) \(reply.body)")
+    return (try #require(reply.uuid("claim", "id")), try #require(reply.uuid("lease", "id")))
+}
