@@ -36,7 +36,7 @@ public struct ProblemDetails: Error, Sendable, Encodable {
 
     public func response() -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data()
         return Response(
             status: .init(code: status),
