@@ -59,7 +59,8 @@ struct AdminController: Sendable {
                 User(
                     username: username, displayName: displayName, roles: Set(roles.compactMap(Role.init(rawValue:))),
                     practiceIDs: practiceIDs, skills: Set(skills ?? []), active: active
-                )
+                ),
+                audit: context.audit
             )
             return try JSONResponse.make(["id": id], status: .created)
         }
@@ -112,13 +113,14 @@ struct AdminController: Sendable {
                 throw APIError.conflict(type: "conflict", "practice \(code) already exists")
             }
             let id = try await practices.upsert(
-                Practice(code: code, name: name, npi: npi, taxID: taxID, taxonomy: taxonomy, address: address, segregateDuties: segregate)
+                Practice(code: code, name: name, npi: npi, taxID: taxID, taxonomy: taxonomy, address: address, segregateDuties: segregate),
+                audit: context.audit
             )
             // The administrator who creates a practice manages it.
             if let me = try await users.users(inAnyOf: nil).first(where: { $0.id == principal.userID }) {
                 var updated = me
                 updated.practiceIDs.insert(id)
-                _ = try await users.upsert(updated)
+                _ = try await users.upsert(updated, audit: context.audit)
             }
             return try JSONResponse.make(["id": id], status: .created)
         }
@@ -139,14 +141,15 @@ struct AdminController: Sendable {
             try reader.findings.throwIfAny()
             guard let npi, let first, let last else { throw APIError.validation(reader.findings.items) }
             let id = try await practices.upsert(
-                Provider(practiceID: practiceID, npi: npi, firstName: first, lastName: last, taxonomy: taxonomy)
+                Provider(practiceID: practiceID, npi: npi, firstName: first, lastName: last, taxonomy: taxonomy),
+                audit: context.audit
             )
             return try JSONResponse.make(["id": id], status: .created)
         }
         group.get("payers") { _, _ in
             try JSONResponse.make(["payers": try await practices.payers()])
         }
-        group.post("payers") { request, _ in
+        group.post("payers") { request, context in
             var reader = try await JSONBody.object(request)
             let code = reader.string("payer_code", maxLength: 80, pattern: "[A-Za-z0-9]{2,80}", expected: "2-80 letters or digits")
             let name = reader.string("name", maxLength: 60)
@@ -154,7 +157,7 @@ struct AdminController: Sendable {
             reader.rejectUnknownFields()
             try reader.findings.throwIfAny()
             guard let code, let name else { throw APIError.validation(reader.findings.items) }
-            let id = try await practices.upsert(Payer(payerCode: code, name: name, filingLimitDays: limit))
+            let id = try await practices.upsert(Payer(payerCode: code, name: name, filingLimitDays: limit), audit: context.audit)
             return try JSONResponse.make(["id": id], status: .created)
         }
     }

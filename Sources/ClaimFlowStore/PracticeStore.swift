@@ -14,10 +14,11 @@ public struct PracticeStore: Sendable {
     }
 
     /// Creates a practice, or returns the id of the one with the same code.
-    public func upsert(_ practice: Practice) async throws -> UUID {
+    public func upsert(_ practice: Practice, audit: AuditContext) async throws -> UUID {
         let address = practice.address
         let rows = try await client.query(
             """
+            WITH saved AS (
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state,
                                    postal_code, segregate_duties)
             VALUES (\(practice.code), \(practice.name), \(practice.npi), \(practice.taxID), \(practice.taxonomy),
@@ -25,6 +26,11 @@ public struct PracticeStore: Sendable {
                     \(practice.segregateDuties))
             ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
             RETURNING id
+            ), logged AS (
+                INSERT INTO events (practice_id, actor_id, action, client_address, request_id)
+                SELECT id, \(audit.actorID), 'practice.saved', \(audit.clientAddress), \(audit.requestID) FROM saved
+            )
+            SELECT id FROM saved
             """,
             logger: logger
         )
@@ -40,14 +46,22 @@ public struct PracticeStore: Sendable {
     }
 
     /// Creates a rendering provider, or returns the id of the practice's provider with that NPI.
-    public func upsert(_ provider: Provider) async throws -> UUID {
+    public func upsert(_ provider: Provider, audit: AuditContext) async throws -> UUID {
         let rows = try await client.query(
             """
+            WITH saved AS (
             INSERT INTO providers (practice_id, npi, first_name, last_name, taxonomy)
             VALUES (\(provider.practiceID), \(provider.npi), \(provider.firstName), \(provider.lastName),
                     \(provider.taxonomy))
             ON CONFLICT (practice_id, npi) DO UPDATE SET npi = EXCLUDED.npi
-            RETURNING id
+            RETURNING id, practice_id
+            ), logged AS (
+                INSERT INTO events (practice_id, actor_id, action, client_address, request_id, detail)
+                SELECT practice_id, \(audit.actorID), 'provider.saved', \(audit.clientAddress), \(audit.requestID),
+                       jsonb_build_object('provider_id', id)
+                FROM saved
+            )
+            SELECT id FROM saved
             """,
             logger: logger
         )
@@ -56,13 +70,21 @@ public struct PracticeStore: Sendable {
     }
 
     /// Creates a payer, or returns the id of the payer with that payer code.
-    public func upsert(_ payer: Payer) async throws -> UUID {
+    public func upsert(_ payer: Payer, audit: AuditContext) async throws -> UUID {
         let rows = try await client.query(
             """
+            WITH saved AS (
             INSERT INTO payers (payer_code, name, filing_limit_days)
             VALUES (\(payer.payerCode), \(payer.name), \(payer.filingLimitDays))
             ON CONFLICT (payer_code) DO UPDATE SET payer_code = EXCLUDED.payer_code
             RETURNING id
+            ), logged AS (
+                INSERT INTO events (actor_id, action, client_address, request_id, detail)
+                SELECT \(audit.actorID), 'payer.saved', \(audit.clientAddress), \(audit.requestID),
+                       jsonb_build_object('payer_id', id)
+                FROM saved
+            )
+            SELECT id FROM saved
             """,
             logger: logger
         )

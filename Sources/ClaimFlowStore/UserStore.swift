@@ -15,7 +15,7 @@ public struct UserStore: Sendable {
     }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
-    public func upsert(_ user: User) async throws -> UUID {
+    public func upsert(_ user: User, audit: AuditContext) async throws -> UUID {
         let roles = user.roles.map(\.rawValue).sorted()
         let skills = user.skills.sorted()
         let practices = Array(user.practiceIDs)
@@ -43,6 +43,14 @@ public struct UserStore: Sendable {
                 INSERT INTO user_practices (user_id, practice_id)
                 SELECT \(userID), unnest(\(practices)::uuid[])
                 ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            let detail = try jsonObject(["user_id": userID.uuidString, "roles": roles.joined(separator: ",")])
+            try await connection.query(
+                """
+                INSERT INTO events (actor_id, action, client_address, request_id, detail)
+                VALUES (\(audit.actorID), 'user.saved', \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb)
                 """,
                 logger: logger
             )

@@ -36,26 +36,27 @@ struct DemoSeeder {
                 taxID: "741852963",
                 taxonomy: "207Q00000X",
                 address: PostalAddress(line1: "100 Main Street", city: "Springfield", state: "IL", postalCode: "62701")
-            )
+            ),
+            audit: .system
         )
         let payerIDs = [
-            try await practices.upsert(Payer(payerCode: "DEMOMCR", name: "Demo Medicare", filingLimitDays: 365)),
-            try await practices.upsert(Payer(payerCode: "DEMOBCBS", name: "Demo Blue Cross", filingLimitDays: 180)),
-            try await practices.upsert(Payer(payerCode: "DEMOAET", name: "Demo Aetna", filingLimitDays: 90)),
+            try await practices.upsert(Payer(payerCode: "DEMOMCR", name: "Demo Medicare", filingLimitDays: 365), audit: .system),
+            try await practices.upsert(Payer(payerCode: "DEMOBCBS", name: "Demo Blue Cross", filingLimitDays: 180), audit: .system),
+            try await practices.upsert(Payer(payerCode: "DEMOAET", name: "Demo Aetna", filingLimitDays: 90), audit: .system),
         ]
         let providerIDs = [
             try await practices.upsert(
                 Provider(
                     practiceID: practiceID, npi: NPI.withCheckDigit(firstNine: "198765432")!.digits,
-                    firstName: "Maria", lastName: "Alvarez", taxonomy: "207Q00000X")),
+                    firstName: "Maria", lastName: "Alvarez", taxonomy: "207Q00000X"), audit: .system),
             try await practices.upsert(
                 Provider(
                     practiceID: practiceID, npi: NPI.withCheckDigit(firstNine: "176543210")!.digits,
-                    firstName: "James", lastName: "Okafor", taxonomy: "207RC0000X")),
+                    firstName: "James", lastName: "Okafor", taxonomy: "207RC0000X"), audit: .system),
             try await practices.upsert(
                 Provider(
                     practiceID: practiceID, npi: NPI.withCheckDigit(firstNine: "154321098")!.digits,
-                    firstName: "Linda", lastName: "Chen", taxonomy: "207X00000X")),
+                    firstName: "Linda", lastName: "Chen", taxonomy: "207X00000X"), audit: .system),
         ]
 
         let demoUsers: [(String, String, Set<Role>)] = [
@@ -75,7 +76,8 @@ struct DemoSeeder {
                     roles: roles,
                     practiceIDs: [practiceID],
                     skills: roles.contains(.coder) ? Set(Self.specialties) : []
-                )
+                ),
+                audit: .system
             )
             try await users.revokeTokens(userID: userID, label: "demo", audit: .system)
             let token = try await users.issueToken(userID: userID, label: "demo", audit: .system)

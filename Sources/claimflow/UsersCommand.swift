@@ -47,7 +47,8 @@ struct UsersCommand: AsyncParsableCommand {
                     User(
                         username: username, displayName: displayName, roles: chosenRoles, practiceIDs: practiceIDs,
                         skills: skillSet, active: active
-                    )
+                    ),
+                    audit: .system
                 )
                 print("user \(username) \(id)")
             }

@@ -27,11 +27,13 @@ public struct Fixture: Sendable {
                 code: code, name: "Practice \(code)", npi: "1234567893", taxID: "123456789",
                 taxonomy: "207Q00000X",
                 address: PostalAddress(line1: "1 Test Way", city: "Testville", state: "IL", postalCode: "62701")
-            )
+            ),
+            audit: .system
         )
-        let payerID = try await practices.upsert(Payer(payerCode: "PAY\(code)", name: "Payer \(code)"))
+        let payerID = try await practices.upsert(Payer(payerCode: "PAY\(code)", name: "Payer \(code)"), audit: .system)
         let providerID = try await practices.upsert(
-            Provider(practiceID: practiceID, npi: "1234567893", firstName: "Pat", lastName: "Provider")
+            Provider(practiceID: practiceID, npi: "1234567893", firstName: "Pat", lastName: "Provider"),
+            audit: .system
         )
         let queue = WorkQueue(client: client, logger: logger, leaseDuration: leaseDuration)
         return Fixture(
@@ -62,7 +64,8 @@ public struct Fixture: Sendable {
             User(
                 username: username, displayName: username, roles: roles,
                 practiceIDs: extraPractices.union([practiceID]), skills: skills, active: active
-            )
+            ),
+            audit: .system
         )
     }
 
