@@ -170,7 +170,7 @@ CREATE TABLE diagnoses (
     encounter_id uuid NOT NULL REFERENCES encounters (id),
     version      integer NOT NULL CHECK (version >= 1),
     position     smallint NOT NULL CHECK (position BETWEEN 1 AND 12),
-    code         text NOT NULL CHECK (code ~ '^[A-Z][0-9][0-9A-Z]{1,5}$'),
+    code         text NOT NULL CHECK (code ~ '^[A-Z][0-9A-Z]{2,6}$'),
     PRIMARY KEY (encounter_id, version, position)
 );
 

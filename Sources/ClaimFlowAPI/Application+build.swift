@@ -61,8 +61,13 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: users))
     IntakeController(practices: practices, encounters: encounters)
         .addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
-    CoderController(queue: queue, signals: dependencies.signals, coding: coding, encounters: encounters)
-        .addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
+    CoderController(
+        queue: queue, signals: dependencies.signals, coding: coding, encounters: encounters,
+        codeSets: CodeSetStore(client: client, logger: logger)
+    )
+    .addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
+    QueryAnswerController(coding: coding, encounters: encounters)
+        .addRoutes(to: api.group("encounters").add(middleware: RoleMiddleware(.intake, .supervisor)))
     BillerController(queue: queue, signals: dependencies.signals, claims: claims)
         .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
     let supervisor = SupervisorController(queue: queue, supervision: supervision, encounters: encounters, practices: practices)

@@ -10,6 +10,7 @@ struct CoderController: Sendable {
     let signals: WorkSignals
     let coding: CodingStore
     let encounters: EncounterStore
+    let codeSets: CodeSetStore
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
@@ -38,7 +39,12 @@ struct CoderController: Sendable {
             try await coding.saveDraft(
                 encounterID: id, leaseID: leaseID, holder: principal.userID, codes: codes, audit: context.audit
             )
-            return try JSONResponse.make(SavedCodes(encounterId: id, codes: codes))
+            // The same rules the handoff worker applies, so the coder sees the same findings now.
+            var findings: [CodingFinding] = []
+            if let draft = try await coding.draft(of: id) {
+                findings = CodingRules.check(draft, facts: try await codeSets.facts(for: draft))
+            }
+            return try JSONResponse.make(SavedCodes(encounterId: id, codes: codes, findings: findings))
         }
         group.post("encounters/{id}/complete") { request, context in
             let (principal, id) = try await visibleEncounter(context)
@@ -217,6 +223,9 @@ struct Pulled<Work: Encodable>: Encodable {
 struct SavedCodes: Encodable {
     let encounterId: UUID
     let codes: CodeAssignment
+    /// Errors block the handoff to billing; completing with errors is allowed, and the handoff
+    /// check then returns the encounter with these same findings.
+    let findings: [CodingFinding]
 }
 
 struct StageBody: Encodable {

@@ -38,15 +38,16 @@ public struct CodeAssignment: Sendable, Hashable, Codable {
 /// Formats of the code systems, checked before anything is stored.
 public enum CodeFormat {
     /// An ICD-10-CM code as written by a coder, with or without its dot, upper-cased and with
-    /// the dot removed; nil when it cannot be one (letter, digit, then 1-5 more).
+    /// the dot removed; nil when it cannot be one: a letter, then 2 to 6 letters or digits.
+    /// (The second character is usually a digit, but the 2026 release added QA0x codes.)
     public static func normalizedDiagnosis(_ text: String) -> String? {
         var code = text.uppercased()
         if code.count > 3, code.dropFirst(3).first == "." {
             code.remove(at: code.index(code.startIndex, offsetBy: 3))
         }
         let scalars = Array(code.unicodeScalars)
-        guard (3...7).contains(scalars.count), isLetter(scalars[0]), isDigit(scalars[1]),
-            scalars.dropFirst(2).allSatisfy({ isDigit($0) || isLetter($0) })
+        guard (3...7).contains(scalars.count), isLetter(scalars[0]),
+            scalars.dropFirst().allSatisfy({ isDigit($0) || isLetter($0) })
         else { return nil }
         return code
     }

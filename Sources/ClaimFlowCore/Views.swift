@@ -19,6 +19,8 @@ public struct CoderEncounterView: Sendable, Hashable, Codable {
     public var codes: CodeAssignment
     /// Open or answered provider queries, oldest first.
     public var queries: [ProviderQuery]
+    /// Why the handoff check sent this version back, when it did.
+    public var findings: [CodingFinding] = []
 
     public init(
         id: UUID, externalID: String, practiceCode: String, stage: Stage, version: Int, dateOfService: CalendarDate,

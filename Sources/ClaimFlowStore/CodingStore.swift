@@ -132,6 +132,7 @@ public struct CodingStore: Sendable {
             guard var view = found else { return nil }
             view.codes = try await codes(of: encounterID, version: view.version, on: connection)
             view.queries = try await queries(of: encounterID, on: connection)
+            view.findings = try await handoffFindings(of: encounterID, on: connection)
             try await recordRead(encounterID: encounterID, view: "coder", audit: audit, on: connection)
             return view
         }
@@ -160,6 +161,109 @@ public struct CodingStore: Sendable {
             )
             for try await id in rows.decode(UUID.self) { return id }
             throw StoreError(.conflict, "the query was not saved")
+        }
+    }
+
+    /// The encounter's current coding version as the handoff rules see it, or nil when there is
+    /// no such encounter.
+    public func draft(of encounterID: UUID, on connection: PostgresConnection? = nil) async throws -> ClaimDraft? {
+        try await client.using(connection) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
+                       (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.version = e.version)
+                FROM encounters e
+                JOIN practices pr ON pr.id = e.practice_id
+                LEFT JOIN providers v ON v.id = e.rendering_provider_id
+                LEFT JOIN payers py ON py.id = e.payer_id
+                LEFT JOIN subscribers s ON s.id = e.subscriber_id
+                WHERE e.id = \(encounterID)
+                """,
+                logger: logger
+            )
+            for try await row in rows.decode((Int, String, String, String?, String?, String?, String, Decimal?).self) {
+                let codes = try await codes(of: encounterID, version: row.0, on: connection)
+                return ClaimDraft(
+                    dateOfService: CalendarDate(row.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
+                    billingProviderNPI: row.2, renderingProviderNPI: row.3, payerCode: row.4, subscriberMemberID: row.5,
+                    placeOfService: row.6, claimTotal: row.7
+                )
+            }
+            return nil
+        }
+    }
+
+    /// The findings of the handoff check of the encounter's current version, if it was checked.
+    func handoffFindings(of encounterID: UUID, on connection: PostgresConnection) async throws -> [CodingFinding] {
+        let rows = try await connection.query(
+            """
+            SELECT f.findings::text FROM handoff_findings f JOIN encounters e ON e.id = f.encounter_id
+            WHERE f.encounter_id = \(encounterID) AND f.version = e.version
+            """,
+            logger: logger
+        )
+        for try await text in rows.decode(String.self) {
+            return (try? JSONDecoder().decode([CodingFinding].self, from: Data(text.utf8))) ?? []
+        }
+        return []
+    }
+
+    /// The handoff check failed: the coded encounter goes back to coding with every finding,
+    /// offered first to its coder (alone, for `offerFor`), then to anyone. Runs in the
+    /// caller's transaction (the handoff worker's batch).
+    public func returnFromHandoff(
+        encounterID: UUID,
+        findings: [CodingFinding],
+        offerFor: Duration,
+        on connection: PostgresConnection
+    ) async throws {
+        let encoded = String(decoding: try JSONEncoder().encode(findings), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO handoff_findings (encounter_id, version, findings)
+            SELECT id, version, \(encoded)::jsonb FROM encounters WHERE id = \(encounterID)
+            ON CONFLICT (encounter_id, version) DO UPDATE SET findings = EXCLUDED.findings, checked_at = now()
+            """,
+            logger: logger
+        )
+        var coder: UUID?
+        let rows = try await connection.query("SELECT coded_by FROM encounters WHERE id = \(encounterID)", logger: logger)
+        for try await codedBy in rows.decode(UUID?.self) { coder = codedBy }
+        let errors = findings.filter { $0.severity == .error }.count
+        try await queue.enqueue(
+            encounterID: encounterID, from: .coded, to: .returnedToCoding, offeredTo: coder, offerFor: offerFor,
+            audit: .system, action: "handoff.returned",
+            detail: try jsonObject(["errors": String(errors), "rules": Set(findings.map(\.rule)).sorted().joined(separator: ",")]),
+            on: connection
+        )
+    }
+
+    /// Records the clinician's answer to the open provider query and puts the encounter back
+    /// in the coding queue, offered first to the coder who asked.
+    public func answerQuery(
+        encounterID: UUID,
+        answer: String,
+        offerFor: Duration = .seconds(3600),
+        audit: AuditContext
+    ) async throws {
+        try await client.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE provider_queries SET answer = \(answer), answered_by = \(audit.actorID), answered_at = now()
+                WHERE encounter_id = \(encounterID) AND answered_at IS NULL
+                RETURNING asked_by
+                """,
+                logger: logger
+            )
+            var asker: UUID?
+            for try await askedBy in rows.decode(UUID.self) { asker = askedBy }
+            guard let asker else {
+                throw StoreError(.wrongStage, "encounter \(encounterID) has no open provider query")
+            }
+            try await queue.enqueue(
+                encounterID: encounterID, from: .onHold, to: .readyToCode, offeredTo: asker, offerFor: offerFor,
+                audit: audit, action: "coding.query_answered", on: connection
+            )
         }
     }
 

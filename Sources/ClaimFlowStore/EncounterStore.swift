@@ -126,6 +126,23 @@ public struct EncounterStore: Sendable {
         return events
     }
 
+    /// Locks up to `limit` coded encounters for the handoff check, oldest first, skipping
+    /// those another worker holds (SKIP LOCKED), for the rest of the caller's transaction.
+    public func lockCodedForHandoff(limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
+        let rows = try await connection.query(
+            """
+            SELECT id FROM encounters WHERE stage = 'coded'
+            ORDER BY updated_at, id
+            LIMIT \(limit)
+            FOR UPDATE SKIP LOCKED
+            """,
+            logger: logger
+        )
+        var ids: [UUID] = []
+        for try await id in rows.decode(UUID.self) { ids.append(id) }
+        return ids
+    }
+
     /// The encounter's current stage, or nil when there is no such encounter.
     public func stage(of encounterID: UUID) async throws -> Stage? {
         let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)

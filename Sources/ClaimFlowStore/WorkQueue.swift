@@ -38,14 +38,19 @@ public struct WorkQueue: Sendable {
         from: Stage,
         to waitingStage: Stage,
         priority: Int? = nil,
+        offeredTo: UUID? = nil,
+        offerFor: Duration = .zero,
         audit: AuditContext,
         action: String = "work.enqueued",
+        detail: String = "{}",
         on connection: PostgresConnection
     ) async throws {
         guard let queue = WorkQueueName.waiting(in: waitingStage) else {
             throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
         }
         try check(from: from, to: waitingStage)
+        let (offerWhole, offerFraction) = offerFor.components
+        let offerSeconds = Double(offerWhole) + Double(offerFraction) / 1e18
         let rows = try await connection.query(
             """
             WITH moved AS (
@@ -53,17 +58,19 @@ public struct WorkQueue: Sendable {
                 WHERE id = \(encounterID) AND stage = \(from.rawValue)
                 RETURNING id, practice_id, specialty, priority
             ), queued AS (
-                INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage)
+                INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
+                                        offered_to, offered_until)
                 SELECT id, \(queue.rawValue), practice_id,
                        CASE WHEN \(queue.rawValue) = 'coding' THEN specialty END,
-                       coalesce(\(priority), priority), \(waitingStage.rawValue)
+                       coalesce(\(priority), priority), \(waitingStage.rawValue), \(offeredTo),
+                       CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END
                 FROM moved
                 RETURNING encounter_id
             ), logged AS (
                 INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    client_address, request_id)
+                                    client_address, request_id, detail)
                 SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(waitingStage.rawValue),
-                       \(audit.clientAddress), \(audit.requestID)
+                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
                 FROM moved
             )
             SELECT count(*)::int FROM queued

@@ -44,8 +44,15 @@ enum DatabaseSession {
         defer { embedded?.stop() }
 
         try await probe(url, logger: logger)
-        return try await withClient(url, maximumConnections: maximumConnections, role: role, logger: logger) { client in
-            try await body(client, url)
+        do {
+            return try await withClient(url, maximumConnections: maximumConnections, role: role, logger: logger) { client in
+                try await body(client, url)
+            }
+        } catch let error as PSQLError {
+            // One line, and nothing of the row values a server message can quote.
+            throw CLIError("the database refused the operation: \(logSafeDescription(of: error))")
+        } catch let error as StoreError {
+            throw CLIError(error.detail)
         }
     }
 

@@ -26,6 +26,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Seed and print the tokens, then exit instead of serving.")
     var seedOnly = false
 
+    @Option(help: "The ICD-10-CM order file to load when no release is loaded yet.")
+    var icd10cm: String = "data/icd10cm-order-2026.txt.gz"
+
     func validate() throws {
         guard (0...100_000).contains(encounters) else { throw ValidationError("--encounters must be 0...100000") }
     }
@@ -35,10 +38,12 @@ struct DemoCommand: AsyncParsableCommand {
         let settings = server.settings
         let count = encounters
         let serveAfter = !seedOnly
+        let icdPath = icd10cm
         try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: true, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
                 let runtime = Runtime(client: client, logger: logger, queue: queue)
+                try await DemoCommand.loadDiagnosisCodes(path: icdPath, client: client, logger: logger)
                 let seeded = try await DemoSeeder(client: client, logger: logger, queue: runtime.workQueue)
                     .seed(encounters: count)
                 printWelcome(seeded, settings: settings)
@@ -47,6 +52,22 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// Loads the shipped ICD-10-CM release (April 2026) once, in force from 2026-04-01 until
+    /// a later release is imported, so the handoff check can judge the demo's codes.
+    static func loadDiagnosisCodes(path: String, client: PostgresClient, logger: Logger) async throws {
+        let store = CodeSetStore(client: client, logger: logger)
+        guard try await !store.releases().contains(where: { $0.kind == CodeSetKind.icd10cm.rawValue }) else { return }
+        guard FileManager.default.fileExists(atPath: path) else {
+            logger.warning("no ICD-10-CM release loaded and the file is missing; the handoff check will return every encounter", metadata: ["file": "\(path)"])
+            return
+        }
+        let line = try await CodesCommand.importFile(
+            client: client, logger: logger, url: URL(fileURLWithPath: path), kind: .icd10cm, label: "2026-04",
+            from: CalendarDate(year: 2026, month: 4, day: 1)!, to: nil, showProgress: false
+        )
+        logger.notice("\(line)")
     }
 
     private func printWelcome(_ seeded: DemoSeeder.Result, settings: ServerSettings) {

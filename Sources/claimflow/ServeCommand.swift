@@ -67,10 +67,13 @@ struct Runtime {
         self.workQueue = WorkQueue(client: client, logger: logger, leaseDuration: .seconds(queue.leaseSeconds))
     }
 
-    /// The background services: the LISTEN connection and the lease reaper (more workers
-    /// join them as they are built).
+    /// The background services: the lease reaper and the handoff check (more workers join
+    /// them as they are built).
     var workerServices: [any Service] {
-        [LeaseReaper(client: client, queue: workQueue, logger: logger)]
+        [
+            LeaseReaper(client: client, queue: workQueue, logger: logger),
+            HandoffWorker(client: client, logger: logger),
+        ]
     }
 
     /// Applies pending migrations over the owner's connection (the service role may not

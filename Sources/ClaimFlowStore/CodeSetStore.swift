@@ -1,0 +1,336 @@
+public import ClaimFlowCore
+import Crypto
+public import Foundation
+public import Logging
+public import PostgresNIO
+import NIOCore
+
+/// The imported code sets: releases of ICD-10-CM, HCPCS Level II (with modifiers), a CPT
+/// licensee table, NCCI PTP edits and MUE limits, and the facts the handoff rules need.
+public struct CodeSetStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// What an import did.
+    public struct ImportSummary: Sendable, Hashable {
+        public let kind: CodeSetKind
+        public let label: String
+        /// Lines of the file that held a record.
+        public let rows: Int
+        /// Distinct codes (or edits) stored.
+        public let stored: Int
+        /// ICD-10-CM only: billable codes stored.
+        public let billable: Int
+        /// ICD-10-CM only: lines of the file flagged billable.
+        public let billableRows: Int
+        /// False when the same file was already imported under this label: nothing changed.
+        public let changed: Bool
+    }
+
+    /// Imports a code-set file (plain or gzip) as release `label`, in force from
+    /// `effectiveFrom` through `effectiveTo`. One transaction: a file that fails to parse,
+    /// anywhere, changes nothing, and the release in force before stays in force. Importing
+    /// the same file under the same label again changes nothing.
+    public func importFile(
+        _ url: URL,
+        kind: CodeSetKind,
+        label: String,
+        effectiveFrom: CalendarDate,
+        effectiveTo: CalendarDate?,
+        progress: (@Sendable (Double) -> Void)? = nil
+    ) async throws -> ImportSummary {
+        let data = try CodeSetFile.contents(of: url)
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let parseStarted = ContinuousClock.now
+        let records = try CodeSetFile.records(data, kind: kind, name: url.lastPathComponent)
+        logger.debug("code-set file parsed", metadata: ["rows": "\(records.rows)", "elapsed": "\(ContinuousClock.now - parseStarted)"])
+
+        return try await client.transaction(logger: logger) { connection in
+            // One import of a kind at a time; a concurrent one waits, then sees this one's result.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.codes." + kind.rawValue)))",
+                logger: logger
+            )
+            let existing = try await connection.query(
+                "SELECT id, source_sha256, row_count FROM code_set_releases WHERE kind = \(kind.rawValue) AND label = \(label)",
+                logger: logger
+            )
+            for try await (id, sha, _) in existing.decode((Int64, String, Int).self) {
+                if sha == digest {
+                    let (stored, billable) = try await counts(release: id, kind: kind, on: connection)
+                    return ImportSummary(
+                        kind: kind, label: label, rows: records.rows, stored: stored, billable: billable,
+                        billableRows: records.billableRows, changed: false
+                    )
+                }
+                try await connection.query("DELETE FROM code_set_releases WHERE id = \(id)", logger: logger)
+            }
+            let inserted = try await connection.query(
+                """
+                INSERT INTO code_set_releases (kind, label, effective_from, effective_to, source_sha256, row_count)
+                VALUES (\(kind.rawValue), \(label), \(effectiveFrom.description)::date, \(effectiveTo?.description)::date,
+                        \(digest), \(records.rows))
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var releaseID: Int64 = 0
+            for try await id in inserted.decode(Int64.self) { releaseID = id }
+            try await write(records, release: releaseID, kind: kind, on: connection, progress: progress)
+            let (stored, billable) = try await counts(release: releaseID, kind: kind, on: connection)
+            return ImportSummary(
+                kind: kind, label: label, rows: records.rows, stored: stored, billable: billable,
+                billableRows: records.billableRows, changed: true
+            )
+        }
+    }
+
+    /// The releases of each kind, newest first.
+    public func releases() async throws -> [(kind: String, label: String, from: String, to: String?, rows: Int)] {
+        let rows = try await client.query(
+            """
+            SELECT kind, label, effective_from::text, effective_to::text, row_count FROM code_set_releases
+            ORDER BY kind, effective_from DESC
+            """,
+            logger: logger
+        )
+        var result: [(kind: String, label: String, from: String, to: String?, rows: Int)] = []
+        for try await row in rows.decode((String, String, String, String?, Int).self) { result.append(row) }
+        return result
+    }
+
+    private func counts(release: Int64, kind: CodeSetKind, on connection: PostgresConnection) async throws -> (Int, Int) {
+        let query: PostgresQuery =
+            switch kind {
+            case .icd10cm:
+                "SELECT count(*)::int, count(*) FILTER (WHERE billable)::int FROM icd10cm_codes WHERE release_id = \(release)"
+            case .hcpcs: "SELECT count(*)::int, 0 FROM hcpcs_codes WHERE release_id = \(release)"
+            case .cpt: "SELECT count(*)::int, 0 FROM cpt_codes WHERE release_id = \(release)"
+            case .ncciPTP: "SELECT count(*)::int, 0 FROM ncci_ptp_edits WHERE release_id = \(release)"
+            case .mue: "SELECT count(*)::int, 0 FROM mue_limits WHERE release_id = \(release)"
+            }
+        let rows = try await connection.query(query, logger: logger)
+        for try await counts in rows.decode((Int, Int).self) { return counts }
+        return (0, 0)
+    }
+
+    /// Writes the records in batches of arrays (`unnest`), a few thousand rows a statement.
+    private func write(
+        _ records: CodeSetFile.Parsed,
+        release: Int64,
+        kind: CodeSetKind,
+        on connection: PostgresConnection,
+        progress: (@Sendable (Double) -> Void)?
+    ) async throws {
+        let batch = 5_000
+        let total = max(1, records.count)
+        var done = 0
+        func report(_ count: Int) {
+            done += count
+            progress?(Double(done) / Double(total))
+        }
+        if !records.diagnoses.isEmpty {
+            // COPY: the ICD-10-CM file is large (about 98,000 codes), and COPY moves it in one stream.
+            try await connection.copyFrom(
+                table: "icd10cm_codes",
+                columns: ["release_id", "code", "billable", "suggestion", "short_description", "long_description"],
+                logger: logger
+            ) { writer in
+                var buffer = ByteBuffer()
+                for (index, diagnosis) in records.diagnoses.enumerated() {
+                    buffer.writeString("\(release)\t\(diagnosis.code)\t\(diagnosis.billable ? "t" : "f")\t")
+                    buffer.writeString(diagnosis.suggestion ?? "\\N")
+                    buffer.writeString("\t")
+                    buffer.writeString(Self.copyText(diagnosis.short))
+                    buffer.writeString("\t")
+                    buffer.writeString(Self.copyText(diagnosis.long))
+                    buffer.writeString("\n")
+                    if buffer.readableBytes > 1 << 20 || index == records.diagnoses.count - 1 {
+                        try await writer.write(buffer)
+                        buffer.clear()
+                        report(0)
+                    }
+                }
+            }
+            report(records.diagnoses.count)
+        }
+        for chunk in records.procedures.chunked(batch) {
+            try await connection.query(
+                """
+                INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
+                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
+                                                 \(chunk.map(\.long))::text[])
+                ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            report(chunk.count)
+        }
+        for chunk in records.modifiers.chunked(batch) {
+            try await connection.query(
+                """
+                INSERT INTO code_modifiers (release_id, code, description)
+                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
+                ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            report(chunk.count)
+        }
+        for chunk in records.cpt.chunked(batch) {
+            try await connection.query(
+                """
+                INSERT INTO cpt_codes (release_id, code, short_description)
+                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[])
+                ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            report(chunk.count)
+        }
+        for chunk in records.edits.chunked(batch) {
+            try await connection.query(
+                """
+                INSERT INTO ncci_ptp_edits (release_id, column1, column2, effective_date, deletion_date, modifier_indicator)
+                SELECT \(release), c1, c2, e::date, nullif(d, '')::date, m
+                FROM unnest(\(chunk.map(\.column1))::text[], \(chunk.map(\.column2))::text[],
+                            \(chunk.map { $0.effective.description })::text[], \(chunk.map { $0.deletion?.description ?? "" })::text[],
+                            \(chunk.map(\.indicator))::int[]) AS t(c1, c2, e, d, m)
+                ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            report(chunk.count)
+        }
+        for chunk in records.limits.chunked(batch) {
+            try await connection.query(
+                """
+                INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
+                SELECT \(release), c, u, nullif(i, ''), nullif(r, '')
+                FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.units))::int[],
+                            \(chunk.map { $0.indicator ?? "" })::text[], \(chunk.map { $0.rationale ?? "" })::text[]) AS t(c, u, i, r)
+                ON CONFLICT DO NOTHING
+                """,
+                logger: logger
+            )
+            report(chunk.count)
+        }
+    }
+
+    /// Escapes a value for COPY's text format.
+    static func copyText(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
+            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+    }
+
+    // MARK: Facts for the rules
+
+    /// What the code sets in force on the draft's date of service say about its codes.
+    public func facts(for draft: ClaimDraft, on connection: PostgresConnection? = nil) async throws -> CodeFacts {
+        try await client.using(connection) { connection in
+            let dos = draft.dateOfService.description
+            var releases: [String: Int64] = [:]
+            let releaseRows = try await connection.query(
+                """
+                SELECT DISTINCT ON (kind) kind, id FROM code_set_releases
+                WHERE effective_from <= \(dos)::date AND (effective_to IS NULL OR effective_to >= \(dos)::date)
+                ORDER BY kind, effective_from DESC
+                """,
+                logger: logger
+            )
+            for try await (kind, id) in releaseRows.decode((String, Int64).self) { releases[kind] = id }
+            let anyCPT = try await exists("SELECT 1 FROM code_set_releases WHERE kind = 'cpt' LIMIT 1", on: connection)
+
+            var facts = CodeFacts()
+            let diagnoses = Array(Set(draft.codes.diagnoses))
+            let procedures = Array(Set(draft.codes.lines.map(\.code)))
+            let modifiers = Array(Set(draft.codes.lines.flatMap(\.modifiers)))
+            if let release = releases[CodeSetKind.icd10cm.rawValue] {
+                facts.diagnosisReleaseInForce = true
+                let rows = try await connection.query(
+                    "SELECT code, billable, suggestion FROM icd10cm_codes WHERE release_id = \(release) AND code = ANY (\(diagnoses))",
+                    logger: logger
+                )
+                for try await (code, billable, suggestion) in rows.decode((String, Bool, String?).self) {
+                    facts.diagnoses[code] = billable ? .billable : .header(suggestion: suggestion)
+                }
+                let missing = diagnoses.filter { facts.diagnoses[$0] == nil }
+                if !missing.isEmpty {
+                    let elsewhere = try await connection.query(
+                        "SELECT DISTINCT code FROM icd10cm_codes WHERE code = ANY (\(missing))",
+                        logger: logger
+                    )
+                    for try await code in elsewhere.decode(String.self) { facts.diagnoses[code] = .notInForce }
+                }
+            }
+            if let release = releases[CodeSetKind.hcpcs.rawValue] {
+                facts.hcpcsReleaseInForce = true
+                let rows = try await connection.query(
+                    "SELECT code FROM hcpcs_codes WHERE release_id = \(release) AND code = ANY (\(procedures))",
+                    logger: logger
+                )
+                for try await code in rows.decode(String.self) { facts.knownHCPCS.insert(code) }
+                let modifierCount = try await connection.query(
+                    "SELECT count(*)::int FROM code_modifiers WHERE release_id = \(release)",
+                    logger: logger
+                )
+                for try await count in modifierCount.decode(Int.self) { facts.modifierListLoaded = count > 0 }
+                let known = try await connection.query(
+                    "SELECT code FROM code_modifiers WHERE release_id = \(release) AND code = ANY (\(modifiers))",
+                    logger: logger
+                )
+                for try await code in known.decode(String.self) { facts.knownModifiers.insert(code) }
+            }
+            if anyCPT {
+                facts.cptTableLoaded = true
+                if let release = releases[CodeSetKind.cpt.rawValue] {
+                    let rows = try await connection.query(
+                        "SELECT code FROM cpt_codes WHERE release_id = \(release) AND code = ANY (\(procedures))",
+                        logger: logger
+                    )
+                    for try await code in rows.decode(String.self) { facts.knownCPT.insert(code) }
+                }
+            }
+            if let release = releases[CodeSetKind.mue.rawValue] {
+                let rows = try await connection.query(
+                    "SELECT code, max_units FROM mue_limits WHERE release_id = \(release) AND code = ANY (\(procedures))",
+                    logger: logger
+                )
+                for try await (code, units) in rows.decode((String, Int).self) { facts.unitLimits[code] = units }
+            }
+            if let release = releases[CodeSetKind.ncciPTP.rawValue], procedures.count > 1 {
+                let rows = try await connection.query(
+                    """
+                    SELECT column1, column2, modifier_indicator::int FROM ncci_ptp_edits
+                    WHERE release_id = \(release) AND column1 = ANY (\(procedures)) AND column2 = ANY (\(procedures))
+                      AND effective_date <= \(dos)::date AND (deletion_date IS NULL OR deletion_date >= \(dos)::date)
+                    ORDER BY column1, column2
+                    """,
+                    logger: logger
+                )
+                for try await (column1, column2, indicator) in rows.decode((String, String, Int).self) {
+                    facts.ncciEdits.append(NCCIEdit(column1: column1, column2: column2, modifierIndicator: indicator))
+                }
+            }
+            return facts
+        }
+    }
+
+    private func exists(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(query, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

@@ -1,0 +1,85 @@
+public import ClaimFlowCore
+public import ClaimFlowStore
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+
+/// Enforces the handoff from coding to billing: every coded encounter is checked against the
+/// handoff rules and either becomes claim version N in the billing queue, or goes back to
+/// coding with every finding listed.
+///
+/// Encounters are taken in batches with `FOR UPDATE SKIP LOCKED`, so several workers (in one
+/// process or many) share the work without taking the same encounter. A batch is one
+/// transaction: a worker that dies mid-batch leaves nothing half-done, and another worker
+/// takes the batch again.
+public struct HandoffWorker: Service {
+    let client: PostgresClient
+    let logger: Logger
+    let batchSize: Int
+    let idleInterval: Duration
+    /// How long a returned encounter is offered only to the coder who coded it.
+    let offerToCoderFor: Duration
+
+    public init(
+        client: PostgresClient,
+        logger: Logger,
+        batchSize: Int = 50,
+        idleInterval: Duration = .milliseconds(500),
+        offerToCoderFor: Duration = .seconds(3600)
+    ) {
+        self.client = client
+        self.logger = logger
+        self.batchSize = batchSize
+        self.idleInterval = idleInterval
+        self.offerToCoderFor = offerToCoderFor
+    }
+
+    /// What one batch did.
+    public struct BatchResult: Sendable, Hashable {
+        public var passed = 0
+        public var returned = 0
+        public var total: Int { passed + returned }
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var result = BatchResult()
+            do {
+                result = try await runBatch()
+                if result.total > 0 {
+                    logger.info("handoff batch", metadata: ["passed": "\(result.passed)", "returned": "\(result.returned)"])
+                }
+            } catch {
+                logger.warning("handoff batch failed; it will be retried", metadata: ["error": "\(logSafeDescription(of: error))"])
+            }
+            if result.total < batchSize {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idleInterval) }
+            }
+        }
+    }
+
+    /// Checks one batch of coded encounters in one transaction.
+    public func runBatch() async throws -> BatchResult {
+        let queue = WorkQueue(client: client, logger: logger)
+        let encounters = EncounterStore(client: client, logger: logger, queue: queue)
+        let coding = CodingStore(client: client, logger: logger, queue: queue)
+        let claims = ClaimStore(client: client, logger: logger, queue: queue)
+        let codeSets = CodeSetStore(client: client, logger: logger)
+        return try await client.transaction(logger: logger) { connection in
+            var result = BatchResult()
+            for id in try await encounters.lockCodedForHandoff(limit: batchSize, on: connection) {
+                guard let draft = try await coding.draft(of: id, on: connection) else { continue }
+                let facts = try await codeSets.facts(for: draft, on: connection)
+                let findings = CodingRules.check(draft, facts: facts)
+                if CodingRules.blocks(findings) {
+                    try await coding.returnFromHandoff(encounterID: id, findings: findings, offerFor: offerToCoderFor, on: connection)
+                    result.returned += 1
+                } else {
+                    try await claims.handOff(encounterID: id, audit: .system, on: connection)
+                    result.passed += 1
+                }
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import ClaimFlowCore
+import Foundation
+import Testing
+
+@Suite("Handoff rules")
+struct CodingRulesTests {
+    /// Facts as the April 2026 ICD-10-CM release and the CMS samples give them.
+    static let facts = CodeFacts(
+        diagnosisReleaseInForce: true,
+        diagnoses: [
+            "E119": .billable, "I10": .billable, "QA00101": .billable, "E11": .header(suggestion: "E119"),
+            "M1711": .billable,
+        ],
+        hcpcsReleaseInForce: true,
+        knownHCPCS: ["G0439", "J1100"],
+        modifierListLoaded: true,
+        knownModifiers: ["25", "59", "XS", "LT", "RT"],
+        unitLimits: ["36415": 2, "20610": 2, "J1100": 120],
+        ncciEdits: [
+            NCCIEdit(column1: "20610", column2: "76942", modifierIndicator: 0),
+            NCCIEdit(column1: "97530", column2: "97140", modifierIndicator: 1),
+        ]
+    )
+
+    static func draft(
+        diagnoses: [String] = ["E119"],
+        lines: [ServiceLine] = [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])],
+        npi: String = "1234567893",
+        total: Decimal? = nil
+    ) -> ClaimDraft {
+        ClaimDraft(
+            dateOfService: CalendarDate("2026-05-04")!, codes: CodeAssignment(diagnoses: diagnoses, lines: lines),
+            billingProviderNPI: npi, renderingProviderNPI: "1234567893", payerCode: "PAY1", subscriberMemberID: "M1",
+            placeOfService: "11", claimTotal: total
+        )
+    }
+
+    static func rules(_ draft: ClaimDraft, facts: CodeFacts = facts) -> [String] {
+        CodingRules.check(draft, facts: facts).map(\.rule)
+    }
+
+    @Test("a clean claim has no findings")
+    func clean() {
+        #expect(CodingRules.check(Self.draft(diagnoses: ["E119", "I10"]), facts: Self.facts).isEmpty)
+    }
+
+    @Test("E11 is a header with a suggestion; E119 is billable")
+    func header() {
+        let findings = CodingRules.check(Self.draft(diagnoses: ["E11"]), facts: Self.facts)
+        #expect(findings.map(\.rule) == ["diagnosis.header"])
+        #expect(findings.first?.message == "E11 is a category header; pick a billable code such as E119")
+        #expect(findings.first?.path == "$.diagnoses[0]")
+        #expect(CodingRules.blocks(findings))
+        #expect(Self.rules(Self.draft(diagnoses: ["E119"])).isEmpty)
+    }
+
+    @Test("QA00101, new in 2026 with a letter in second place, is valid")
+    func newCode() {
+        #expect(CodeFormat.normalizedDiagnosis("QA00101") == "QA00101")
+        #expect(Self.rules(Self.draft(diagnoses: ["QA00101"])).isEmpty)
+    }
+
+    @Test("E11.9 is normalised to E119; nonsense is not a code")
+    func normalisation() {
+        #expect(CodeFormat.normalizedDiagnosis("E11.9") == "E119")
+        #expect(CodeFormat.normalizedDiagnosis("e11.9") == "E119")
+        #expect(CodeFormat.normalizedDiagnosis("11.9") == nil)
+        #expect(CodeFormat.normalizedDiagnosis("E1") == nil)
+    }
+
+    @Test("a code not in force on the date of service, and an unknown one")
+    func notInForce() {
+        var facts = Self.facts
+        facts.diagnoses["QA00101"] = .notInForce
+        #expect(Self.rules(Self.draft(diagnoses: ["QA00101"]), facts: facts) == ["diagnosis.not_in_force"])
+        #expect(Self.rules(Self.draft(diagnoses: ["Z9999"])) == ["diagnosis.unknown"])
+        var none = Self.facts
+        none.diagnosisReleaseInForce = false
+        #expect(Self.rules(Self.draft(diagnoses: ["E119"]), facts: none) == ["diagnosis.no_release"])
+    }
+
+    @Test("13 diagnoses are too many; 12 are fine")
+    func diagnosisCount() {
+        var facts = Self.facts
+        let codes = (0..<13).map { "A0\($0 < 10 ? "0" : "")\($0)" }
+        for code in codes { facts.diagnoses[code] = .billable }
+        #expect(Self.rules(Self.draft(diagnoses: codes), facts: facts) == ["diagnosis.too_many"])
+        #expect(Self.rules(Self.draft(diagnoses: Array(codes.prefix(12))), facts: facts).isEmpty)
+        #expect(Self.rules(Self.draft(diagnoses: [])) == ["diagnosis.missing", "line.pointer_missing"])
+    }
+
+    @Test("a pointer to a missing diagnosis")
+    func pointers() {
+        let line = ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1, 3])
+        let findings = CodingRules.check(Self.draft(diagnoses: ["E119", "I10"], lines: [line]), facts: Self.facts)
+        #expect(findings.map(\.rule) == ["line.pointer_missing"])
+        #expect(findings.first?.path == "$.lines[0].pointers[1]")
+        let fixed = ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1, 2])
+        #expect(Self.rules(Self.draft(diagnoses: ["E119", "I10"], lines: [fixed])).isEmpty)
+    }
+
+    @Test("an NCCI pair with indicator 1 needs an allowed modifier; indicator 0 never passes")
+    func ncci() {
+        let bare = [
+            ServiceLine(code: "97530", units: 1, charge: 60, pointers: [1]),
+            ServiceLine(code: "97140", units: 1, charge: 50, pointers: [1]),
+        ]
+        let findings = CodingRules.check(Self.draft(lines: bare), facts: Self.facts)
+        #expect(findings.map(\.rule) == ["ncci.pair"])
+        #expect(findings.first?.path == "$.lines[1].code")
+        let withModifier = [bare[0], ServiceLine(code: "97140", modifiers: ["59"], units: 1, charge: 50, pointers: [1])]
+        #expect(Self.rules(Self.draft(lines: withModifier)).isEmpty)
+
+        let never = [
+            ServiceLine(code: "20610", modifiers: ["RT"], units: 1, charge: 90, pointers: [1]),
+            ServiceLine(code: "76942", modifiers: ["59"], units: 1, charge: 40, pointers: [1]),
+        ]
+        #expect(Self.rules(Self.draft(lines: never)) == ["ncci.pair"])
+    }
+
+    @Test("units over the MUE are refused; at the MUE they pass")
+    func mue() {
+        let over = [ServiceLine(code: "36415", units: 3, charge: 10, pointers: [1])]
+        let findings = CodingRules.check(Self.draft(lines: over), facts: Self.facts)
+        #expect(findings.map(\.rule) == ["line.mue"])
+        #expect(findings.first?.path == "$.lines[0].units")
+        #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "36415", units: 2, charge: 10, pointers: [1])])).isEmpty)
+    }
+
+    @Test("NPI 1234567893 passes the check digit; 1234567890 does not")
+    func npi() {
+        #expect(Self.rules(Self.draft(npi: "1234567893")).isEmpty)
+        let findings = CodingRules.check(Self.draft(npi: "1234567890"), facts: Self.facts)
+        #expect(findings.map(\.rule) == ["claim.billing_npi"])
+        #expect(findings.first?.path == "$.billing_provider.npi")
+    }
+
+    @Test("a claim total that does not equal its lines")
+    func total() {
+        let lines = [
+            ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1]),
+            ServiceLine(code: "J1100", units: 10, charge: 12.5, pointers: [1]),
+        ]
+        #expect(Self.rules(Self.draft(lines: lines, total: 130)) == ["claim.total"])
+        #expect(Self.rules(Self.draft(lines: lines, total: 137.5)).isEmpty)
+    }
+
+    @Test("HCPCS codes must be in the release; unknown modifiers warn without blocking")
+    func hcpcsAndModifiers() {
+        #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "J9999", units: 1, charge: 10, pointers: [1])])) == ["line.code_unknown"])
+        let odd = CodingRules.check(
+            Self.draft(lines: [ServiceLine(code: "G0439", modifiers: ["ZZ"], units: 1, charge: 10, pointers: [1])]),
+            facts: Self.facts
+        )
+        #expect(odd.map(\.rule) == ["line.modifier_unknown"])
+        #expect(!CodingRules.blocks(odd))
+        #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "99213", units: 1, charge: 0, pointers: [1])])) == ["line.charge"])
+    }
+}

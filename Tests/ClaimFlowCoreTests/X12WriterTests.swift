@@ -1,0 +1,450 @@
+import ClaimFlowCore
+import Foundation
+import Testing
+
+/// Sample claims built from valid NPIs and codes, so only what a test changes can fail.
+private enum Sample {
+    static let billingNPI = "1234567893"
+    static let renderingNPI = NPI.withCheckDigit(firstNine: "987654321")!.digits
+    static let dateOfService = CalendarDate("2026-03-10")!
+
+    static let practice = Practice(
+        code: "DEMO", name: "Riverside Family Medicine", npi: billingNPI, taxID: "12-3456789", taxonomy: "207Q00000X",
+        address: PostalAddress(line1: "100 Main St", line2: "Suite 200", city: "Springfield", state: "IL", postalCode: "62701"))
+
+    static let subscriber = Person(
+        firstName: "Sean", lastName: "O'Brien", birthDate: CalendarDate("1980-04-02")!, sex: .male,
+        address: PostalAddress(line1: "12 Elm St", city: "Springfield", state: "IL", postalCode: "62704"))
+
+    static let child = Person(
+        firstName: "Lena", lastName: "Müller", birthDate: CalendarDate("2015-09-30")!, sex: .female,
+        address: PostalAddress(line1: "12 Elm St", city: "Springfield", state: "IL", postalCode: "62704"))
+
+    static let officeVisit = ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])
+
+    static func envelope(interchange: Int = 42, group: Int = 7) -> X12Envelope {
+        X12Envelope(
+            senderID: "CLAIMFLOW", receiverID: "CLEARHOUSE", submitterName: "ClaimFlow Billing",
+            submitterContactName: "Billing Desk", submitterContactPhone: "(555) 010-2000",
+            receiverName: "Example Clearinghouse", interchangeControlNumber: interchange, groupControlNumber: group,
+            usage: .test, createdAt: Date(timeIntervalSince1970: 1_773_150_000))
+    }
+
+    static func claim(
+        id: UUID = UUID(), lines: [ServiceLine] = [officeVisit], diagnoses: [String] = ["E11.9"],
+        frequencyCode: String = "1", payerClaimControlNumber: String? = nil, relationship: String = "18",
+        subscriber: Person = subscriber, patient: Person = subscriber,
+        renderingNPI: String = renderingNPI
+    ) -> X12Claim {
+        X12Claim(
+            claimID: id, frequencyCode: frequencyCode, payerClaimControlNumber: payerClaimControlNumber,
+            totalCharge: lines.reduce(0) { $0 + $1.charge }, placeOfService: "11", dateOfService: dateOfService,
+            billingProvider: practice,
+            renderingProvider: .init(npi: renderingNPI, firstName: "Ana", lastName: "Garcia", taxonomy: "207Q00000X"),
+            payer: Payer(payerCode: "60054", name: "Aetna"), memberID: "W123456789", groupNumber: "GRP-0042",
+            subscriber: subscriber, relationship: relationship, patient: patient, diagnoses: diagnoses, lines: lines)
+    }
+}
+
+/// The interchange split back into segments of elements, for checking structure.
+private struct Parsed {
+    let text: String
+    let segments: [[String]]
+
+    init(_ text: String) {
+        self.text = text
+        segments = text.split(separator: "~").map { $0.trimmingCharacters(in: .newlines) }.filter { !$0.isEmpty }
+            .map { $0.split(separator: "*", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func all(_ id: String) -> [[String]] { segments.filter { $0[0] == id } }
+    func first(_ id: String, _ qualifier: String? = nil) -> [String]? {
+        segments.first { $0[0] == id && (qualifier == nil || $0.count > 1 && $0[1] == qualifier) }
+    }
+
+    /// Each ST...SE transaction set.
+    var transactionSets: [[[String]]] {
+        var sets: [[[String]]] = []
+        for segment in segments {
+            if segment[0] == "ST" { sets.append([]) }
+            if !sets.isEmpty, sets[sets.count - 1].last?[0] != "SE" { sets[sets.count - 1].append(segment) }
+        }
+        return sets
+    }
+}
+
+private func write(_ claims: [X12Claim], envelope: X12Envelope = Sample.envelope()) throws -> Parsed {
+    Parsed(try X12Writer.interchange(envelope, claims: claims))
+}
+
+@Suite("837P writer: envelope")
+struct X12EnvelopeTests {
+    @Test("ISA is exactly 106 characters, terminator included, with the 5010 separators")
+    func isaIsFixedWidth() throws {
+        let text = try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim()])
+        let isa = String(text.prefix { $0 != "~" }) + "~"
+        #expect(isa.count == 106)
+        let elements = isa.dropLast().split(separator: "*", omittingEmptySubsequences: false)
+        #expect(elements.count == 17)
+        #expect(elements[6] == "CLAIMFLOW      ")
+        #expect(elements[8] == "CLEARHOUSE     ")
+        #expect(elements[9] == "260310" && elements[10] == "1340")
+        #expect(elements[11] == "^" && elements[12] == "00501" && elements[16] == ":")
+        #expect(elements[15] == "T")
+    }
+
+    @Test("control numbers are zero padded and match between headers and trailers")
+    func controlNumbersMatch() throws {
+        let claims = [Sample.claim(), Sample.claim(relationship: "19", patient: Sample.child), Sample.claim()]
+        let parsed = try write(claims, envelope: Sample.envelope(interchange: 42, group: 7))
+        let isa = try #require(parsed.first("ISA"))
+        let iea = try #require(parsed.first("IEA"))
+        #expect(isa[13] == "000000042")
+        #expect(iea == ["IEA", "1", "000000042"])
+        let gs = try #require(parsed.first("GS"))
+        let ge = try #require(parsed.first("GE"))
+        #expect(gs[6] == "7" && ge[2] == "7")
+        #expect(gs[4] == "20260310" && gs[5] == "1340" && gs[8] == "005010X222A1")
+        #expect(ge[1] == "3")
+        let sets = parsed.transactionSets
+        #expect(sets.map { $0.first![2] } == ["0001", "0002", "0003"])
+        for set in sets {
+            #expect(set.first![2] == set.last![2])
+        }
+    }
+
+    @Test("SE counts every segment of its set, ST and SE included")
+    func segmentCountsAreExact() throws {
+        let eightLines = Array(repeating: ServiceLine(code: "99213", units: 1, charge: 10, pointers: [1]), count: 8)
+        let claims = [
+            Sample.claim(), Sample.claim(lines: eightLines), Sample.claim(relationship: "19", patient: Sample.child),
+            Sample.claim(frequencyCode: "7", payerClaimControlNumber: "PAYER-1"),
+        ]
+        let sets = try write(claims).transactionSets
+        #expect(sets.count == 4)
+        for set in sets {
+            #expect(set.first?[0] == "ST")
+            #expect(set.last?[0] == "SE")
+            #expect(set.last?[1] == String(set.count))
+        }
+    }
+
+    @Test("BHT carries the creation date and time in UTC")
+    func bhtDates() throws {
+        let bht = try #require(try write([Sample.claim()]).first("BHT"))
+        #expect(bht == ["BHT", "0019", "00", "0000000420001", "20260310", "1340", "CH"])
+    }
+
+    @Test("segments can be put on lines of their own")
+    func newlines() throws {
+        let text = try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim()], newlineAfterSegments: true)
+        let lines = text.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.hasSuffix("~") && $0.filter { $0 == "~" }.count == 1 })
+        #expect(lines.first?.count == 106)
+    }
+
+    @Test("the same claims are written byte for byte the same")
+    func deterministic() throws {
+        let claim = Sample.claim()
+        #expect(
+            try X12Writer.interchange(Sample.envelope(), claims: [claim])
+                == X12Writer.interchange(Sample.envelope(), claims: [claim]))
+    }
+}
+
+@Suite("837P writer: loops")
+struct X12LoopTests {
+    @Test("a self-insured patient has no patient loop")
+    func subscriberIsPatient() throws {
+        let parsed = try write([Sample.claim()])
+        #expect(parsed.all("HL").map { Array($0.dropFirst()) } == [["1", "", "20", "1"], ["2", "1", "22", "0"]])
+        #expect(parsed.first("SBR") == ["SBR", "P", "18", "GRP-0042", "", "", "", "", "", "CI"])
+        #expect(parsed.first("PAT") == nil)
+        #expect(parsed.first("NM1", "QC") == nil)
+        #expect(parsed.first("NM1", "IL") == ["NM1", "IL", "1", "O'BRIEN", "SEAN", "", "", "", "MI", "W123456789"])
+        #expect(parsed.all("DMG") == [["DMG", "D8", "19800402", "M"]])
+    }
+
+    @Test("a patient who is not the subscriber gets loop 2000C/2010CA")
+    func dependentPatient() throws {
+        let parsed = try write([Sample.claim(relationship: "19", patient: Sample.child)])
+        let hl = parsed.all("HL").map { Array($0.dropFirst()) }
+        #expect(hl == [["1", "", "20", "1"], ["2", "1", "22", "1"], ["3", "2", "23", "0"]])
+        #expect(parsed.first("SBR")?[2] == "")
+        #expect(parsed.first("PAT") == ["PAT", "19"])
+        #expect(parsed.first("NM1", "QC") == ["NM1", "QC", "1", "MULLER", "LENA"])
+        // The subscriber's DMG is sent only when the subscriber is the patient.
+        #expect(parsed.all("DMG") == [["DMG", "D8", "20150930", "F"]])
+        let ids = parsed.segments.map { $0[0] }
+        #expect(ids.firstIndex(of: "PAT")! < ids.firstIndex(of: "CLM")!)
+    }
+
+    @Test("billing provider, payer and claim segments")
+    func claimSegments() throws {
+        let id = UUID(uuidString: "0A1B2C3D-4E5F-4061-8A7B-9C8D7E6F5A4B")!
+        let parsed = try write([Sample.claim(id: id)])
+        #expect(parsed.first("PRV", "BI") == ["PRV", "BI", "PXC", "207Q00000X"])
+        #expect(parsed.first("NM1", "85") == ["NM1", "85", "2", "RIVERSIDE FAMILY MEDICINE", "", "", "", "", "XX", "1234567893"])
+        #expect(parsed.first("N3") == ["N3", "100 MAIN ST", "SUITE 200"])
+        #expect(parsed.first("REF", "EI") == ["REF", "EI", "123456789"])
+        #expect(parsed.first("NM1", "PR") == ["NM1", "PR", "2", "AETNA", "", "", "", "", "PI", "60054"])
+        #expect(parsed.first("CLM") == ["CLM", "0A1B2C3D4E5F40618A7B", "125", "", "", "11:B:1", "Y", "A", "Y", "Y"])
+        #expect(parsed.first("NM1", "82") == ["NM1", "82", "1", "GARCIA", "ANA", "", "", "", "XX", Sample.renderingNPI])
+        #expect(parsed.first("PRV", "PE") == ["PRV", "PE", "PXC", "207Q00000X"])
+        #expect(parsed.first("LX") == ["LX", "1"])
+        #expect(parsed.first("DTP") == ["DTP", "472", "D8", "20260310"])
+    }
+
+    @Test("the rendering provider loop is left out when it is the billing provider")
+    func renderingSameAsBilling() throws {
+        let parsed = try write([Sample.claim(renderingNPI: Sample.billingNPI)])
+        #expect(parsed.first("NM1", "82") == nil)
+    }
+
+    @Test("REF*F8 carries the payer's claim number for replacements and voids", arguments: ["7", "8"])
+    func payerClaimControlNumber(frequency: String) throws {
+        let parsed = try write([Sample.claim(frequencyCode: frequency, payerClaimControlNumber: "2026031000123")])
+        #expect(parsed.first("CLM")?[5] == "11:B:\(frequency)")
+        #expect(parsed.first("REF", "F8") == ["REF", "F8", "2026031000123"])
+        let ids = parsed.segments.map { $0[0] }
+        #expect(ids.firstIndex(of: "CLM")! + 1 == ids.lastIndex(of: "REF")!)
+    }
+
+    @Test("an original claim has no REF*F8")
+    func originalHasNoF8() throws {
+        #expect(try write([Sample.claim()]).first("REF", "F8") == nil)
+    }
+
+    @Test("twelve diagnoses: the first principal (ABK), the others ABF, dots removed")
+    func twelveDiagnoses() throws {
+        let codes = ["E11.9", "I10", "E78.5", "Z79.84", "M54.5", "R53.83", "J30.1", "K21.9", "F41.9", "G47.00", "E66.9", "Z68.30"]
+        let line = ServiceLine(code: "99215", units: 1, charge: 210, pointers: [1, 2, 3, 12])
+        let parsed = try write([Sample.claim(lines: [line], diagnoses: codes)])
+        let hi = try #require(parsed.first("HI"))
+        #expect(hi.count == 13)
+        #expect(hi[1] == "ABK:E119")
+        #expect(hi[12] == "ABF:Z6830")
+        #expect(hi.dropFirst(2).allSatisfy { $0.hasPrefix("ABF:") && !$0.contains(".") })
+        #expect(parsed.first("SV1")?[7] == "1:2:3:12")
+    }
+
+    @Test("four modifiers follow the procedure code in SV101")
+    func fourModifiers() throws {
+        let line = ServiceLine(code: "20610", modifiers: ["RT", "59", "xs", "GA"], units: 1, charge: 180, pointers: [1])
+        let sv1 = try #require(try write([Sample.claim(lines: [line])]).first("SV1"))
+        #expect(sv1 == ["SV1", "HC:20610:RT:59:XS:GA", "180", "UN", "1", "", "", "1"])
+    }
+
+    @Test("amounts are written as X12 decimals, without trailing zeros")
+    func amounts() throws {
+        let lines = [
+            ServiceLine(code: "99213", units: 1, charge: Decimal(string: "125.00")!, pointers: [1]),
+            ServiceLine(code: "36415", units: Decimal(string: "2.5")!, charge: Decimal(string: "12.50")!, pointers: [1]),
+            ServiceLine(code: "80053", units: 1, charge: Decimal(string: "40.25")!, pointers: [1]),
+        ]
+        let parsed = try write([Sample.claim(lines: lines)])
+        #expect(parsed.all("SV1").map { $0[2] } == ["125", "12.5", "40.25"])
+        #expect(parsed.all("SV1").map { $0[4] } == ["1", "2.5", "1"])
+        #expect(parsed.first("CLM")?[2] == "177.75")
+        #expect(parsed.all("LX").map { $0[1] } == ["1", "2", "3"])
+    }
+}
+
+@Suite("837P writer: text cleaning")
+struct X12TextTests {
+    @Test("separators and control characters in names and addresses do not break segments")
+    func separatorsAreRemoved() throws {
+        let subscriber = Person(
+            firstName: "Jo*hn~", lastName: "Sm:ith^*~", birthDate: CalendarDate("1970-01-01")!, sex: .male,
+            address: PostalAddress(line1: "1 Star*Way~\nApt 2", line2: "Unit #4^5", city: "Col:on", state: "il", postalCode: "62701"))
+        let parsed = try write([Sample.claim(subscriber: subscriber, patient: subscriber)])
+        #expect(parsed.first("NM1", "IL") == ["NM1", "IL", "1", "SM ITH", "JO HN", "", "", "", "MI", "W123456789"])
+        #expect(parsed.all("N3")[1] == ["N3", "1 STAR WAY APT 2", "UNIT 4 5"])
+        #expect(parsed.all("N4")[1] == ["N4", "COL ON", "IL", "62701"])
+        // Nothing leaked: the set still has the segment count SE claims.
+        let set = try #require(parsed.transactionSets.first)
+        #expect(set.last?[1] == String(set.count))
+    }
+
+    @Test("accents and typographic punctuation become plain ASCII")
+    func transliteration() throws {
+        let patient = Person(
+            firstName: "Zoë", lastName: "D’Ángelo–Łukasz Ærø Straße", birthDate: CalendarDate("1972-02-29")!, sex: .female,
+            address: Sample.subscriber.address)
+        let parsed = try write([Sample.claim(relationship: "01", patient: patient)])
+        #expect(parsed.first("NM1", "QC") == ["NM1", "QC", "1", "D'ANGELO-LUKASZ AERO STRASSE", "ZOE"])
+        #expect(parsed.text.unicodeScalars.allSatisfy { $0.isASCII })
+        // Only the basic character set (upper case, digits, a few specials) and the separators.
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"&'()+,-./;?= *:^~")
+        #expect(parsed.text.allSatisfy { allowed.contains($0) })
+    }
+
+    @Test("text is cut to each element's maximum length")
+    func maximumLengths() throws {
+        let long = String(repeating: "A", count: 100)
+        let patient = Person(
+            firstName: long, lastName: long, birthDate: CalendarDate("1972-02-29")!, sex: .female,
+            address: PostalAddress(line1: long, city: long, state: "IL", postalCode: "62701"))
+        let parsed = try write([Sample.claim(relationship: "01", patient: patient)])
+        let nm1 = try #require(parsed.first("NM1", "QC"))
+        #expect(nm1[3].count == 60 && nm1[4].count == 35)
+        #expect(parsed.all("N3").last?[1].count == 55)
+        #expect(parsed.all("N4").last?[1].count == 30)
+    }
+}
+
+@Suite("837P writer: impossible input")
+struct X12ErrorTests {
+    static let id = UUID(uuidString: "11111111-2222-4333-8444-555555555555")!
+
+    @Test("a claim without diagnoses")
+    func noDiagnoses() {
+        #expect(throws: X12Error.noDiagnoses(claimID: Self.id)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, diagnoses: [])])
+        }
+    }
+
+    @Test("more than twelve diagnoses")
+    func thirteenDiagnoses() {
+        let codes = ["E119", "I10", "E785", "Z7984", "M545", "R5383", "J301", "K219", "F419", "G4700", "E669", "Z6830", "R51"]
+        #expect(throws: X12Error.tooManyDiagnoses(claimID: Self.id, count: 13)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, diagnoses: codes)])
+        }
+    }
+
+    @Test("a claim without lines")
+    func noLines() {
+        #expect(throws: X12Error.noServiceLines(claimID: Self.id)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: [])])
+        }
+    }
+
+    @Test("more than fifty lines")
+    func fiftyOneLines() {
+        let lines = Array(repeating: Sample.officeVisit, count: 51)
+        #expect(throws: X12Error.tooManyServiceLines(claimID: Self.id, count: 51)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: lines)])
+        }
+    }
+
+    @Test("fifty lines are allowed")
+    func fiftyLines() throws {
+        let lines = Array(repeating: Sample.officeVisit, count: 50)
+        #expect(try write([Sample.claim(lines: lines)]).all("LX").count == 50)
+    }
+
+    @Test("a pointer beyond the diagnoses")
+    func pointerOutOfRange() {
+        let line = ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1, 3])
+        #expect(throws: X12Error.pointerOutOfRange(claimID: Self.id, line: 1, pointer: 3, diagnosisCount: 2)) {
+            try X12Writer.interchange(
+                Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: [line], diagnoses: ["E119", "I10"])])
+        }
+    }
+
+    @Test("no pointers, five pointers, or a repeated pointer", arguments: [[], [1, 2, 3, 4, 5], [1, 1]])
+    func invalidPointers(pointers: [Int]) {
+        let line = ServiceLine(code: "99213", units: 1, charge: 125, pointers: pointers)
+        let codes = ["E119", "I10", "E785", "Z7984", "M545"]
+        #expect(throws: X12Error.invalidPointers(claimID: Self.id, line: 1, pointers: pointers)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: [line], diagnoses: codes)])
+        }
+    }
+
+    @Test("five modifiers")
+    func fiveModifiers() {
+        let line = ServiceLine(code: "20610", modifiers: ["RT", "59", "XS", "GA", "25"], units: 1, charge: 180, pointers: [1])
+        #expect(throws: X12Error.tooManyModifiers(claimID: Self.id, line: 1, count: 5)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: [line])])
+        }
+    }
+
+    @Test("a replacement or void without the payer's claim control number", arguments: ["7", "8"])
+    func missingPayerClaimControlNumber(frequency: String) {
+        for number in [nil, "", "  "] as [String?] {
+            #expect(throws: X12Error.missingPayerClaimControlNumber(claimID: Self.id, frequencyCode: frequency)) {
+                try X12Writer.interchange(
+                    Sample.envelope(),
+                    claims: [Sample.claim(id: Self.id, frequencyCode: frequency, payerClaimControlNumber: number)])
+            }
+        }
+    }
+
+    @Test("an unknown frequency code")
+    func unknownFrequency() {
+        #expect(throws: X12Error.invalidFrequencyCode(claimID: Self.id, code: "9")) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, frequencyCode: "9")])
+        }
+    }
+
+    @Test("an unknown relationship code")
+    func unknownRelationship() {
+        #expect(throws: X12Error.invalidRelationship(claimID: Self.id, code: "99")) {
+            try X12Writer.interchange(
+                Sample.envelope(), claims: [Sample.claim(id: Self.id, relationship: "99", patient: Sample.child)])
+        }
+    }
+
+    @Test("a total that is not the sum of the lines")
+    func totalMismatch() {
+        var claim = Sample.claim(id: Self.id)
+        claim.totalCharge = 100
+        #expect(throws: X12Error.totalChargeMismatch(claimID: Self.id, total: 100, sumOfLines: 125)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [claim])
+        }
+    }
+
+    @Test("fractions of a cent")
+    func subCent() {
+        let charge = Decimal(string: "10.005")!
+        let line = ServiceLine(code: "99213", units: 1, charge: charge, pointers: [1])
+        #expect(throws: X12Error.invalidAmount(claimID: Self.id, field: "line 1 SV102 charge", value: charge)) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, lines: [line])])
+        }
+    }
+
+    @Test("a name made only of separators is refused, not written empty")
+    func emptyName() {
+        let nobody = Person(
+            firstName: "A", lastName: "*~:^", birthDate: CalendarDate("1970-01-01")!, sex: .unknown,
+            address: Sample.subscriber.address)
+        #expect(throws: X12Error.self) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, subscriber: nobody, patient: nobody)])
+        }
+    }
+
+    @Test("no claims")
+    func noClaims() {
+        #expect(throws: X12Error.noClaims) {
+            try X12Writer.interchange(Sample.envelope(), claims: [])
+        }
+    }
+
+    @Test("interchange control numbers out of range", arguments: [0, -1, 1_000_000_000])
+    func interchangeControlNumber(value: Int) {
+        #expect(throws: X12Error.controlNumberOutOfRange(field: "ISA13", value: value)) {
+            try X12Writer.interchange(Sample.envelope(interchange: value), claims: [Sample.claim()])
+        }
+    }
+
+    @Test("group control numbers out of range", arguments: [0, 1_000_000_000])
+    func groupControlNumber(value: Int) {
+        #expect(throws: X12Error.controlNumberOutOfRange(field: "GS06", value: value)) {
+            try X12Writer.interchange(Sample.envelope(group: value), claims: [Sample.claim()])
+        }
+    }
+
+    @Test("the largest control numbers fit")
+    func largestControlNumbers() throws {
+        let parsed = try write([Sample.claim()], envelope: Sample.envelope(interchange: 999_999_999, group: 999_999_999))
+        #expect(parsed.first("ISA")?[13] == "999999999")
+        #expect(parsed.first("GE")?[2] == "999999999")
+    }
+
+    @Test("error text names the claim and none of the patient's details")
+    func descriptions() {
+        let error = X12Error.missingPayerClaimControlNumber(claimID: Self.id, frequencyCode: "7")
+        #expect(error.description.contains(Self.id.uuidString))
+        #expect(error.description.contains("REF*F8"))
+    }
+}

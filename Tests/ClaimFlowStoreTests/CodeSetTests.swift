@@ -1,0 +1,157 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+@Suite("Code sets on a real PostgreSQL")
+struct CodeSetTests {
+    static let april = CalendarDate("2026-04-01")!
+
+    static func draft(_ diagnoses: [String], lines: [ServiceLine] = [ServiceLine(code: "99213", units: 1, charge: 100, pointers: [1])], dos: String = "2026-05-04") -> ClaimDraft {
+        ClaimDraft(
+            dateOfService: CalendarDate(dos)!, codes: CodeAssignment(diagnoses: diagnoses, lines: lines),
+            billingProviderNPI: "1234567893", renderingProviderNPI: nil, payerCode: "P", subscriberMemberID: "M",
+            placeOfService: "11"
+        )
+    }
+
+    @Test("the shipped 2026 ICD-10-CM file: 98,225 rows, 74,724 billable; a second import changes nothing; facts for real codes")
+    func icd10cm() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            let first = try await store.importFile(
+                FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil
+            )
+            #expect(first.rows == 98_225)
+            #expect(first.billableRows == 74_724)
+            #expect(first.changed)
+            let again = try await store.importFile(
+                FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil
+            )
+            #expect(!again.changed)
+            #expect(again.stored == first.stored)
+            #expect(try await store.releases().count == 1)
+
+            let facts = try await store.facts(for: Self.draft(["E11", "E119", "QA00101", "Z9999"]))
+            #expect(facts.diagnoses["E11"] == .header(suggestion: "E119"))
+            #expect(facts.diagnoses["E119"] == .billable)
+            #expect(facts.diagnoses["QA00101"] == .billable)
+            #expect(facts.diagnoses["Z9999"] == nil)
+            #expect(!(try await store.facts(for: Self.draft(["E119"], dos: "2026-03-31"))).diagnosisReleaseInForce)
+        }
+    }
+
+    @Test("a code of the newer release is not in force on a date the older release covers")
+    func releasesByDateOfService() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            _ = try await store.importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "older",
+                effectiveFrom: CalendarDate("2025-10-01")!, effectiveTo: CalendarDate("2026-03-31")!
+            )
+            _ = try await store.importFile(
+                FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil
+            )
+            let january = try await store.facts(for: Self.draft(["QA00101", "E119"], dos: "2026-01-15"))
+            #expect(january.diagnoses["QA00101"] == .notInForce)
+            #expect(january.diagnoses["E119"] == .billable)
+            let findings = CodingRules.check(Self.draft(["QA00101"], dos: "2026-01-15"), facts: january)
+            #expect(findings.map(\.rule) == ["diagnosis.not_in_force"])
+            let may = try await store.facts(for: Self.draft(["QA00101"]))
+            #expect(may.diagnoses["QA00101"] == .billable)
+        }
+    }
+
+    @Test("HCPCS with modifiers, a CPT licensee table, NCCI edits and MUE limits from the CMS layouts")
+    func procedureSets() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            let from = CalendarDate("2026-01-01")!
+            let hcpcs = try await store.importFile(
+                FixtureFiles.url("codes/hcpcs-2026-sample.txt"), kind: .hcpcs, label: "2026", effectiveFrom: from, effectiveTo: nil
+            )
+            #expect(hcpcs.stored == 7)
+            _ = try await store.importFile(
+                FixtureFiles.url("codes/cpt-licensee-sample.csv"), kind: .cpt, label: "2026", effectiveFrom: from, effectiveTo: nil
+            )
+            let ncci = try await store.importFile(
+                FixtureFiles.url("codes/ncci-ptp-2026q4-sample.txt"), kind: .ncciPTP, label: "2026Q4", effectiveFrom: from,
+                effectiveTo: nil
+            )
+            #expect(ncci.stored == 6)
+            let mue = try await store.importFile(
+                FixtureFiles.url("codes/mue-practitioner-2026q4-sample.csv"), kind: .mue, label: "2026Q4", effectiveFrom: from,
+                effectiveTo: nil
+            )
+            #expect(mue.stored == 6)
+
+            let lines = [
+                ServiceLine(code: "97530", units: 1, charge: 60, pointers: [1]),
+                ServiceLine(code: "97140", modifiers: ["XS"], units: 1, charge: 50, pointers: [1]),
+                ServiceLine(code: "36415", units: 3, charge: 10, pointers: [1]),
+                ServiceLine(code: "36416", units: 1, charge: 10, pointers: [1]),
+                ServiceLine(code: "G0439", units: 1, charge: 150, pointers: [1]),
+                ServiceLine(code: "J9999", units: 1, charge: 5, pointers: [1]),
+                ServiceLine(code: "99299", units: 1, charge: 5, pointers: [1]),
+            ]
+            let facts = try await store.facts(for: Self.draft(["E119"], lines: lines))
+            #expect(facts.ncciEdits == [NCCIEdit(column1: "97530", column2: "97140", modifierIndicator: 1)], "the 36415/36416 edit was deleted in 2012")
+            #expect(facts.unitLimits["36415"] == 2)
+            #expect(facts.knownHCPCS == ["G0439"])
+            #expect(facts.cptTableLoaded && facts.knownCPT.contains("97140") && !facts.knownCPT.contains("99299"))
+            #expect(facts.knownModifiers == ["XS"] && facts.modifierListLoaded)
+            var withICD = facts
+            withICD.diagnosisReleaseInForce = true
+            withICD.diagnoses["E119"] = .billable
+            let rules = CodingRules.check(Self.draft(["E119"], lines: lines), facts: withICD).map(\.rule)
+            // 36416 and 99299 are not in the licensee's CPT table; J9999 is not in the HCPCS release.
+            #expect(rules == ["line.mue", "line.code_unknown", "line.code_unknown", "line.code_unknown"])
+        }
+    }
+
+    @Test("a malformed file names its bad line, and the release in force before stays in force", arguments: [
+        ("bad line", "codes/bad-line"),
+        ("wrong layout", "codes/wrong-layout"),
+        ("truncated gzip", "codes/truncated"),
+    ])
+    func malformedFiles(name: String, kind: String) async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            let older = FixtureFiles.url("codes/icd10cm-older-subset-sample.txt")
+            _ = try await store.importFile(older, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil)
+
+            let directory = FileManager.default.temporaryDirectory.appending(path: "claimflow-bad-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file: URL
+            let expected: String
+            switch name {
+            case "bad line":
+                var lines = try String(contentsOf: older, encoding: .utf8).split(separator: "\n").map(String.init)
+                lines[4] = "00099 E1!9    1 Broken row"
+                file = directory.appending(path: "bad.txt")
+                try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+                expected = "line 5: 'E1!9' is not an ICD-10-CM code"
+            case "wrong layout":
+                file = FixtureFiles.url("codes/mue-practitioner-2026q4-sample.csv")
+                expected = "line 1: not in the ICD-10-CM order-file layout"
+            default:
+                let whole = try Data(contentsOf: FixtureFiles.icd10cm2026)
+                file = directory.appending(path: "truncated.txt.gz")
+                try whole.prefix(whole.count / 2).write(to: file)
+                expected = "not a readable gzip file"
+            }
+            let error = await #expect(throws: CodeSetImportError.self) {
+                _ = try await store.importFile(file, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil)
+            }
+            #expect(error?.description.contains(expected) == true, "\(error?.description ?? "")")
+            let releases = try await store.releases()
+            #expect(releases.count == 1 && releases.first?.rows == 14)
+            let facts = try await store.facts(for: Self.draft(["E119", "QA00101"]))
+            #expect(facts.diagnoses["E119"] == .billable)
+            #expect(facts.diagnoses["QA00101"] == nil)
+        }
+    }
+}
