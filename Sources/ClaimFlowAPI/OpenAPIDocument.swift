@@ -255,6 +255,11 @@ let openAPIDocument = #"""
             Replaces the draft diagnoses and service lines of the encounter the caller holds a
             lease on. Diagnoses are ICD-10-CM codes, with or without the dot; they are stored
             and answered without it. Each line's `pointers` name 1 to 4 diagnoses by position.
+
+            The answer lists the handoff findings for the saved codes: the same rules the
+            handoff check applies when the encounter is completed. Errors block the handoff;
+            completing with errors is allowed, and the check then returns the encounter to
+            coding with these same findings.
           parameters:
             - $ref: '#/components/parameters/EncounterId'
           requestBody:
@@ -270,13 +275,17 @@ let openAPIDocument = #"""
                 application/json:
                   schema:
                     type: object
-                    required: [encounter_id, codes]
+                    required: [encounter_id, codes, findings]
                     properties:
                       encounter_id:
                         type: string
                         format: uuid
                       codes:
                         $ref: '#/components/schemas/CodeAssignment'
+                      findings:
+                        type: array
+                        items:
+                          $ref: '#/components/schemas/CodingFinding'
             '400':
               $ref: '#/components/responses/BadRequest'
             '401':
@@ -895,6 +904,64 @@ let openAPIDocument = #"""
               $ref: '#/components/responses/Forbidden'
             '404':
               $ref: '#/components/responses/NotFound'
+            '413':
+              $ref: '#/components/responses/PayloadTooLarge'
+            '415':
+              $ref: '#/components/responses/UnsupportedMediaType'
+            '422':
+              $ref: '#/components/responses/ValidationFailed'
+            '500':
+              $ref: '#/components/responses/Internal'
+      /api/v1/encounters/{id}/answer:
+        post:
+          tags: [intake]
+          operationId: answerProviderQuery
+          summary: Record the clinician's answer to a provider query
+          description: |
+            Requires role **intake** or **supervisor**.
+
+            Records the answer to the encounter's open provider query and returns the encounter
+            from `on_hold` to the coding queue, offered first to the coder who asked. 409 when
+            the encounter has no open query.
+          parameters:
+            - $ref: '#/components/parameters/EncounterId'
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  additionalProperties: false
+                  required: [answer]
+                  properties:
+                    answer:
+                      type: string
+                      minLength: 1
+                      maxLength: 4000
+          responses:
+            '200':
+              description: The answer was recorded and the encounter is back in the coding queue.
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [encounter_id, stage]
+                    properties:
+                      encounter_id:
+                        type: string
+                        format: uuid
+                      stage:
+                        $ref: '#/components/schemas/Stage'
+            '400':
+              $ref: '#/components/responses/BadRequest'
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
+            '404':
+              $ref: '#/components/responses/NotFound'
+            '409':
+              $ref: '#/components/responses/Conflict'
             '413':
               $ref: '#/components/responses/PayloadTooLarge'
             '415':
@@ -1713,6 +1780,28 @@ let openAPIDocument = #"""
               description: Provider queries, oldest first.
               items:
                 $ref: '#/components/schemas/ProviderQuery'
+            findings:
+              type: array
+              description: Why the handoff check sent this coding version back, when it did.
+              items:
+                $ref: '#/components/schemas/CodingFinding'
+        CodingFinding:
+          type: object
+          description: One problem the handoff rules found.
+          required: [rule, severity, path, message]
+          properties:
+            rule:
+              type: string
+              description: Stable rule id, such as diagnosis.header, line.mue or ncci.pair.
+            severity:
+              type: string
+              enum: [error, warning]
+              description: Errors block the handoff to billing; warnings do not.
+            path:
+              type: string
+              description: JSON path of what the finding is about, such as $.diagnoses[0].
+            message:
+              type: string
 
         PostalAddress:
           type: object

@@ -164,7 +164,8 @@ public enum CodeSetParser {
     /// Code, MUE value, adjudication indicator, rationale: comma or tab separated, after
     /// title and header lines.
     static func mue(_ text: Substring, _ number: Int) throws(CodeSetLineError) -> CodeSetRecord {
-        let fields = text.contains("\t")
+        let fields =
+            text.contains("\t")
             ? text.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             : csvFields(text)
         guard let first = fields.first, CodeFormat.isProcedure(first) else { return .skip }

@@ -236,7 +236,8 @@ public enum CodingRules {
 
         // Claim-level requirements.
         if NPI(draft.billingProviderNPI) == nil {
-            error("claim.billing_npi", "$.billing_provider.npi", "the billing provider NPI \(draft.billingProviderNPI) fails its check digit")
+            error(
+                "claim.billing_npi", "$.billing_provider.npi", "the billing provider NPI \(draft.billingProviderNPI) fails its check digit")
         }
         if let rendering = draft.renderingProviderNPI, NPI(rendering) == nil {
             error("claim.rendering_npi", "$.rendering_provider.npi", "the rendering provider NPI \(rendering) fails its check digit")

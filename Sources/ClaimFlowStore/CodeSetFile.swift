@@ -47,7 +47,8 @@ enum CodeSetFile {
         defer { try? FileManager.default.removeItem(atPath: output.path + ".err") }
         let status = try ChildProcess.exitStatus(of: pid, waiting: true)
         guard status == 0 else {
-            let message = (try? String(contentsOfFile: output.path + ".err", encoding: .utf8))?
+            let message =
+                (try? String(contentsOfFile: output.path + ".err", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             throw CodeSetImportError("\(url.lastPathComponent): not a readable gzip file (truncated or corrupt: \(message))")
         }
@@ -115,7 +116,8 @@ enum CodeSetFile {
                 let candidate = diagnoses[next].code
                 if diagnoses[next].billable, candidate != header {
                     if let current = best {
-                        let better = candidate.count < current.count
+                        let better =
+                            candidate.count < current.count
                             || (candidate.count == current.count && candidate.hasSuffix("9") && !current.hasSuffix("9"))
                         if better { best = candidate }
                     } else {

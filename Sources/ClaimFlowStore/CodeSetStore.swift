@@ -2,8 +2,8 @@ public import ClaimFlowCore
 import Crypto
 public import Foundation
 public import Logging
-public import PostgresNIO
 import NIOCore
+public import PostgresNIO
 
 /// The imported code sets: releases of ICD-10-CM, HCPCS Level II (with modifiers), a CPT
 /// licensee table, NCCI PTP edits and MUE limits, and the facts the handoff rules need.

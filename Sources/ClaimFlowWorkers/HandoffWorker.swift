@@ -39,6 +39,8 @@ public struct HandoffWorker: Service {
         public var passed = 0
         public var returned = 0
         public var total: Int { passed + returned }
+
+        public init() {}
     }
 
     public func run() async throws {

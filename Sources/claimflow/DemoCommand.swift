@@ -60,7 +60,9 @@ struct DemoCommand: AsyncParsableCommand {
         let store = CodeSetStore(client: client, logger: logger)
         guard try await !store.releases().contains(where: { $0.kind == CodeSetKind.icd10cm.rawValue }) else { return }
         guard FileManager.default.fileExists(atPath: path) else {
-            logger.warning("no ICD-10-CM release loaded and the file is missing; the handoff check will return every encounter", metadata: ["file": "\(path)"])
+            logger.warning(
+                "no ICD-10-CM release loaded and the file is missing; the handoff check will return every encounter",
+                metadata: ["file": "\(path)"])
             return
         }
         let line = try await CodesCommand.importFile(

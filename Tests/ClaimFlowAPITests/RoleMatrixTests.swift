@@ -14,6 +14,8 @@ struct RouteCase: Sendable {
     let method: HTTPRequest.Method
     let path: String
     let role: Role
+    /// Other roles the route also admits (the matrix expects neither 401 nor 403 for them).
+    var also: Set<Role> = []
     let success: Int
     let request: @Sendable (APIHarness, TestClientProtocolBox) async throws -> (uri: String, json: Any?, raw: String?, type: String?)
 }
@@ -90,6 +92,15 @@ struct RoleMatrixTests {
             let id = try await h.fixture.receive("P-\(UUID().uuidString.prefix(8))")
             return ("/api/v1/supervisor/work/\(id)/priority", ["priority": 80], nil, nil)
         },
+        RouteCase(method: .post, path: "/api/v1/encounters/{id}/answer", role: .intake, also: [.supervisor], success: 200) { h, c in
+            let (id, lease) = try await leasedCoding(h, c)
+            let asked = try await c.send(
+                .post, "/api/v1/coder/encounters/\(id)/query", token: h.tokens[.coder],
+                json: ["lease_id": lease.uuidString, "question": "Left or right knee?"]
+            )
+            #expect(asked.status == 200)
+            return ("/api/v1/encounters/\(id)/answer", ["answer": "Right knee."], nil, nil)
+        },
         RouteCase(method: .get, path: "/api/v1/encounters/{id}/history", role: .supervisor, success: 200) { h, _ in
             let id = try await h.fixture.receive("H-\(UUID().uuidString.prefix(8))")
             return ("/api/v1/encounters/\(id)/history", nil, nil, nil)
@@ -161,7 +172,7 @@ struct RoleMatrixTests {
                     #expect(reply.status == 401, "\(route.method) \(route.path) with \(name): \(reply.status)")
                     #expect(reply.headers[.contentType] == "application/problem+json")
                 }
-                for role in Role.allCases where role != route.role {
+                for role in Role.allCases where role != route.role && !route.also.contains(role) {
                     let reply = try await c.send(route.method, placeholder, token: h.tokens[role], json: [String: Any]())
                     #expect(reply.status == 403, "\(route.method) \(route.path) as \(role): \(reply.status) \(reply.body)")
                 }

@@ -137,3 +137,37 @@ struct CommandLineTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+@Suite("claimflow codes")
+struct CodesCommandTests {
+    @Test("importing the shipped ICD-10-CM file prints its counts; a second run changes nothing")
+    func importICD10CM() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_codes")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
+        var components = try #require(URLComponents(string: base))
+        components.path = "/" + url.database
+        let environment = ["DATABASE_URL": try #require(components.string)]
+        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
+        let arguments = [
+            "codes", "import", "icd10cm", FixtureFiles.icd10cm2026.path, "--release", "2026-04",
+            "--effective-from", "2026-04-01", "--effective-to", "2026-09-30",
+        ]
+        let first = try await ClaimFlowProcess.run(arguments, environment: environment)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.contains("icd10cm 2026-04: 98225 rows, 74724 billable;"), "\(first.standardOutput)")
+        #expect(first.standardOutput.contains("; imported in"))
+        let second = try await ClaimFlowProcess.run(arguments, environment: environment)
+        #expect(second.standardOutput.contains("already imported, nothing changed"), "\(second.standardOutput)")
+
+        let bad = try await ClaimFlowProcess.run(
+            ["codes", "import", "icd10cm", FixtureFiles.url("codes/ncci-ptp-2026q4-sample.txt").path, "--effective-from", "2026-04-01"],
+            environment: environment
+        )
+        #expect(bad.status != 0)
+        #expect(bad.standardError.contains("import failed, nothing changed"), "\(bad.standardError)")
+        #expect(bad.standardError.contains("line 1:"), "\(bad.standardError)")
+        let list = try await ClaimFlowProcess.run(["codes", "list"], environment: environment)
+        #expect(list.standardOutput.split(separator: "\n").count == 1)
+    }
+}

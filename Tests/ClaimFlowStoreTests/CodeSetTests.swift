@@ -9,7 +9,10 @@ import Testing
 struct CodeSetTests {
     static let april = CalendarDate("2026-04-01")!
 
-    static func draft(_ diagnoses: [String], lines: [ServiceLine] = [ServiceLine(code: "99213", units: 1, charge: 100, pointers: [1])], dos: String = "2026-05-04") -> ClaimDraft {
+    static func draft(
+        _ diagnoses: [String], lines: [ServiceLine] = [ServiceLine(code: "99213", units: 1, charge: 100, pointers: [1])],
+        dos: String = "2026-05-04"
+    ) -> ClaimDraft {
         ClaimDraft(
             dateOfService: CalendarDate(dos)!, codes: CodeAssignment(diagnoses: diagnoses, lines: lines),
             billingProviderNPI: "1234567893", renderingProviderNPI: nil, payerCode: "P", subscriberMemberID: "M",
@@ -97,7 +100,9 @@ struct CodeSetTests {
                 ServiceLine(code: "99299", units: 1, charge: 5, pointers: [1]),
             ]
             let facts = try await store.facts(for: Self.draft(["E119"], lines: lines))
-            #expect(facts.ncciEdits == [NCCIEdit(column1: "97530", column2: "97140", modifierIndicator: 1)], "the 36415/36416 edit was deleted in 2012")
+            #expect(
+                facts.ncciEdits == [NCCIEdit(column1: "97530", column2: "97140", modifierIndicator: 1)],
+                "the 36415/36416 edit was deleted in 2012")
             #expect(facts.unitLimits["36415"] == 2)
             #expect(facts.knownHCPCS == ["G0439"])
             #expect(facts.cptTableLoaded && facts.knownCPT.contains("97140") && !facts.knownCPT.contains("99299"))
@@ -111,11 +116,13 @@ struct CodeSetTests {
         }
     }
 
-    @Test("a malformed file names its bad line, and the release in force before stays in force", arguments: [
-        ("bad line", "codes/bad-line"),
-        ("wrong layout", "codes/wrong-layout"),
-        ("truncated gzip", "codes/truncated"),
-    ])
+    @Test(
+        "a malformed file names its bad line, and the release in force before stays in force",
+        arguments: [
+            ("bad line", "codes/bad-line"),
+            ("wrong layout", "codes/wrong-layout"),
+            ("truncated gzip", "codes/truncated"),
+        ])
     func malformedFiles(name: String, kind: String) async throws {
         try await TestDatabase.withMigrated { client, _ in
             let store = CodeSetStore(client: client, logger: TestDatabase.logger)

@@ -211,36 +211,6 @@ struct WorkQueueTests {
         }
     }
 
-    @Test("a waiting puller wakes within a second of an enqueue, by NOTIFY, not by polling")
-    func waitingPullerWakesOnNotify() async throws {
-        try await TestDatabase.withMigrated { client, _ in
-            let fixture = try await Fixture.make(client)
-            let coder = try await fixture.user("coder")
-            // A fallback interval of a minute: if the wake came from anything but NOTIFY, the
-            // puller would sleep far past the one-second bound below.
-            let signals = WorkSignals(fallbackInterval: .seconds(60))
-            let notifier = WorkNotifier(client: client, signals: signals, logger: TestDatabase.logger)
-            let listener = Task { try await notifier.run() }
-            defer { listener.cancel() }
-            for _ in 0..<100 where !(await signals.isListening) { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(await signals.isListening)
-
-            let clock = ContinuousClock()
-            let waiter = Task {
-                let lease = try await fixture.queue.pullNext(
-                    userID: coder, queue: .coding, audit: .system, wait: .seconds(20), signals: signals
-                )
-                return (lease, clock.now)
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            let enqueuedAt = clock.now
-            let id = try await fixture.receive("LATE")
-            let (lease, wokeAt) = try await waiter.value
-            #expect(lease?.encounterID == id)
-            #expect(wokeAt - enqueuedAt < .seconds(1), "woke \(wokeAt - enqueuedAt) after the enqueue")
-        }
-    }
-
     @Test("a wait with nothing arriving ends empty at its deadline")
     func waitTimesOut() async throws {
         try await TestDatabase.withMigrated { client, _ in

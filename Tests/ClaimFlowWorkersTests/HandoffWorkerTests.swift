@@ -1,0 +1,134 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import ClaimFlowWorkers
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@Suite("Handoff worker on a real PostgreSQL")
+struct HandoffWorkerTests {
+    @Test("two workers racing over 1,000 coded encounters: each handed off once, the bad ones back with findings, none stuck")
+    func racingWorkers() async throws {
+        try await TestDatabase.withMigrated(maximumConnections: 10) { client, _ in
+            let fixture = try await Fixture.make(client)
+            let coder = try await fixture.user("coder")
+            _ = try await CodeSetStore(client: client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            let ids = try await fixture.receiveMany(1_000)
+            // Code them all; every tenth with the header E11, which the rules refuse.
+            try await client.transaction(logger: TestDatabase.logger) { connection in
+                try await connection.query(
+                    "UPDATE encounters SET stage = 'coding' WHERE id = ANY (\(ids))", logger: TestDatabase.logger
+                )
+                try await connection.query(
+                    "UPDATE encounters SET stage = 'coded', coded_by = \(coder) WHERE id = ANY (\(ids))", logger: TestDatabase.logger
+                )
+                try await connection.query("DELETE FROM work_items WHERE encounter_id = ANY (\(ids))", logger: TestDatabase.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO diagnoses (encounter_id, version, position, code)
+                    SELECT id, 1, 1, CASE WHEN n % 10 = 0 THEN 'E11' ELSE 'E119' END
+                    FROM unnest(\(ids)::uuid[]) WITH ORDINALITY AS t(id, n)
+                    """,
+                    logger: TestDatabase.logger
+                )
+                try await connection.query(
+                    """
+                    INSERT INTO service_lines (encounter_id, version, line_number, code, units, charge, pointers)
+                    SELECT id, 1, 1, '99213', 1, 125.00, '{1}' FROM unnest(\(ids)::uuid[]) AS t(id)
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+            // Bulk intake leaves subscriber empty; give every encounter its coverage.
+            try await client.query(
+                """
+                WITH s AS (
+                    INSERT INTO subscribers (practice_id, payer_id, member_id, first_name, last_name, birth_date, sex)
+                    VALUES (\(fixture.practiceID), \(fixture.payerID), 'M1000', 'Bulk', 'Patient', '1970-01-01', 'U')
+                    RETURNING id
+                )
+                UPDATE encounters SET subscriber_id = (SELECT id FROM s) WHERE id = ANY (\(ids))
+                """,
+                logger: TestDatabase.logger
+            )
+
+            let workers = (0..<2).map { _ in HandoffWorker(client: client, logger: TestDatabase.logger, batchSize: 25) }
+            let results = try await withThrowingTaskGroup(of: HandoffWorker.BatchResult.self) { group in
+                for worker in workers {
+                    group.addTask {
+                        var mine = HandoffWorker.BatchResult()
+                        while true {
+                            let batch = try await worker.runBatch()
+                            mine.passed += batch.passed
+                            mine.returned += batch.returned
+                            if batch.total == 0 { return mine }
+                        }
+                    }
+                }
+                var all: [HandoffWorker.BatchResult] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(results.map(\.passed).reduce(0, +) == 900)
+            #expect(results.map(\.returned).reduce(0, +) == 100)
+
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 0)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'ready_to_bill'") == 900)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'returned_to_coding'") == 100)
+            #expect(try await fixture.count("SELECT count(DISTINCT encounter_id)::int FROM claims") == 900)
+            #expect(try await fixture.count("SELECT count(*)::int FROM claims") == 900)
+            #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE queue = 'billing'") == 900)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*)::int FROM work_items WHERE queue = 'coding' AND offered_to = \(coder) AND offered_until > now()"
+                ) == 100
+            )
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action = 'handoff.passed'") == 900)
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action = 'handoff.returned'") == 100)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*)::int FROM handoff_findings WHERE findings @> '[{\"rule\": \"diagnosis.header\"}]'"
+                ) == 100
+            )
+            // The returned ones go to their coder first, with the findings in the coder's view.
+            let lease = try #require(try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system))
+            let view = try await CodingStore(client: client, logger: TestDatabase.logger, queue: fixture.queue)
+                .coderView(encounterID: lease.encounterID, practiceIDs: [fixture.practiceID], audit: .system)
+            #expect(view?.findings.map(\.rule) == ["diagnosis.header"])
+            #expect(view?.findings.first?.message == "E11 is a category header; pick a billable code such as E119")
+        }
+    }
+
+    @Test("a batch that fails part-way changes nothing")
+    func failedBatchIsAtomic() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let ids = try await fixture.receiveMany(3)
+            try await client.query("UPDATE encounters SET stage = 'coding' WHERE id = ANY (\(ids))", logger: TestDatabase.logger)
+            try await client.query("UPDATE encounters SET stage = 'coded' WHERE id = ANY (\(ids))", logger: TestDatabase.logger)
+            try await client.query("DELETE FROM work_items", logger: TestDatabase.logger)
+            // A work item already standing in the billing queue for the last one makes its
+            // handoff fail (one open work item per encounter) after the first two succeeded.
+            try await client.query(
+                """
+                INSERT INTO work_items (encounter_id, queue, practice_id, waiting_stage)
+                VALUES (\(ids[2]), 'billing', \(fixture.practiceID), 'ready_to_bill')
+                """,
+                logger: TestDatabase.logger
+            )
+            try await client.query(
+                "UPDATE encounters SET updated_at = now() + interval '1 hour' WHERE id = \(ids[2])", logger: TestDatabase.logger)
+            let worker = HandoffWorker(client: client, logger: TestDatabase.logger)
+            await #expect(throws: (any Error).self) { _ = try await worker.runBatch() }
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 3)
+            #expect(try await fixture.count("SELECT count(*)::int FROM claims") == 0)
+            #expect(try await fixture.count("SELECT count(*)::int FROM handoff_findings") == 0)
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action LIKE 'handoff.%'") == 0)
+        }
+    }
+}
