@@ -149,6 +149,7 @@ let package = Package(
             name: "ClaimFlowCLITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -192,7 +192,10 @@ CREATE TABLE service_lines (
 CREATE TABLE claims (
     id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     encounter_id         uuid NOT NULL REFERENCES encounters (id),
+    -- Claim version: each submission of the encounter is a new version, never an edit.
     version              integer NOT NULL CHECK (version >= 1),
+    -- The encounter's coding version whose codes this claim carries.
+    coding_version       integer NOT NULL CHECK (coding_version >= 1),
     frequency_code       text NOT NULL DEFAULT '1' CHECK (frequency_code IN ('1', '7', '8')),
     replaces_claim_id    uuid REFERENCES claims (id),
     -- The payer's claim control number from the 277CA/835, needed by REF*F8 on 7 and 8.

@@ -1,4 +1,4 @@
-import ClaimFlowCore
+public import ClaimFlowCore
 public import ClaimFlowStore
 public import Hummingbird
 public import Logging
@@ -11,12 +11,15 @@ public struct AppDependencies: Sendable {
     public let queue: WorkQueue
     public let signals: WorkSignals
     public let logger: Logger
+    /// The envelope ClaimFlow puts on 837P output.
+    public let x12: X12Settings
 
-    public init(client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger) {
+    public init(client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings()) {
         self.client = client
         self.queue = queue
         self.signals = signals
         self.logger = logger
+        self.x12 = x12
     }
 }
 
@@ -68,8 +71,11 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     .addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
     QueryAnswerController(coding: coding, encounters: encounters)
         .addRoutes(to: api.group("encounters").add(middleware: RoleMiddleware(.intake, .supervisor)))
-    BillerController(queue: queue, signals: dependencies.signals, claims: claims)
-        .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
+    BillerController(
+        queue: queue, signals: dependencies.signals, claims: claims,
+        submissions: SubmissionStore(client: client, logger: logger, queue: queue), x12: dependencies.x12
+    )
+    .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
     let supervisor = SupervisorController(queue: queue, supervision: supervision, encounters: encounters, practices: practices)
     supervisor.addRoutes(to: api.group("supervisor").add(middleware: RoleMiddleware(.supervisor)))
     supervisor.addHistoryRoute(to: api.group("encounters").add(middleware: RoleMiddleware(.supervisor)))

@@ -2,12 +2,15 @@ import ClaimFlowCore
 import ClaimFlowStore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The biller's routes: pull the next claim, view it, submit it, or return it to coding.
 struct BillerController: Sendable {
     let queue: WorkQueue
     let signals: WorkSignals
     let claims: ClaimStore
+    let submissions: SubmissionStore
+    let x12: X12Settings
 
     struct PulledClaim: Encodable {
         let lease: LeaseBody
@@ -40,6 +43,17 @@ struct BillerController: Sendable {
             guard let claim = try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit)
             else { throw APIError.notFound("claim \(id) not found") }
             return try JSONResponse.make(claim)
+        }
+        group.get("claims/{id}/x12") { _, context in
+            let principal = try context.requirePrincipal()
+            let id = try CoderController.pathID(context)
+            // The view check also audits the read: the 837P carries the same PHI.
+            guard try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit) != nil
+            else { throw APIError.notFound("claim \(id) not found") }
+            let text = try await submissions.x12(ofClaim: id, settings: x12)
+            return Response(
+                status: .ok, headers: [.contentType: "application/edi-x12"], body: .init(byteBuffer: ByteBuffer(string: text))
+            )
         }
         group.post("claims/{id}/submit") { request, context in
             let principal = try context.requirePrincipal()

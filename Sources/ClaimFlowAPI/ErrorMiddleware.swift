@@ -95,6 +95,12 @@ struct ErrorMiddleware: RouterMiddleware {
                 type: "invalid-assignee", title: "Unprocessable Content", status: .unprocessableContent,
                 detail: error.detail
             )
+        case .unsubmittable:
+            ProblemDetails(
+                type: "unsubmittable", title: "Unprocessable Content", status: .unprocessableContent, detail: error.detail
+            )
+        case .segregationOfDuties:
+            ProblemDetails(type: "segregation-of-duties", title: "Forbidden", status: .forbidden, detail: error.detail)
         }
     }
 

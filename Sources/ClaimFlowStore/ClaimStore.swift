@@ -25,30 +25,62 @@ public struct ClaimStore: Sendable {
     }
 
     private func handOff(_ encounterID: UUID, _ audit: AuditContext, _ connection: PostgresConnection) async throws -> UUID {
+        let claimID = try await claimForHandoff(encounterID, on: connection)
+        try await queue.enqueue(
+            encounterID: encounterID, from: .coded, to: .readyToBill, audit: audit, action: "handoff.passed",
+            detail: try jsonObject(["claim_id": claimID.uuidString]), on: connection
+        )
+        return claimID
+    }
+
+    /// The claim version that carries the encounter's current coding version to billing:
+    /// the withdrawn one made ready again when billing had sent it back unsubmitted; otherwise
+    /// a new version, replacing (frequency 7) the version the payer already has, if any.
+    private func claimForHandoff(_ encounterID: UUID, on connection: PostgresConnection) async throws -> UUID {
+        var previous: (id: UUID, version: Int, codingVersion: Int, status: String, payerNumber: String?)?
         let rows = try await connection.query(
             """
-            INSERT INTO claims (encounter_id, version, total_charge, coded_by)
-            SELECT e.id, e.version,
+            SELECT id, version, coding_version, status, payer_claim_number FROM claims
+            WHERE encounter_id = \(encounterID) ORDER BY version DESC LIMIT 1
+            """,
+            logger: logger
+        )
+        for try await row in rows.decode((UUID, Int, Int, String, String?).self) {
+            previous = (row.0, row.1, row.2, row.3, row.4)
+        }
+        if let previous, previous.status == "withdrawn" {
+            let updated = try await connection.query(
+                """
+                UPDATE claims c
+                SET status = 'ready', coding_version = e.version, coded_by = e.coded_by,
+                    total_charge = coalesce((SELECT sum(charge) FROM service_lines s
+                                             WHERE s.encounter_id = e.id AND s.version = e.version), 0)
+                FROM encounters e
+                WHERE c.id = \(previous.id) AND e.id = c.encounter_id AND e.stage = 'coded'
+                RETURNING c.id
+                """,
+                logger: logger
+            )
+            for try await id in updated.decode(UUID.self) { return id }
+            throw StoreError(.wrongStage, "encounter \(encounterID) is not coded")
+        }
+        // The payer has the previous version when it answered it: replace that one.
+        let replaces = previous.flatMap { ["accepted", "paid", "denied"].contains($0.status) ? $0.id : nil }
+        let inserted = try await connection.query(
+            """
+            INSERT INTO claims (encounter_id, version, coding_version, frequency_code, replaces_claim_id, payer_claim_number,
+                                total_charge, coded_by)
+            SELECT e.id, \((previous?.version ?? 0) + 1), e.version, CASE WHEN \(replaces)::uuid IS NULL THEN '1' ELSE '7' END,
+                   \(replaces), \(replaces == nil ? nil : previous?.payerNumber),
                    coalesce((SELECT sum(charge) FROM service_lines s WHERE s.encounter_id = e.id AND s.version = e.version), 0),
                    e.coded_by
             FROM encounters e WHERE e.id = \(encounterID) AND e.stage = 'coded'
-            ON CONFLICT (encounter_id, version) DO UPDATE
-            SET status = 'ready', total_charge = EXCLUDED.total_charge, coded_by = EXCLUDED.coded_by
-            WHERE claims.status = 'withdrawn'
             RETURNING id
             """,
             logger: logger
         )
-        var claimID: UUID?
-        for try await id in rows.decode(UUID.self) { claimID = id }
-        guard let claimID else {
-            throw StoreError(.wrongStage, "encounter \(encounterID) is not coded, or its claim was already handed off")
-        }
-        try await queue.enqueue(
-            encounterID: encounterID, from: .coded, to: .readyToBill, audit: audit, action: "handoff.passed",
-            on: connection
-        )
-        return claimID
+        for try await id in inserted.decode(UUID.self) { return id }
+        throw StoreError(.wrongStage, "encounter \(encounterID) is not coded")
     }
 
     /// The encounter's current claim (its latest version), if it has one in the user's practices.
@@ -81,7 +113,7 @@ public struct ClaimStore: Sendable {
                        s.address_line1, s.city, s.state, s.postal_code,
                        p.first_name, p.last_name, p.birth_date::text, p.sex,
                        p.address_line1, p.city, p.state, p.postal_code,
-                       e.date_of_service::text, e.place_of_service
+                       e.date_of_service::text, e.place_of_service, c.coding_version
                 FROM claims c
                 JOIN encounters e ON e.id = c.encounter_id
                 JOIN practices pr ON pr.id = e.practice_id
@@ -94,15 +126,17 @@ public struct ClaimStore: Sendable {
                 logger: logger
             )
             var view: BillerClaimView?
+            var codingVersion = 1
             for try await row in rows {
                 let cells = try row.decode(
                     (
                         UUID, UUID, Int, String, String, String, Decimal, UUID, String, String, String, String, String,
                         String, String?, String, String, String, Bool, String, String, String, String, String, String?,
                         String, String, String, String, String, String?, String?, String?, String?, String, String,
-                        String, String, String?, String?, String?, String?, String, String
+                        String, String, String?, String?, String?, String?, String, String, Int
                     ).self
                 )
+                codingVersion = cells.44
                 let practice = Practice(
                     id: cells.7, code: cells.8, name: cells.9, npi: cells.10, taxID: cells.11, taxonomy: cells.12,
                     address: PostalAddress(line1: cells.13, line2: cells.14, city: cells.15, state: cells.16, postalCode: cells.17),
@@ -127,7 +161,7 @@ public struct ClaimStore: Sendable {
             }
             guard var found = view else { return nil }
             found.codes = try await CodingStore(client: client, logger: logger, queue: queue)
-                .codes(of: found.encounterID, version: found.version, on: connection)
+                .codes(of: found.encounterID, version: codingVersion, on: connection)
             try await recordRead(encounterID: found.encounterID, view: "biller", audit: audit, on: connection)
             return found
         }
@@ -138,6 +172,14 @@ public struct ClaimStore: Sendable {
     public func submit(claimID: UUID, leaseID: UUID, holder: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws {
         try await client.transaction(logger: logger) { connection in
             let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
+            try await requireDutiesSegregated(encounterID: encounterID, biller: holder, on: connection)
+            // Refuse now what the batcher could not write later.
+            let claim = try await x12Claim(claimID, on: connection)
+            do {
+                _ = try X12Writer.interchange(X12Settings().envelope(interchange: 1, group: 1, at: Date()), claims: [claim])
+            } catch {
+                throw StoreError(.unsubmittable, "claim \(claimID) cannot be written as an 837P: \(error)")
+            }
             try await queue.finish(
                 encounterID: encounterID, leaseID: leaseID, holder: holder, queue: .billing, to: .submitted,
                 action: "claim.submitted", detail: try jsonObject(["claim_id": claimID.uuidString]), audit: audit,
@@ -172,6 +214,80 @@ public struct ClaimStore: Sendable {
                 detail: try jsonObject(["claim_id": claimID.uuidString, "reason": reason]), audit: audit, on: connection
             )
             try await connection.query("UPDATE claims SET status = 'withdrawn' WHERE id = \(claimID)", logger: logger)
+        }
+    }
+
+    /// Everything the 837P needs for one claim version, read in the caller's transaction.
+    public func x12Claim(_ claimID: UUID, on connection: PostgresConnection? = nil) async throws -> X12Claim {
+        try await client.using(connection) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT c.id, c.frequency_code, c.payer_claim_number, c.total_charge, e.place_of_service,
+                       e.date_of_service::text, pr.code, pr.name, pr.npi, pr.tax_id, pr.taxonomy, pr.address_line1,
+                       pr.address_line2, pr.city, pr.state, pr.postal_code, v.npi, v.first_name, v.last_name, v.taxonomy,
+                       py.payer_code, py.name, py.filing_limit_days, s.member_id, s.group_number, e.patient_relationship,
+                       s.first_name, s.last_name, s.birth_date::text, s.sex, s.address_line1, s.city, s.state, s.postal_code,
+                       p.first_name, p.last_name, p.birth_date::text, p.sex, p.address_line1, p.city, p.state, p.postal_code,
+                       c.encounter_id, c.coding_version
+                FROM claims c
+                JOIN encounters e ON e.id = c.encounter_id
+                JOIN practices pr ON pr.id = e.practice_id
+                JOIN patients p ON p.id = e.patient_id
+                LEFT JOIN providers v ON v.id = e.rendering_provider_id
+                JOIN payers py ON py.id = e.payer_id
+                JOIN subscribers s ON s.id = e.subscriber_id
+                WHERE c.id = \(claimID)
+                """,
+                logger: logger
+            )
+            for try await row in rows {
+                let r = try row.decode(
+                    (
+                        UUID, String, String?, Decimal, String, String, String, String, String, String, String, String,
+                        String?, String, String, String, String?, String?, String?, String?, String, String, Int, String,
+                        String?, String, String, String, String, String, String?, String?, String?, String?, String, String,
+                        String, String, String?, String?, String?, String?, UUID, Int
+                    ).self
+                )
+                let practice = Practice(
+                    code: r.6, name: r.7, npi: r.8, taxID: r.9, taxonomy: r.10,
+                    address: PostalAddress(line1: r.11, line2: r.12, city: r.13, state: r.14, postalCode: r.15)
+                )
+                let rendering = r.16.map { npi in
+                    X12Claim.RenderingProvider(npi: npi, firstName: r.17 ?? "", lastName: r.18 ?? "", taxonomy: r.19)
+                }
+                let subscriber = Person(
+                    firstName: r.26, lastName: r.27, birthDate: Self.date(r.28), sex: Sex(rawValue: r.29) ?? .unknown,
+                    address: Self.address(r.30, r.31, r.32, r.33)
+                )
+                let patient = Person(
+                    firstName: r.34, lastName: r.35, birthDate: Self.date(r.36), sex: Sex(rawValue: r.37) ?? .unknown,
+                    address: Self.address(r.38, r.39, r.40, r.41)
+                )
+                let codes = try await CodingStore(client: client, logger: logger, queue: queue)
+                    .codes(of: r.42, version: r.43, on: connection)
+                return X12Claim(
+                    claimID: r.0, frequencyCode: r.1, payerClaimControlNumber: r.2, totalCharge: r.3, placeOfService: r.4,
+                    dateOfService: Self.date(r.5), billingProvider: practice, renderingProvider: rendering,
+                    payer: Payer(payerCode: r.20, name: r.21, filingLimitDays: r.22), memberID: r.23, groupNumber: r.24,
+                    subscriber: subscriber, relationship: r.25, patient: patient, diagnoses: codes.diagnoses, lines: codes.lines
+                )
+            }
+            throw StoreError(.notFound, "claim \(claimID) not found, or it has no payer or subscriber")
+        }
+    }
+
+    /// Where the practice segregates duties, the coder of an encounter may not bill it.
+    func requireDutiesSegregated(encounterID: UUID, biller: UUID, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT 1 FROM encounters e JOIN practices p ON p.id = e.practice_id
+            WHERE e.id = \(encounterID) AND p.segregate_duties AND e.coded_by = \(biller)
+            """,
+            logger: logger
+        )
+        for try await _ in rows {
+            throw StoreError(.segregationOfDuties, "the coder of encounter \(encounterID) may not bill it in this practice")
         }
     }
 

@@ -171,7 +171,8 @@ public struct CodingStore: Sendable {
             let rows = try await connection.query(
                 """
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
-                       (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.version = e.version)
+                       (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.coding_version = e.version
+                        ORDER BY c.version DESC LIMIT 1)
                 FROM encounters e
                 JOIN practices pr ON pr.id = e.practice_id
                 LEFT JOIN providers v ON v.id = e.rendering_provider_id

@@ -18,6 +18,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case conflict = "conflict"
         /// The user named as assignee cannot take the work (role, practice, skill or inactive).
         case invalidAssignee = "invalid-assignee"
+        /// The claim cannot be written as an 837P (the detail says which field).
+        case unsubmittable = "unsubmittable"
+        /// Segregation of duties: the user coded this encounter and may not bill it.
+        case segregationOfDuties = "segregation-of-duties"
     }
 
     public let code: Code

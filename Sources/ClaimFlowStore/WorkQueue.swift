@@ -111,6 +111,10 @@ public struct WorkQueue: Sendable {
                   AND w.practice_id = ANY (p.practices)
                   AND (w.required_skill IS NULL OR w.required_skill = ANY (p.skills))
                   AND (w.offered_to IS NULL OR w.offered_to = p.id OR w.offered_until <= now())
+                  -- Segregation of duties: where the practice asks for it, nobody bills what they coded.
+                  AND (w.queue <> 'billing' OR NOT EXISTS (
+                          SELECT 1 FROM encounters e JOIN practices pr ON pr.id = e.practice_id
+                          WHERE e.id = w.encounter_id AND pr.segregate_duties AND e.coded_by = p.id))
                 ORDER BY w.priority DESC, w.enqueued_at, w.id
                 LIMIT 1
                 FOR UPDATE OF w SKIP LOCKED
@@ -348,6 +352,9 @@ public struct WorkQueue: Sendable {
                            WHERE u.id = \(userID) AND u.active AND up.practice_id = w.practice_id
                              AND (CASE w.queue WHEN 'coding' THEN 'coder' ELSE 'biller' END) = ANY (u.roles)
                              AND (w.required_skill IS NULL OR w.required_skill = ANY (u.skills))
+                             AND (w.queue <> 'billing' OR NOT EXISTS (
+                                     SELECT 1 FROM practices pr
+                                     WHERE pr.id = w.practice_id AND pr.segregate_duties AND e.coded_by = u.id))
                        )
                 FROM work_items w JOIN encounters e ON e.id = w.encounter_id
                 WHERE w.encounter_id = \(encounterID)

@@ -18,6 +18,7 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var server: ServerOptions
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var submission: SubmissionOptions
     @OptionGroup var logging: LoggingOptions
 
     @Option(help: "How many demo encounters to create on first run.")
@@ -42,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: true, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
-                let runtime = Runtime(client: client, logger: logger, queue: queue)
+                let runtime = Runtime(client: client, logger: logger, queue: queue, submission: submission)
                 try await DemoCommand.loadDiagnosisCodes(path: icdPath, client: client, logger: logger)
                 let seeded = try await DemoSeeder(client: client, logger: logger, queue: runtime.workQueue)
                     .seed(encounters: count)

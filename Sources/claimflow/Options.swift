@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClaimFlowCore
 import ClaimFlowStore
 import Foundation
 import Logging
@@ -54,6 +55,31 @@ struct QueueOptions: ParsableArguments {
         guard (10...86_400).contains(leaseSeconds) else {
             throw ValidationError("--lease-seconds must be between 10 and 86400")
         }
+    }
+}
+
+/// Where 837P interchanges go, and the envelope they carry.
+struct SubmissionOptions: ParsableArguments {
+    @Option(help: "Folder the 837P interchange files are written to (env CLAIMFLOW_OUTBOX).")
+    var outbox: String = environment("CLAIMFLOW_OUTBOX") ?? ".claimflow/outbox"
+
+    @Option(help: "ISA06 sender id (env CLAIMFLOW_X12_SENDER_ID).")
+    var x12SenderID: String = environment("CLAIMFLOW_X12_SENDER_ID") ?? "CLAIMFLOW"
+
+    @Option(help: "ISA08 receiver id (env CLAIMFLOW_X12_RECEIVER_ID).")
+    var x12ReceiverID: String = environment("CLAIMFLOW_X12_RECEIVER_ID") ?? "CLEARINGHOUSE"
+
+    @Option(help: "ISA15 usage: T (test) or P (production) (env CLAIMFLOW_X12_USAGE).")
+    var x12Usage: String = environment("CLAIMFLOW_X12_USAGE") ?? "T"
+
+    var settings: X12Settings {
+        X12Settings(senderID: x12SenderID, receiverID: x12ReceiverID, usage: x12Usage == "P" ? .production : .test)
+    }
+
+    var outboxURL: URL { URL(fileURLWithPath: outbox) }
+
+    func validate() throws {
+        guard x12Usage == "T" || x12Usage == "P" else { throw ValidationError("--x12-usage must be T or P") }
     }
 }
 

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var server: ServerOptions
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var submission: SubmissionOptions
     @OptionGroup var logging: LoggingOptions
 
     @Flag(help: "Run only the HTTP API; run the workers with `claimflow work` elsewhere.")
@@ -32,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: !noMigrate, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
-                try await Runtime(client: client, logger: logger, queue: queue)
+                try await Runtime(client: client, logger: logger, queue: queue, submission: submission)
                     .serve(settings: server.settings, workers: !noWorkers, databaseURL: url)
             }
         }
@@ -59,20 +60,24 @@ struct Runtime {
     let client: PostgresClient
     let logger: Logger
     let workQueue: WorkQueue
+    let submission: SubmissionOptions
     let signals = WorkSignals()
 
-    init(client: PostgresClient, logger: Logger, queue: QueueOptions) {
+    init(client: PostgresClient, logger: Logger, queue: QueueOptions, submission: SubmissionOptions) {
         self.client = client
         self.logger = logger
         self.workQueue = WorkQueue(client: client, logger: logger, leaseDuration: .seconds(queue.leaseSeconds))
+        self.submission = submission
     }
 
-    /// The background services: the lease reaper and the handoff check (more workers join
-    /// them as they are built).
+    /// The background services: the lease reaper, the handoff check and the submission batcher.
     var workerServices: [any Service] {
         [
             LeaseReaper(client: client, queue: workQueue, logger: logger),
             HandoffWorker(client: client, logger: logger),
+            SubmissionBatcher(
+                client: client, queue: workQueue, outbox: submission.outboxURL, settings: submission.settings, logger: logger
+            ),
         ]
     }
 
@@ -91,7 +96,9 @@ struct Runtime {
     }
 
     func serve(settings: ServerSettings, workers: Bool, databaseURL: DatabaseURL) async throws {
-        let dependencies = AppDependencies(client: client, queue: workQueue, signals: signals, logger: logger)
+        let dependencies = AppDependencies(
+            client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings
+        )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }
         let app = buildApplication(dependencies, settings: settings, services: services)

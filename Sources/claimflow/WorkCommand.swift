@@ -5,11 +5,12 @@ import ClaimFlowStore
 struct WorkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "work",
-        abstract: "Run the background workers (lease reaper) without the HTTP API."
+        abstract: "Run the background workers (lease reaper, handoff check, submission batcher) without the HTTP API."
     )
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var submission: SubmissionOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -17,7 +18,7 @@ struct WorkCommand: AsyncParsableCommand {
         try await DatabaseSession.with(database, allowEmbedded: false, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: true, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
-                try await Runtime(client: client, logger: logger, queue: queue).work()
+                try await Runtime(client: client, logger: logger, queue: queue, submission: submission).work()
             }
         }
     }

@@ -1,3 +1,4 @@
+import ClaimFlowCore
 import ClaimFlowStore
 import ClaimFlowTestSupport
 import Foundation
@@ -169,5 +170,70 @@ struct CodesCommandTests {
         #expect(bad.standardError.contains("line 1:"), "\(bad.standardError)")
         let list = try await ClaimFlowProcess.run(["codes", "list"], environment: environment)
         #expect(list.standardOutput.split(separator: "\n").count == 1)
+    }
+}
+
+@Suite("claimflow outbox")
+struct OutboxKillTests {
+    @Test("the batcher killed (SIGKILL) between writing a file and recording it: after restart each claim is in exactly one file")
+    func killBetweenWriteAndRecord() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_outbox")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
+        var components = try #require(URLComponents(string: base))
+        components.path = "/" + url.database
+        let environment = ["DATABASE_URL": try #require(components.string)]
+        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
+
+        let claims = try await TestDatabase.withClient(url) { client in
+            let fixture = try await Fixture.make(client)
+            let coder = try await fixture.user("coder")
+            let biller = try await fixture.user("biller", roles: [.biller])
+            var ids: [UUID] = []
+            for index in 0..<7 { ids.append(try await fixture.submittedClaim("KILL-\(index)", coder: coder, biller: biller)) }
+            return ids
+        }
+        let outbox = URL(fileURLWithPath: "/tmp/claimflow-outbox-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: outbox) }
+
+        let batcher = try ClaimFlowProcess.start(
+            ["outbox", "flush", "--outbox", outbox.path, "--batch-size", "3", "--pause-after-write", "120"],
+            environment: environment
+        )
+        var written: [String] = []
+        for _ in 0..<600 where written.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            written = ((try? FileManager.default.contentsOfDirectory(atPath: outbox.path)) ?? []).filter { $0.hasSuffix(".837") }
+        }
+        #expect(written.count == 1, "a file was written before the kill; stderr: \(batcher.standardErrorSoFar)")
+        batcher.signal(SIGKILL)
+        let killed = try await batcher.wait(timeout: .seconds(30))
+        #expect(killed.status == 128 + SIGKILL)
+        let unwritten = try await TestDatabase.withClient(url) { client in
+            let rows = try await client.query(
+                "SELECT count(*)::int FROM interchanges WHERE written_at IS NULL", logger: TestDatabase.logger)
+            for try await count in rows.decode(Int.self) { return count }
+            return -1
+        }
+        #expect(unwritten == 1, "killed after writing the file, before recording it as written")
+
+        let restarted = try await ClaimFlowProcess.run(
+            ["outbox", "flush", "--outbox", outbox.path, "--batch-size", "3"], environment: environment)
+        #expect(restarted.status == 0, "\(restarted.standardError)")
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path).sorted()
+        #expect(files.allSatisfy { $0.hasSuffix(".837") }, "no temporary file is left: \(files)")
+        var controlNumbers: [String] = []
+        var patientControlNumbers: [String] = []
+        for file in files {
+            let text = try String(contentsOf: outbox.appending(path: file), encoding: .utf8)
+            controlNumbers.append(String(text.dropFirst(90).prefix(9)))
+            for line in text.split(separator: "\n") where line.hasPrefix("CLM*") {
+                patientControlNumbers.append(String(line.split(separator: "*")[1]))
+            }
+        }
+        #expect(files.count == 3)
+        #expect(Set(controlNumbers).count == controlNumbers.count, "no control number repeats: \(controlNumbers)")
+        #expect(patientControlNumbers.sorted() == claims.map { X12Claim.patientControlNumber(for: $0) }.sorted(), "each claim exactly once")
     }
 }

@@ -74,17 +74,25 @@ public struct Fixture: Sendable {
         _ externalID: String,
         specialty: String = "family_medicine",
         priority: Int = 0,
-        documentation: String = "Follow-up visit."
+        documentation: String = "Follow-up visit.",
+        patient: Person? = nil,
+        subscriber: Person? = nil
     ) -> EncounterIntake {
-        let patient = Person(
-            firstName: "Test", lastName: "Patient", birthDate: CalendarDate("1980-02-29")!, sex: .female
-        )
+        let patient =
+            patient
+            ?? Person(
+                firstName: "Test", lastName: "Patient", birthDate: CalendarDate("1980-02-29")!, sex: .female,
+                address: PostalAddress(line1: "12 Elm Street", city: "Springfield", state: "IL", postalCode: "62704")
+            )
         return EncounterIntake(
             practiceID: practiceID,
             externalID: externalID,
             patientMRN: "MRN-\(externalID)",
             patient: patient,
-            coverage: Coverage(payerID: payerID, memberID: "MEM\(externalID)", subscriber: patient),
+            coverage: Coverage(
+                payerID: payerID, memberID: "MEM\(externalID)", subscriber: subscriber ?? patient,
+                relationship: subscriber == nil ? "18" : "19"
+            ),
             renderingProviderID: providerID,
             dateOfService: CalendarDate("2026-11-02")!,
             placeOfService: "11",
@@ -143,6 +151,38 @@ public struct Fixture: Sendable {
             for try await id in rows.decode(UUID.self) { ids.append(id) }
             return ids
         }
+    }
+
+    /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
+    /// handoff, a biller's lease and submission. Returns the claim id.
+    public func submittedClaim(
+        _ externalID: String,
+        coder: UUID,
+        biller: UUID,
+        codes: CodeAssignment = CodeAssignment(
+            diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]
+        ),
+        patient: Person? = nil,
+        subscriber: Person? = nil
+    ) async throws -> UUID {
+        let id = try await encounters.receive(
+            intake(externalID, priority: 100, patient: patient, subscriber: subscriber), audit: .system
+        ).encounterID
+        guard let lease = try await queue.pullNext(userID: coder, queue: .coding, audit: .system), lease.encounterID == id else {
+            throw TestSetupError("the new encounter was not the next coding work")
+        }
+        let coding = CodingStore(client: client, logger: TestDatabase.logger, queue: queue)
+        try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: codes, audit: .system)
+        try await queue.finish(
+            encounterID: id, leaseID: lease.id, holder: coder, queue: .coding, to: .coded, action: "coding.completed",
+            audit: .system
+        )
+        let claims = ClaimStore(client: client, logger: TestDatabase.logger, queue: queue)
+        let claimID = try await claims.handOff(encounterID: id, audit: .system)
+        guard let billing = try await queue.pullNext(userID: biller, queue: .billing, audit: .system), billing.encounterID == id
+        else { throw TestSetupError("the claim was not the next billing work") }
+        try await claims.submit(claimID: claimID, leaseID: billing.id, holder: biller, practiceIDs: [practiceID], audit: .system)
+        return claimID
     }
 
     /// Runs a query that returns one integer (a count, usually).

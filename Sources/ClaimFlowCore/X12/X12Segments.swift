@@ -1,0 +1,354 @@
+// Reading X12 text into segments and checking the ISA/GS/ST envelope around them. The
+// payer-answer parsers (X12Answers.swift) work on the checked transaction sets, so every
+// envelope error is found before any answer is read.
+
+/// The separators an interchange declares in its ISA. X12 has no fixed separators: each
+/// sender picks them, and the ISA's fixed width is what lets a reader find them.
+struct X12Delimiters: Sendable, Hashable {
+    var element: Unicode.Scalar
+    var component: Unicode.Scalar
+    var segment: Unicode.Scalar
+}
+
+/// One segment and where it sits in the file.
+struct X12Segment: Sendable, Hashable {
+    /// 1-based index of the segment in the file, ISA being 1: what people count when they
+    /// open the file in an editor with one segment per line.
+    var position: Int
+    var id: String
+    /// The elements after the id, as written (ISA keeps its padding).
+    var elements: [String]
+    var componentSeparator: Character
+
+    /// Element `number` in X12 numbering (CLP03 is `self[3]`), without surrounding spaces;
+    /// empty when the segment stops before it, as X12 drops trailing empty elements.
+    subscript(_ number: Int) -> String {
+        guard number >= 1, number <= elements.count else { return "" }
+        return elements[number - 1].trimmingSpaces
+    }
+
+    /// The components of a composite element (STC01 is `components(1)`); trailing empty
+    /// components are dropped.
+    func components(_ number: Int) -> [String] {
+        let value = self[number]
+        guard !value.isEmpty else { return [] }
+        var parts = value.split(separator: componentSeparator, omittingEmptySubsequences: false).map {
+            String($0).trimmingSpaces
+        }
+        while parts.last?.isEmpty == true { parts.removeLast() }
+        return parts
+    }
+
+    func error(_ reason: String) -> X12ParseError {
+        X12ParseError(segmentPosition: position, segmentID: id, reason: reason)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var scalars = Substring(self).unicodeScalars
+        while scalars.first == " " { scalars.removeFirst() }
+        while scalars.last == " " { scalars.removeLast() }
+        return String(scalars)
+    }
+}
+
+/// Splits an interchange into segments.
+///
+/// Line feeds and carriage returns after a terminator are skipped, because most payers send
+/// one segment per line; they are never treated as terminators unless the ISA says so.
+struct X12Tokenizer {
+    /// Widths of the ISA id and ISA01...ISA16: fixed by the standard, so the separators sit at
+    /// known places (the element separator at 3, the component separator at 104 and the
+    /// segment terminator at 105).
+    static let isaWidths = [3, 2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1]
+    static let isaLength = 106
+
+    let delimiters: X12Delimiters
+    let segments: [X12Segment]
+
+    init(_ text: String) throws(X12ParseError) {
+        var scalars = Array(text.unicodeScalars)
+        // A byte order mark or blank lines before the ISA are common in uploaded files.
+        let leading = scalars.prefix { $0 == "\u{FEFF}" || Self.isLayout($0) || $0 == " " }.count
+        scalars.removeFirst(leading)
+        let isaError = { (reason: String) in X12ParseError(segmentPosition: 1, segmentID: "ISA", reason: reason) }
+        guard !scalars.isEmpty else { throw isaError("the file is empty") }
+        guard scalars.count >= 3, String(String.UnicodeScalarView(scalars[0..<3])) == "ISA" else {
+            throw isaError("the file does not start with an ISA segment")
+        }
+        guard scalars.count >= Self.isaLength else {
+            throw isaError("the file ends inside the ISA, which is \(Self.isaLength) characters")
+        }
+        let element = scalars[3]
+        let component = scalars[104]
+        let terminator = scalars[105]
+        for (name, separator) in [("element separator", element), ("component separator (ISA16)", component)] {
+            guard !Self.isLayout(separator) else {
+                throw isaError("the \(name) is a line break; the ISA must be \(Self.isaLength) characters")
+            }
+        }
+        for (name, separator) in [
+            ("element separator", element), ("component separator (ISA16)", component),
+            ("segment terminator", terminator),
+        ] where separator.properties.isAlphabetic || ("0"..."9").contains(separator) || separator == " " {
+            throw isaError(
+                "the \(name) is a letter, digit or space; the ISA must be \(Self.isaLength) characters with its separators in place")
+        }
+        guard element != component, element != terminator, component != terminator else {
+            throw isaError("the element separator, component separator and segment terminator must differ")
+        }
+        let fields = scalars[0..<105].split(separator: element, omittingEmptySubsequences: false)
+        guard fields.count == Self.isaWidths.count else {
+            throw isaError(
+                "has \(fields.count - 1) elements where 16 are required; the ISA must be \(Self.isaLength) characters counting separators")
+        }
+        for (index, (field, width)) in zip(fields, Self.isaWidths).enumerated() where field.count != width {
+            let name = index == 0 ? "the segment id" : "ISA" + (index < 10 ? "0" : "") + String(index)
+            throw isaError(
+                "\(name) is \(field.count) characters where \(width) are required; "
+                    + "the ISA must be \(Self.isaLength) characters counting separators"
+            )
+        }
+        self.delimiters = X12Delimiters(element: element, component: component, segment: terminator)
+
+        // The ISA is cut by position, not by terminator, so a terminator character inside an
+        // ISA field (a sender id, say) cannot split it.
+        var segments = [
+            X12Segment(
+                position: 1, id: "ISA",
+                elements: fields.dropFirst().map { String(String.UnicodeScalarView($0)) },
+                componentSeparator: Character(component))
+        ]
+        var start = Self.isaLength
+        var index = Self.isaLength
+        while index < scalars.count {
+            if scalars[index] == terminator {
+                if let segment = try Self.segment(
+                    scalars[start..<index], position: segments.count + 1, delimiters: delimiters)
+                {
+                    segments.append(segment)
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+        let rest = scalars[start...]
+        if rest.contains(where: { !Self.isLayout($0) && $0 != " " && $0 != "\u{1A}" }) {
+            // Parse what is there only to name it; a missing terminator means a cut-off file.
+            let partial = try Self.segment(rest, position: segments.count + 1, delimiters: delimiters)
+            throw X12ParseError(
+                segmentPosition: segments.count + 1, segmentID: partial?.id ?? "",
+                reason: "the file ends inside this segment (no segment terminator): it was cut off")
+        }
+        self.segments = segments
+    }
+
+    /// Line breaks and tabs that people and transfer tools put between segments.
+    private static func isLayout(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "\n" || scalar == "\r" || scalar == "\t"
+    }
+
+    private static func segment(
+        _ scalars: ArraySlice<Unicode.Scalar>, position: Int, delimiters: X12Delimiters
+    ) throws(X12ParseError) -> X12Segment? {
+        var body = scalars
+        while let first = body.first, isLayout(first) || first == " " { body.removeFirst() }
+        while let last = body.last, isLayout(last) { body.removeLast() }
+        // Tolerated rather than counted: an empty segment carries nothing, and counting it
+        // would shift every position after it away from what the sender's SE counts.
+        guard !body.isEmpty else { return nil }
+        let parts = body.split(separator: delimiters.element, omittingEmptySubsequences: false).map {
+            String(String.UnicodeScalarView($0))
+        }
+        let id = parts[0].trimmingSpaces
+        guard Self.isSegmentID(id) else {
+            throw X12ParseError(
+                segmentPosition: position, segmentID: String(id.prefix(3)),
+                reason: "does not start with a segment id (2 or 3 capital letters and digits): the file is garbled")
+        }
+        return X12Segment(
+            position: position, id: id, elements: Array(parts.dropFirst()),
+            componentSeparator: Character(delimiters.component))
+    }
+
+    private static func isSegmentID(_ id: String) -> Bool {
+        let scalars = Array(id.unicodeScalars)
+        guard (2...3).contains(scalars.count), ("A"..."Z").contains(scalars[0]) else { return false }
+        return scalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+    }
+}
+
+// MARK: - Envelope
+
+/// An ST...SE transaction set whose count and control number have been checked.
+struct X12TransactionSet: Sendable {
+    var header: X12Segment
+    /// The segments between ST and SE.
+    var body: [X12Segment]
+    var trailer: X12Segment
+
+    var identifier: String { header[1] }
+    var controlNumber: String { header[2] }
+}
+
+/// A GS...GE functional group whose count and control number have been checked.
+struct X12FunctionalGroup: Sendable {
+    var header: X12Segment
+    var transactionSets: [X12TransactionSet]
+    var trailer: X12Segment
+
+    var functionalIdentifier: String { header[1] }
+    var controlNumber: Int
+    var implementationConvention: String { header[8] }
+}
+
+/// One checked interchange: every SE, GE and IEA count and control number matches, and the
+/// file ends with the IEA.
+struct X12Interchange: Sendable {
+    var header: X12Segment
+    var groups: [X12FunctionalGroup]
+    var trailer: X12Segment
+
+    var controlNumber: Int
+
+    init(_ text: String) throws(X12ParseError) {
+        let segments = try X12Tokenizer(text).segments
+        let isa = segments[0]
+        guard let interchangeControlNumber = Self.controlNumber(isa[13], maxDigits: 9) else {
+            throw isa.error("ISA13 \(isa[13]) is not a 9-digit interchange control number")
+        }
+        header = isa
+        controlNumber = interchangeControlNumber
+
+        var groups: [X12FunctionalGroup] = []
+        var group: (header: X12Segment, controlNumber: Int, sets: [X12TransactionSet])?
+        var set: (header: X12Segment, body: [X12Segment])?
+        var trailer: X12Segment?
+
+        for segment in segments.dropFirst() {
+            if trailer != nil {
+                throw segment.error("comes after the IEA; a file must hold exactly one interchange")
+            }
+            switch segment.id {
+            case "ISA":
+                throw segment.error("a second ISA inside the interchange; the previous one has no IEA")
+            case "GS":
+                if let set {
+                    throw segment.error("GS inside transaction set \(set.header[2]), which has no SE")
+                }
+                if let group {
+                    throw segment.error("GS inside functional group \(group.controlNumber), which has no GE")
+                }
+                guard let number = Self.controlNumber(segment[6], maxDigits: 9) else {
+                    throw segment.error("GS06 \(segment[6]) is not a group control number (1 to 9 digits)")
+                }
+                guard !segment[1].isEmpty else { throw segment.error("GS01 (functional identifier code) is empty") }
+                guard !segment[8].isEmpty else { throw segment.error("GS08 (version) is empty") }
+                group = (segment, number, [])
+            case "ST":
+                if let set {
+                    throw segment.error("ST inside transaction set \(set.header[2]), which has no SE")
+                }
+                guard group != nil else { throw segment.error("ST outside a functional group (no GS before it)") }
+                guard !segment[1].isEmpty else { throw segment.error("ST01 (transaction set identifier) is empty") }
+                guard (4...9).contains(segment[2].count) else {
+                    throw segment.error("ST02 \(segment[2]) is not a transaction set control number (4 to 9 characters)")
+                }
+                set = (segment, [])
+            case "SE":
+                guard let open = set else { throw segment.error("SE without an ST") }
+                let count = open.body.count + 2
+                guard let said = Int(segment[1]), segment[1].allSatisfy(\.isASCIIDigit) else {
+                    throw segment.error("SE01 \(segment[1]) is not a segment count")
+                }
+                guard said == count else {
+                    throw segment.error("the SE count says \(said) segments, the transaction set has \(count)")
+                }
+                guard segment[2] == open.header[2] else {
+                    throw segment.error("SE02 \(segment[2]) does not match ST02 \(open.header[2])")
+                }
+                group?.sets.append(X12TransactionSet(header: open.header, body: open.body, trailer: segment))
+                set = nil
+            case "GE":
+                if let set {
+                    throw segment.error("GE inside transaction set \(set.header[2]), which has no SE")
+                }
+                guard let open = group else { throw segment.error("GE without a GS") }
+                guard let said = Self.count(segment[1]) else {
+                    throw segment.error("GE01 \(segment[1]) is not a transaction set count")
+                }
+                guard said == open.sets.count else {
+                    throw segment.error(
+                        "GE01 says \(said) transaction sets, the functional group has \(open.sets.count)")
+                }
+                guard Self.controlNumber(segment[2], maxDigits: 9) == open.controlNumber else {
+                    throw segment.error("GE02 \(segment[2]) does not match GS06 \(open.header[6])")
+                }
+                guard !open.sets.isEmpty else { throw segment.error("the functional group has no transaction set") }
+                groups.append(
+                    X12FunctionalGroup(
+                        header: open.header, transactionSets: open.sets, trailer: segment,
+                        controlNumber: open.controlNumber))
+                group = nil
+            case "IEA":
+                if let set {
+                    throw segment.error("IEA inside transaction set \(set.header[2]), which has no SE")
+                }
+                if let group {
+                    throw segment.error("IEA inside functional group \(group.controlNumber), which has no GE")
+                }
+                guard let said = Self.count(segment[1]) else {
+                    throw segment.error("IEA01 \(segment[1]) is not a functional group count")
+                }
+                guard said == groups.count else {
+                    throw segment.error("IEA01 says \(said) functional groups, the interchange has \(groups.count)")
+                }
+                guard Self.controlNumber(segment[2], maxDigits: 9) == interchangeControlNumber else {
+                    throw segment.error("IEA02 \(segment[2]) does not match ISA13 \(isa[13])")
+                }
+                guard !groups.isEmpty else { throw segment.error("the interchange has no functional group") }
+                trailer = segment
+            case "TA1":
+                // An interchange acknowledgment may ride along in the envelope; it says nothing
+                // about claims.
+                guard group == nil else { throw segment.error("TA1 inside a functional group") }
+            default:
+                guard set != nil else {
+                    throw segment.error("\(segment.id) outside a transaction set (ST...SE)")
+                }
+                set?.body.append(segment)
+            }
+        }
+        guard let trailer else {
+            let last = segments[segments.count - 1]
+            let reason =
+                if let set {
+                    "the file ends after this segment, inside transaction set \(set.header[2]) (no SE, GE or IEA): it was cut off"
+                } else if let group {
+                    "the file ends after this segment, inside functional group \(group.controlNumber) (no GE or IEA): it was cut off"
+                } else {
+                    "the file ends after this segment without an IEA: it was cut off"
+                }
+            throw last.error(reason)
+        }
+        self.groups = groups
+        self.trailer = trailer
+    }
+
+    /// X12 N0 control numbers may carry leading zeros (ISA13 always does), so they compare as
+    /// numbers.
+    private static func controlNumber(_ text: String, maxDigits: Int) -> Int? {
+        guard (1...maxDigits).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
+        return Int(text)
+    }
+
+    private static func count(_ text: String) -> Int? {
+        guard (1...6).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
+        return Int(text)
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

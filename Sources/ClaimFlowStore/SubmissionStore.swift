@@ -1,0 +1,162 @@
+public import ClaimFlowCore
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The 837P outbox: submitted claim versions, the interchanges that carry them, and the
+/// record of which interchange files have been written.
+public struct SubmissionStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    let claims: ClaimStore
+
+    /// The control number of previews; the sequence stops one short of it.
+    public static let previewControlNumber = 999_999_999
+
+    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
+        self.client = client
+        self.logger = logger
+        self.claims = ClaimStore(client: client, logger: logger, queue: queue)
+    }
+
+    /// An interchange as recorded: its file name and full text.
+    public struct Interchange: Sendable, Hashable {
+        public let id: Int64
+        public let controlNumber: Int
+        public let fileName: String
+        public let content: String
+        public let claimIDs: [UUID]
+    }
+
+    /// Records the next interchange: takes up to `limit` submitted claim versions that are in
+    /// no interchange yet (SKIP LOCKED), numbers the interchange and group from their sequences,
+    /// writes the 837P text and records it with its claims, all in one transaction. Returns nil
+    /// when the outbox is empty or another batcher holds the batch lock.
+    ///
+    /// Nothing is written to disk here: the file is written from the record afterwards, so a
+    /// crash at any point leaves every claim version in exactly one interchange.
+    public func recordNextInterchange(limit: Int, settings: X12Settings, now: Date = Date()) async throws -> Interchange? {
+        try await client.transaction(logger: logger) { connection in
+            let locked = try await connection.query(
+                "SELECT pg_try_advisory_xact_lock(hashtext('claimflow.submission-batcher'))",
+                logger: logger
+            )
+            for try await acquired in locked.decode(Bool.self) where !acquired { return nil }
+            let rows = try await connection.query(
+                """
+                SELECT c.id FROM claims c
+                WHERE c.status = 'submitted'
+                  AND NOT EXISTS (SELECT 1 FROM interchange_claims ic WHERE ic.claim_id = c.id)
+                ORDER BY c.submitted_at, c.id
+                LIMIT \(limit)
+                FOR UPDATE OF c SKIP LOCKED
+                """,
+                logger: logger
+            )
+            var ids: [UUID] = []
+            for try await id in rows.decode(UUID.self) { ids.append(id) }
+            var batch: [X12Claim] = []
+            for id in ids {
+                let claim = try await claims.x12Claim(id, on: connection)
+                do {
+                    _ = try X12Writer.interchange(settings.envelope(interchange: 1, group: 1, at: now), claims: [claim])
+                    batch.append(claim)
+                } catch {
+                    // Submit checks this, so only data changed since then lands here; the claim
+                    // waits in the outbox for billing to fix it.
+                    logger.error("claim cannot be written as an 837P", metadata: ["claim_id": "\(id)", "reason": "\(error)"])
+                }
+            }
+            guard !batch.isEmpty else { return nil }
+
+            var numbers: [Int] = []
+            for sequence in ["interchange_control_numbers", "group_control_numbers"] {
+                let next = try await connection.query("SELECT nextval(\(sequence))::bigint", logger: logger)
+                for try await value in next.decode(Int.self) { numbers.append(value) }
+            }
+            let (control, group) = (numbers[0], numbers[1])
+            let content = try X12Writer.interchange(
+                settings.envelope(interchange: control, group: group, at: now), claims: batch, newlineAfterSegments: true
+            )
+            let fileName = "claimflow-\(String(format: "%09d", control)).837"
+            let inserted = try await connection.query(
+                """
+                INSERT INTO interchanges (control_number, group_control_number, file_name, content, claim_count)
+                VALUES (\(control), \(group), \(fileName), \(content), \(batch.count))
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var interchangeID: Int64 = 0
+            for try await id in inserted.decode(Int64.self) { interchangeID = id }
+            let numbersOfSets = batch.indices.map { String(format: "%04d", $0 + 1) }
+            try await connection.query(
+                """
+                INSERT INTO interchange_claims (interchange_id, claim_id, transaction_set_number, patient_control_number)
+                SELECT \(interchangeID), * FROM unnest(\(batch.map(\.claimID))::uuid[], \(numbersOfSets)::text[],
+                                                      \(batch.map(\.patientControlNumber))::text[])
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                """
+                INSERT INTO events (encounter_id, practice_id, action, detail)
+                SELECT e.id, e.practice_id, 'claim.batched',
+                       jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))
+                FROM claims c JOIN encounters e ON e.id = c.encounter_id
+                WHERE c.id = ANY (\(batch.map(\.claimID)))
+                """,
+                logger: logger
+            )
+            return Interchange(
+                id: interchangeID, controlNumber: control, fileName: fileName, content: content, claimIDs: batch.map(\.claimID)
+            )
+        }
+    }
+
+    /// Interchanges recorded but not yet written to the outbox folder, oldest first.
+    public func unwrittenInterchanges() async throws -> [Interchange] {
+        let rows = try await client.query(
+            """
+            SELECT i.id, i.control_number, i.file_name, i.content,
+                   coalesce(array_agg(ic.claim_id) FILTER (WHERE ic.claim_id IS NOT NULL), '{}')
+            FROM interchanges i LEFT JOIN interchange_claims ic ON ic.interchange_id = i.id
+            WHERE i.written_at IS NULL
+            GROUP BY i.id ORDER BY i.id
+            """,
+            logger: logger
+        )
+        var result: [Interchange] = []
+        for try await (id, control, name, content, claimIDs) in rows.decode((Int64, Int, String, String, [UUID]).self) {
+            result.append(Interchange(id: id, controlNumber: control, fileName: name, content: content, claimIDs: claimIDs))
+        }
+        return result
+    }
+
+    /// Notes that the interchange's file is in the outbox, synced.
+    public func markWritten(_ interchangeID: Int64) async throws {
+        try await client.query(
+            "UPDATE interchanges SET written_at = coalesce(written_at, now()) WHERE id = \(interchangeID)",
+            logger: logger
+        )
+    }
+
+    /// The 837P of one claim version: with the control numbers of the interchange that carried
+    /// it, or, before it goes out, a preview numbered ``previewControlNumber``.
+    public func x12(ofClaim claimID: UUID, settings: X12Settings) async throws -> String {
+        let claim = try await claims.x12Claim(claimID)
+        let rows = try await client.query(
+            """
+            SELECT i.control_number, i.group_control_number, i.created_at
+            FROM interchange_claims ic JOIN interchanges i ON i.id = ic.interchange_id
+            WHERE ic.claim_id = \(claimID)
+            """,
+            logger: logger
+        )
+        var envelope = settings.envelope(interchange: Self.previewControlNumber, group: Self.previewControlNumber, at: Date())
+        for try await (control, group, created) in rows.decode((Int, Int, Date).self) {
+            envelope = settings.envelope(interchange: control, group: group, at: created)
+        }
+        return try X12Writer.interchange(envelope, claims: [claim], newlineAfterSegments: true)
+    }
+}

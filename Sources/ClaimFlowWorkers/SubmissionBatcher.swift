@@ -1,0 +1,109 @@
+public import ClaimFlowCore
+public import ClaimFlowStore
+public import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sends submitted claims out: collects them into X12 837P interchanges and writes each
+/// interchange into the outbox folder, for the clearinghouse connection to pick up.
+///
+/// Exactly once per claim version, even when killed: an interchange is recorded in the
+/// database (claims, control numbers, full text) before its file is written; the file is
+/// written to a temporary name, synced and renamed into place; only then is it marked
+/// written. On start, and on every pass, recorded but unwritten interchanges are written again
+/// from their records: the same name and the same bytes.
+public struct SubmissionBatcher: Service {
+    let store: SubmissionStore
+    let outbox: URL
+    let settings: X12Settings
+    let logger: Logger
+    let batchSize: Int
+    let interval: Duration
+
+    public init(
+        client: PostgresClient,
+        queue: WorkQueue,
+        outbox: URL,
+        settings: X12Settings,
+        logger: Logger,
+        batchSize: Int = 100,
+        interval: Duration = .seconds(2)
+    ) {
+        self.store = SubmissionStore(client: client, logger: logger, queue: queue)
+        self.outbox = outbox
+        self.settings = settings
+        self.logger = logger
+        self.batchSize = batchSize
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let sent = try await runOnce()
+                if sent > 0 { logger.info("claims sent to the outbox", metadata: ["claims": "\(sent)"]) }
+            } catch {
+                logger.warning("submission batch failed; it will be retried", metadata: ["error": "\(logSafeDescription(of: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Writes any recorded but unwritten interchanges, then batches the outbox until it is
+    /// empty. Returns the number of claims newly batched.
+    ///
+    /// `pauseAfterWrite` holds the pass between writing a file and marking it written: the
+    /// window a crash test aims its SIGKILL at.
+    public func runOnce(pauseAfterWrite: Duration? = nil) async throws -> Int {
+        try FileManager.default.createDirectory(at: outbox, withIntermediateDirectories: true)
+        for interchange in try await store.unwrittenInterchanges() {
+            try await write(interchange, pauseAfterWrite: pauseAfterWrite)
+        }
+        var sent = 0
+        while let interchange = try await store.recordNextInterchange(limit: batchSize, settings: settings) {
+            try await write(interchange, pauseAfterWrite: pauseAfterWrite)
+            sent += interchange.claimIDs.count
+        }
+        return sent
+    }
+
+    private func write(_ interchange: SubmissionStore.Interchange, pauseAfterWrite: Duration?) async throws {
+        let target = outbox.appending(path: interchange.fileName)
+        let temporary = outbox.appending(path: ".\(interchange.fileName).tmp")
+        try Self.writeDurably(Data(interchange.content.utf8), to: temporary)
+        guard rename(temporary.path, target.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path])
+        }
+        Self.syncDirectory(outbox)
+        logger.info(
+            "interchange written",
+            metadata: ["file": "\(interchange.fileName)", "claims": "\(interchange.claimIDs.count)"]
+        )
+        if let pauseAfterWrite { try await Task.sleep(for: pauseAfterWrite) }
+        try await store.markWritten(interchange.id)
+    }
+
+    /// Writes and fsyncs a file, so a rename after it publishes complete bytes only.
+    static func writeDurably(_ data: Data, to url: URL) throws {
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path]) }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { buffer in Glibc.write(descriptor, buffer.baseAddress, buffer.count) }
+        guard written == data.count, fsync(descriptor) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+    }
+
+    /// Syncs the folder, so the rename itself survives a power loss.
+    static func syncDirectory(_ url: URL) {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+}

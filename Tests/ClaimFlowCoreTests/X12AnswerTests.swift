@@ -1,0 +1,435 @@
+import ClaimFlowCore
+import Foundation
+import Testing
+
+/// The sample answers in `Tests/Fixtures/x12`, one segment per line so that a segment's
+/// position in the file is its line number. They pass pyx12's structural validation.
+private enum Sample {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appending(path: "Fixtures/x12")
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOf: folder.appending(path: name), encoding: .utf8)
+    }
+
+    static var ack999: String { get throws { try text("999-two-of-three-accepted.x12") } }
+    static var claimAck277CA: String { get throws { try text("277ca-one-accepted-one-rejected.x12") } }
+    static var remittance835: String { get throws { try text("835-paid-and-denied.x12") } }
+
+    /// The claims ClaimFlow sent, as `X12Writer` numbers them (CLM01).
+    static let claim1 = UUID(uuidString: "00000001-8B86-4011-B42D-00C04FC96A01")!
+    static let claim2 = UUID(uuidString: "00000002-8B86-4011-B42D-00C04FC96A01")!
+    static let claim3 = UUID(uuidString: "00000003-8B86-4011-B42D-00C04FC96A01")!
+    static let pcn1 = X12Claim.patientControlNumber(for: claim1)
+    static let pcn2 = X12Claim.patientControlNumber(for: claim2)
+    static let pcn3 = X12Claim.patientControlNumber(for: claim3)
+
+    /// The 1-based line (and so segment position) of the first segment starting with `prefix`.
+    static func position(of prefix: String, in text: String) throws -> Int {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return try #require(lines.firstIndex { $0.hasPrefix(prefix) }) + 1
+    }
+
+    /// `text` with its only occurrence of `old` replaced, so a typo in a test cannot leave the
+    /// file unchanged and pass for the wrong reason.
+    static func edit(_ text: String, _ old: String, _ new: String) throws -> String {
+        #expect(text.components(separatedBy: old).count == 2, "\(old) must occur exactly once")
+        let range = try #require(text.range(of: old))
+        return text.replacingCharacters(in: range, with: new)
+    }
+
+    /// Parses `text`, expecting an error at `position` on segment `id`.
+    @discardableResult
+    static func expectError(
+        _ text: String, at position: Int, _ id: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> X12ParseError? {
+        let error = #expect(throws: X12ParseError.self, sourceLocation: sourceLocation) {
+            try X12AnswerParser.parse(text)
+        }
+        #expect(error?.segmentPosition == position, "\(error?.description ?? "")", sourceLocation: sourceLocation)
+        #expect(error?.segmentID == id, "\(error?.description ?? "")", sourceLocation: sourceLocation)
+        return error
+    }
+}
+
+@Suite("Payer answers: 999, 277CA, 835")
+struct X12AnswerTests {
+    // MARK: Reading good files
+
+    @Test("a 999 accepting 2 of 3 transaction sets, with IK3/IK4 notes on the rejected one")
+    func ack999() throws {
+        let answer = try X12AnswerParser.parse(Sample.ack999)
+        #expect(answer.kind == .ack999)
+        guard case .acknowledgment999(let acks) = answer else {
+            Issue.record("expected a 999, got \(answer)")
+            return
+        }
+        #expect(
+            acks == [
+                TransactionSetAck(groupControlNumber: 42, transactionSetControlNumber: "0001", accepted: true),
+                TransactionSetAck(
+                    groupControlNumber: 42, transactionSetControlNumber: "0002", accepted: false,
+                    errorCodes: ["IK3:8", "IK4:7", "IK5:5"]),
+                TransactionSetAck(groupControlNumber: 42, transactionSetControlNumber: "0003", accepted: true),
+            ])
+        #expect(acks.allSatisfy { !$0.coversWholeGroup })
+    }
+
+    @Test("a 277CA accepting one claim and rejecting one (STC*A7:562)")
+    func claimAck277CA() throws {
+        let answer = try X12AnswerParser.parse(Sample.claimAck277CA)
+        #expect(answer.kind == .claimAck277CA)
+        guard case .claimAcknowledgment(let acks) = answer else {
+            Issue.record("expected a 277CA, got \(answer)")
+            return
+        }
+        #expect(
+            acks == [
+                ClaimAck(
+                    patientControlNumber: Sample.pcn1, accepted: true, statusCodes: ["A2:20:PR"],
+                    payerClaimControlNumber: "2026070123456", amount: 125),
+                // The service line's STC is listed after the claim's.
+                ClaimAck(
+                    patientControlNumber: Sample.pcn2, accepted: false, statusCodes: ["A7:562:85", "A7:562:85"],
+                    payerClaimControlNumber: nil, amount: 125),
+            ])
+    }
+
+    @Test("an 835 with a paid claim and denials for CARC 11 and CARC 29")
+    func remittance835() throws {
+        let answer = try X12AnswerParser.parse(Sample.remittance835)
+        #expect(answer.kind == .remittance835)
+        guard case .remittance(let payerID, let checkNumber, let claims) = answer else {
+            Issue.record("expected an 835, got \(answer)")
+            return
+        }
+        #expect(payerID == "60054")
+        #expect(checkNumber == "EFT20260320001")
+        try #require(claims.count == 3)
+
+        let paid = claims[0]
+        #expect(paid.patientControlNumber == Sample.pcn1)
+        #expect(paid.statusCode == "1")
+        #expect(!paid.isDenied)
+        #expect(paid.charge == 125)
+        #expect(paid.paid == 80)
+        #expect(paid.patientResponsibility == 20)
+        #expect(paid.payerClaimControlNumber == "2026070123456")
+        #expect(
+            paid.adjustments == [
+                .init(groupCode: "CO", reasonCode: "45", amount: 25), .init(groupCode: "PR", reasonCode: "3", amount: 20),
+            ])
+        #expect(paid.remarkCodes.isEmpty)
+        #expect(paid.payerID == "60054")
+        #expect(paid.checkNumber == "EFT20260320001")
+
+        let inconsistent = claims[1]
+        #expect(inconsistent.patientControlNumber == Sample.pcn2)
+        #expect(inconsistent.isDenied)
+        #expect(inconsistent.paid == 0)
+        #expect(inconsistent.adjustments == [.init(groupCode: "CO", reasonCode: "11", amount: 125)])
+        #expect(inconsistent.reasonCodes == ["11"])
+        #expect(inconsistent.remarkCodes == ["M76"])
+
+        let late = claims[2]
+        #expect(late.patientControlNumber == Sample.pcn3)
+        #expect(late.isDenied)
+        #expect(late.charge == Decimal(string: "180.5")!)
+        #expect(late.adjustments == [.init(groupCode: "CO", reasonCode: "29", amount: Decimal(string: "180.5")!)])
+        #expect(late.remarkCodes == ["N211"])
+
+        // Every claim balances: charge less adjustments is what was paid.
+        for claim in claims {
+            #expect(claim.charge - claim.adjustments.reduce(0) { $0 + $1.amount } == claim.paid)
+        }
+    }
+
+    @Test("the samples answer for claims numbered the way X12Writer numbers them")
+    func patientControlNumbers() {
+        #expect(Sample.pcn1 == "000000018B864011B42D")
+        #expect(Sample.pcn2 == "000000028B864011B42D")
+        #expect(Sample.pcn3 == "000000038B864011B42D")
+    }
+
+    @Test("ST01 tells the kinds apart")
+    func kindDetection() {
+        #expect(X12AnswerKind(transactionSetIdentifier: "999") == .ack999)
+        #expect(X12AnswerKind(transactionSetIdentifier: "277") == .claimAck277CA)
+        #expect(X12AnswerKind(transactionSetIdentifier: "835") == .remittance835)
+        #expect(X12AnswerKind(transactionSetIdentifier: "837") == nil)
+        #expect(X12AnswerKind(transactionSetIdentifier: "997") == nil)
+        #expect(X12AnswerKind.claimAck277CA.transactionSetIdentifier == "277")
+        #expect(X12AnswerKind(rawValue: "277CA") == .claimAck277CA)
+    }
+
+    // MARK: Layouts
+
+    @Test(
+        "separators come from the ISA, and line breaks between segments are layout",
+        arguments: ["999-two-of-three-accepted.x12", "277ca-one-accepted-one-rejected.x12", "835-paid-and-denied.x12"])
+    func layouts(name: String) throws {
+        let text = try Sample.text(name)
+        let expected = try X12AnswerParser.parse(text)
+        let variants = [
+            text.replacingOccurrences(of: "~\n", with: "~"),
+            text.replacingOccurrences(of: "~\n", with: "~\r\n"),
+            "\u{FEFF}\r\n" + text,
+            // Other separators, and a line break as the segment terminator.
+            text.replacingOccurrences(of: "*", with: "|").replacingOccurrences(of: ":", with: ">")
+                .replacingOccurrences(of: "~\n", with: "\n"),
+            text.replacingOccurrences(of: "~\n", with: "\r\n"),
+        ]
+        for variant in variants {
+            #expect(try X12AnswerParser.parse(variant) == expected)
+        }
+    }
+
+    @Test("positions count segments, not lines")
+    func positionsWithoutLineBreaks() throws {
+        let text = try Sample.edit(Sample.ack999, "SE*13*0001", "SE*12*0001").replacingOccurrences(of: "~\n", with: "~")
+        Sample.expectError(text, at: 15, "SE")
+    }
+
+    // MARK: Envelope errors
+
+    @Test("a truncated file (no IEA) is an error at its last segment")
+    func truncated() throws {
+        let lines = try Sample.ack999.split(separator: "\n").map(String.init)
+        let noIEA = lines.dropLast().map { $0 + "\n" }.joined()
+        let error = Sample.expectError(noIEA, at: 16, "GE")
+        #expect(error?.reason.contains("without an IEA") == true)
+
+        let insideSet = lines.prefix(10).map { $0 + "\n" }.joined()
+        let inside = Sample.expectError(insideSet, at: 10, "IK4")
+        #expect(inside?.reason.contains("inside transaction set 0001") == true)
+
+        // Cut in the middle of segment 14 (AK9), so it has no terminator.
+        let midSegment = lines.prefix(13).joined() + "AK9*P*3"
+        let mid = Sample.expectError(midSegment, at: 14, "AK9")
+        #expect(mid?.reason.contains("no segment terminator") == true)
+    }
+
+    @Test("a wrong SE count names the SE and both counts")
+    func wrongSECount() throws {
+        let text = try Sample.edit(Sample.ack999, "SE*13*0001", "SE*12*0001")
+        let error = Sample.expectError(text, at: 15, "SE")
+        #expect(error?.description == "segment 15 (SE): the SE count says 12 segments, the transaction set has 13")
+
+        // A segment lost from the middle of an 835 shows up the same way.
+        let shorter = try Sample.edit(Sample.remittance835, "DTM*405*20260318~\n", "")
+        let position = try Sample.position(of: "SE*", in: shorter)
+        let lost = Sample.expectError(shorter, at: position, "SE")
+        #expect(lost?.reason == "the SE count says 35 segments, the transaction set has 34")
+    }
+
+    @Test("a wrong GE count names the GE")
+    func wrongGECount() throws {
+        let text = try Sample.edit(Sample.ack999, "GE*1*901", "GE*2*901")
+        let error = Sample.expectError(text, at: 16, "GE")
+        #expect(error?.reason == "GE01 says 2 transaction sets, the functional group has 1")
+    }
+
+    @Test("a wrong IEA count names the IEA")
+    func wrongIEACount() throws {
+        let text = try Sample.edit(Sample.claimAck277CA, "IEA*1*", "IEA*2*")
+        let position = try Sample.position(of: "IEA*", in: text)
+        Sample.expectError(text, at: position, "IEA")
+    }
+
+    @Test("control numbers that do not match name the trailer")
+    func mismatchedControlNumbers() throws {
+        let se = Sample.expectError(try Sample.edit(Sample.ack999, "SE*13*0001", "SE*13*0002"), at: 15, "SE")
+        #expect(se?.reason == "SE02 0002 does not match ST02 0001")
+
+        let ge = Sample.expectError(try Sample.edit(Sample.ack999, "GE*1*901", "GE*1*902"), at: 16, "GE")
+        #expect(ge?.reason == "GE02 902 does not match GS06 901")
+
+        let iea = Sample.expectError(
+            try Sample.edit(Sample.ack999, "IEA*1*000000901", "IEA*1*000000911"), at: 17, "IEA")
+        #expect(iea?.reason == "IEA02 000000911 does not match ISA13 000000901")
+    }
+
+    @Test(
+        "garbage is an error on the ISA",
+        arguments: [
+            "", "   \n", "hello, this is not an X12 file", "claim_id,amount\n1,125.00\n",
+            "ISA*00*short*00*~GS*FA~", String(repeating: "ISA", count: 40),
+        ])
+    func garbage(text: String) {
+        Sample.expectError(text, at: 1, "ISA")
+    }
+
+    @Test("an ISA that is not 106 characters is refused")
+    func garbledISA() throws {
+        // One space less in ISA02: every separator after it shifts.
+        let text = try Sample.ack999.replacingOccurrences(of: "ISA*00*          *", with: "ISA*00*         *")
+        let error = Sample.expectError(text, at: 1, "ISA")
+        #expect(error?.reason.contains("ISA02 is 9 characters where 10 are required") == true)
+    }
+
+    @Test("a garbled segment in the middle names its position")
+    func garbledSegment() throws {
+        let text = try Sample.edit(Sample.remittance835, "\nDTM*405*", "\nd t*405*")
+        Sample.expectError(text, at: try Sample.position(of: "d t*", in: text), "d t")
+
+        let outside = try Sample.edit(Sample.ack999, "GE*1*901", "AK9*A*1*1*1~\nGE*1*901")
+        Sample.expectError(outside, at: 16, "AK9")
+    }
+
+    @Test("a transaction set that is not an answer is refused")
+    func unknownTransactionType() throws {
+        let text = try Sample.edit(Sample.ack999, "ST*999*0001", "ST*997*0001")
+        let error = Sample.expectError(text, at: 3, "ST")
+        #expect(error?.reason.contains("997") == true)
+
+        // An 837 sent back to us: the kind is refused before its content is read.
+        let claim = try Sample.edit(
+            Sample.edit(Sample.ack999, "ST*999*0001*005010X231A1", "ST*837*0001*005010X222A1"), "GS*FA*", "GS*HC*")
+        Sample.expectError(claim, at: 3, "ST")
+    }
+
+    @Test("the functional group and guide must fit the transaction set")
+    func wrongGroup() throws {
+        let group = try Sample.edit(Sample.ack999, "GS*FA*", "GS*HP*")
+        Sample.expectError(group, at: 3, "ST")
+
+        // A 277 claim status response (to a 276) is not a claim acknowledgment.
+        let statusResponse = try Sample.edit(
+            Sample.edit(Sample.claimAck277CA, "*X*005010X214~", "*X*005010X212~"), "ST*277*0001*005010X214",
+            "ST*277*0001*005010X212")
+        Sample.expectError(statusResponse, at: 2, "GS")
+    }
+
+    // MARK: Content errors
+
+    @Test("a CLP without its money elements is refused")
+    func clpWithoutMoney() throws {
+        let line = "CLP*\(Sample.pcn2)*4*125*0*0*12*2026070123457*11*1"
+        let text = try Sample.edit(Sample.remittance835, line, "CLP*\(Sample.pcn2)*4*125")
+        let error = Sample.expectError(text, at: try Sample.position(of: "CLP*\(Sample.pcn2)", in: text), "CLP")
+        #expect(error?.reason == "CLP04 (claim payment) is missing")
+    }
+
+    @Test("non-numeric amounts are refused", arguments: ["2S", "25,00", "1E3", "+25", "-", "2.5.0"])
+    func nonNumericAmount(amount: String) throws {
+        let text = try Sample.edit(Sample.remittance835, "CAS*CO*45*25", "CAS*CO*45*\(amount)")
+        let error = Sample.expectError(text, at: try Sample.position(of: "CAS*CO*45", in: text), "CAS")
+        #expect(error?.reason.contains("is not an amount") == true)
+    }
+
+    @Test("an unknown CLP02 status or CAS group code is refused")
+    func unknownCodes() throws {
+        let status = try Sample.edit(Sample.remittance835, "*4*180.5*", "*9*180.5*")
+        Sample.expectError(status, at: try Sample.position(of: "CLP*\(Sample.pcn3)", in: status), "CLP")
+
+        let group = try Sample.edit(Sample.remittance835, "CAS*CO*11*125", "CAS*XX*11*125")
+        Sample.expectError(group, at: try Sample.position(of: "CAS*XX", in: group), "CAS")
+    }
+
+    @Test("an STC without a status is refused")
+    func stcWithoutStatus() throws {
+        let text = try Sample.edit(Sample.claimAck277CA, "STC*A2:20:PR*", "STC**")
+        let error = Sample.expectError(text, at: try Sample.position(of: "STC**", in: text), "STC")
+        #expect(error?.reason.contains("STC01") == true)
+    }
+
+    @Test("a claim whose status neither accepts nor rejects is refused rather than guessed")
+    func unknownCategory() throws {
+        let text = try Sample.edit(Sample.claimAck277CA, "STC*A2:20:PR*", "STC*P1:20:PR*")
+        Sample.expectError(text, at: try Sample.position(of: "STC*P1", in: text), "STC")
+    }
+
+    @Test("a claim without TRN, or with no STC, is refused")
+    func missingClaimSegments() throws {
+        let noTRN = try Sample.edit(Sample.claimAck277CA, "TRN*2*\(Sample.pcn1)~\n", "")
+            .replacingOccurrences(of: "SE*39*", with: "SE*38*")
+        Sample.expectError(noTRN, at: try Sample.position(of: "STC*A2", in: noTRN), "STC")
+
+        let noSTC = try Sample.edit(Sample.claimAck277CA, "STC*A2:20:PR*20260311*WQ*125~\n", "")
+            .replacingOccurrences(of: "SE*39*", with: "SE*38*")
+        let error = Sample.expectError(noSTC, at: try Sample.position(of: "TRN*2*\(Sample.pcn1)", in: noSTC), "TRN")
+        #expect(error?.reason == "claim \(Sample.pcn1) has no STC")
+    }
+
+    @Test("a 999 whose IK5 is missing or whose AK9 disagrees with its IK5s is refused")
+    func ack999Inconsistent() throws {
+        let noIK5 = try Sample.edit(Sample.ack999, "IK4*8*66*7*XX~\nIK5*R*5~\n", "IK4*8*66*7*XX~\n")
+            .replacingOccurrences(of: "SE*13*", with: "SE*12*")
+        Sample.expectError(noIK5, at: 11, "AK2")
+
+        let counts = try Sample.edit(Sample.ack999, "AK9*P*3*3*2", "AK9*P*3*3*3")
+        let error = Sample.expectError(counts, at: 14, "AK9")
+        #expect(error?.reason == "AK904 says 3 transaction sets were accepted, the IK5 segments accept 2")
+    }
+
+    // MARK: Group-level and multi-payment answers
+
+    @Test("a 999 that rejects the whole group rejects every set, listed or not")
+    func groupRejected() throws {
+        let listed = try Sample.edit(Sample.ack999, "AK9*P*3*3*2", "AK9*R*3*3*0*5")
+        guard case .acknowledgment999(let acks) = try X12AnswerParser.parse(listed) else {
+            Issue.record("expected a 999")
+            return
+        }
+        #expect(acks.map(\.accepted) == [false, false, false])
+        #expect(acks[0].errorCodes == ["AK9:5"])
+
+        let body = "ST*999*0001*005010X231A1~\nAK1*HC*42*005010X222A1~\nAK9*R*3*0*0*4~\nSE*4*0001~\n"
+        let text = try Sample.ack999
+        let start = try #require(text.range(of: "ST*999")).lowerBound
+        let end = try #require(text.range(of: "GE*1*901")).lowerBound
+        let unlisted = text.replacingCharacters(in: start..<end, with: body)
+        guard case .acknowledgment999(let whole) = try X12AnswerParser.parse(unlisted) else {
+            Issue.record("expected a 999")
+            return
+        }
+        #expect(
+            whole == [
+                TransactionSetAck(
+                    groupControlNumber: 42, transactionSetControlNumber: "", accepted: false, errorCodes: ["AK9:4"])
+            ])
+        #expect(whole[0].coversWholeGroup)
+    }
+
+    @Test("an 835 with two payments keeps each claim's payer and check")
+    func twoPayments() throws {
+        let text = try Sample.remittance835
+        let start = try #require(text.range(of: "ST*835*0001"))
+        let end = try #require(text.range(of: "GE*1*903"))
+        let firstSet = String(text[start.lowerBound..<end.lowerBound])
+        let reversal = """
+            ST*835*0002~
+            BPR*H*0*C*NON************20260321~
+            TRN*1*EFT20260321002*1512345678~
+            DTM*405*20260319~
+            N1*PR*AETNA~
+            N3*151 FARMINGTON AVENUE~
+            N4*HARTFORD*CT*06156~
+            REF*2U*60054~
+            PER*BL*PROVIDER SERVICES*TE*8005551234~
+            N1*PE*RIVERSIDE FAMILY MEDICINE*XX*1234567893~
+            LX*1~
+            CLP*\(Sample.pcn1)*22*-125*-80*-20*12*2026070123456*11*1~
+            CAS*CO*45*-25~
+            CAS*PR*3*-20~
+            NM1*QC*1*OBRIEN*SEAN****MI*W123456789~
+            PLB*1234567893*20261231*WO:2026070123456*-80~
+            SE*17*0002~
+
+            """
+        let both = text.replacingOccurrences(of: firstSet, with: firstSet + reversal)
+            .replacingOccurrences(of: "GE*1*903", with: "GE*2*903")
+        guard case .remittance(let payerID, let checkNumber, let claims) = try X12AnswerParser.parse(both) else {
+            Issue.record("expected an 835")
+            return
+        }
+        #expect(payerID == "60054")
+        #expect(checkNumber == nil)
+        #expect(claims.map(\.checkNumber) == ["EFT20260320001", "EFT20260320001", "EFT20260320001", "EFT20260321002"])
+        let last = try #require(claims.last)
+        #expect(last.isReversal)
+        #expect(!last.isDenied)
+        #expect(last.paid == -80)
+        #expect(last.adjustments.map(\.amount) == [-25, -20])
+    }
+}
