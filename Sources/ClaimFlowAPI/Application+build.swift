@@ -76,6 +76,8 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
         submissions: SubmissionStore(client: client, logger: logger, queue: queue), x12: dependencies.x12
     )
     .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
+    AnswersController(answers: AnswerStore(client: client, logger: logger, queue: queue))
+        .addRoutes(to: api.group().add(middleware: RoleMiddleware(.biller)))
     let supervisor = SupervisorController(queue: queue, supervision: supervision, encounters: encounters, practices: practices)
     supervisor.addRoutes(to: api.group("supervisor").add(middleware: RoleMiddleware(.supervisor)))
     supervisor.addHistoryRoute(to: api.group("encounters").add(middleware: RoleMiddleware(.supervisor)))

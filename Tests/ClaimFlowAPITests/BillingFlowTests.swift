@@ -1,0 +1,146 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import ClaimFlowWorkers
+import Foundation
+import HTTPTypes
+import PostgresNIO
+import Testing
+
+@Suite("Billing over HTTP")
+struct BillingFlowTests {
+    @Test("intake, coding, handoff, submit, 837P in the outbox, 277CA rejects one, 835 pays one and denies two")
+    func claimsOutAndBack() async throws {
+        try await APIHarness.run(live: true) { h, c in
+            _ = try await CodeSetStore(client: h.fixture.client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            var encounters: [UUID] = []
+            for index in 0..<4 {
+                let reply = try await c.send(.post, "/api/v1/encounters", token: h.tokens[.intake], json: h.intakeBody("BILL-\(index)"))
+                encounters.append(try #require(reply.uuid("id")))
+                let next = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+                let lease = try #require(next.uuid("lease", "id"))
+                var codes = APIHarness.codesBody()
+                codes["lease_id"] = lease.uuidString
+                #expect(try await c.send(.put, "/api/v1/coder/encounters/\(encounters[index])/codes", token: h.tokens[.coder], json: codes).status == 200)
+                #expect(try await c.send(.post, "/api/v1/coder/encounters/\(encounters[index])/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString]).status == 200)
+            }
+            #expect(try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch().passed == 4)
+
+            var claims: [UUID: UUID] = [:]
+            for _ in 0..<4 {
+                let next = try await c.send(.post, "/api/v1/biller/next", token: h.tokens[.biller])
+                let claim = try #require(next.uuid("claim", "id"))
+                let encounter = try #require(next.uuid("claim", "encounter_id"))
+                claims[encounter] = claim
+                let x12 = try await c.send(.get, "/api/v1/biller/claims/\(claim)/x12", token: h.tokens[.biller])
+                #expect(x12.status == 200 && x12.body.hasPrefix("ISA*"))
+                let submitted = try await c.send(
+                    .post, "/api/v1/biller/claims/\(claim)/submit", token: h.tokens[.biller],
+                    json: ["lease_id": try #require(next.uuid("lease", "id")).uuidString]
+                )
+                #expect(submitted.status == 200, "\(submitted.body)")
+            }
+            let outbox = FileManager.default.temporaryDirectory.appending(path: "claimflow-e2e-outbox-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: outbox) }
+            let batcher = SubmissionBatcher(
+                client: h.service, queue: h.fixture.queue, outbox: outbox, settings: X12Settings(), logger: TestDatabase.logger
+            )
+            #expect(try await batcher.runOnce() == 4)
+            let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
+            #expect(files.count == 1)
+            let verdict = try PyX12.validate(outbox.appending(path: files[0]))
+            #expect(verdict.ok, "\(verdict.output)")
+
+            let (rejected, paid, coding, billing) = (encounters[0], encounters[1], encounters[2], encounters[3])
+            let pcn = { (encounter: UUID) in X12Claim.patientControlNumber(for: claims[encounter]!) }
+            let ack = X12AnswerFiles.claimAcknowledgment([
+                (pcn(rejected), false), (pcn(paid), true), (pcn(coding), true), (pcn(billing), true),
+            ])
+            let acked = try await c.send(.post, "/api/v1/acknowledgments", token: h.tokens[.biller], raw: ack, contentType: "application/edi-x12")
+            #expect(acked.status == 200, "\(acked.body)")
+            #expect(try await h.fixture.encounters.stage(of: rejected) == .readyToBill)
+            #expect(try await h.fixture.encounters.stage(of: paid) == .accepted)
+
+            let remittance = X12AnswerFiles.remittance([(pcn(paid), 80, nil), (pcn(coding), 0, "11"), (pcn(billing), 0, "29")])
+            let remitted = try await c.send(.post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
+            #expect(remitted.status == 200, "\(remitted.body)")
+            let outcomes = try #require(remitted.json["claims"] as? [[String: Any]])
+            #expect(outcomes.map { $0["routed_to"] as? String } == [nil, "coding", "billing"])
+
+            #expect(try await h.fixture.encounters.stage(of: paid) == .paid)
+            #expect(try await h.fixture.encounters.stage(of: coding) == .rework)
+            #expect(try await h.fixture.encounters.stage(of: billing) == .readyToBill)
+            #expect(try await h.fixture.count("SELECT version FROM encounters WHERE id = \(coding)") == 2)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM service_lines WHERE encounter_id = \(coding) AND version = 2") == 1)
+            #expect(try await h.fixture.count("SELECT (paid_amount * 100)::int FROM claims WHERE id = \(claims[paid]!)") == 8_000)
+
+            // The coding denial comes back to coding as version 2; its claim replaces the denied one.
+            let rework = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+            #expect(rework.uuid("encounter", "id") == coding)
+            #expect((rework.json["encounter"] as? [String: Any])?["version"] as? Int == 2)
+            let reworkLease = try #require(rework.uuid("lease", "id"))
+            #expect(try await c.send(.post, "/api/v1/coder/encounters/\(coding)/complete", token: h.tokens[.coder], json: ["lease_id": reworkLease.uuidString]).status == 200)
+            #expect(try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch().passed == 1)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(coding) AND version = 2 AND frequency_code = '7' AND replaces_claim_id = \(claims[coding]!)") == 1)
+            // The rejection and the billing denial wait in billing as new claim versions.
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(rejected) AND version = 2 AND frequency_code = '1' AND status = 'ready'") == 1)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(billing) AND version = 2 AND frequency_code = '7' AND status = 'ready'") == 1)
+
+            // A replay changes nothing.
+            let replay = try await c.send(.post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
+            #expect(replay.status == 200)
+            #expect((replay.json["claims"] as? [[String: Any]])?.allSatisfy { $0["changed"] as? Bool == false } == true)
+        }
+    }
+
+    @Test("bad 999, 277CA and 835 files are 422 naming the segment, and change no claim", arguments: [
+        "truncated", "wrong segment count", "unknown claim", "wrong endpoint",
+    ])
+    func badFiles(_ problem: String) async throws {
+        try await APIHarness.run { h, c in
+            let coder = h.users[.coder]!
+            let biller = h.users[.biller]!
+            let claim = try await h.fixture.submittedClaim("BAD-1", coder: coder, biller: biller)
+            _ = try await SubmissionBatcher(
+                client: h.service, queue: h.fixture.queue,
+                outbox: FileManager.default.temporaryDirectory.appending(path: "claimflow-bad-\(UUID().uuidString)"),
+                settings: X12Settings(), logger: TestDatabase.logger
+            ).runOnce()
+            let pcn = X12Claim.patientControlNumber(for: claim)
+            var text = X12AnswerFiles.remittance([(pcn, 100, nil)])
+            var endpoint = "/api/v1/remittances"
+            var expected = ""
+            switch problem {
+            case "truncated":
+                text = String(text.prefix(text.count * 2 / 3))
+                expected = "segment "
+            case "wrong segment count":
+                text = text.replacingOccurrences(of: "SE*", with: "SE*9")
+                expected = "(SE)"
+            case "unknown claim":
+                text = X12AnswerFiles.remittance([(pcn, 100, nil), ("00000000000000000000", 10, nil)])
+                expected = "segment 17 (CLP): no claim sent by ClaimFlow has patient control number 00000000000000000000"
+            default:
+                text = X12AnswerFiles.claimAcknowledgment([(pcn, true)])
+                endpoint = "/api/v1/remittances"
+                expected = "this is a 277CA; this endpoint takes 835"
+            }
+            let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: text, contentType: "application/edi-x12")
+            #expect(reply.status == 422, "\(reply.body)")
+            #expect(reply.json["type"] as? String == "https://claimflow.dev/problems/x12-invalid")
+            #expect((reply.json["detail"] as? String)?.contains(expected) == true, "\(reply.body)")
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE status = 'submitted'") == 1)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claim_answers") == 0)
+            #expect(try await h.fixture.encounters.stage(of: try await encounterOf(claim, h)) == .submitted)
+        }
+    }
+
+    func encounterOf(_ claim: UUID, _ h: APIHarness) async throws -> UUID {
+        let rows = try await h.fixture.client.query("SELECT encounter_id FROM claims WHERE id = \(claim)", logger: TestDatabase.logger)
+        for try await id in rows.decode(UUID.self) { return id }
+        throw TestSetupError("no such claim")
+    }
+}

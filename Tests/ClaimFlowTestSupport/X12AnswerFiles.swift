@@ -1,0 +1,53 @@
+public import Foundation
+
+/// Payer answer files (277CA, 835) for ClaimFlow's own claims, as a clearinghouse would send
+/// them, with correct envelope counts: for tests that play the payer.
+public enum X12AnswerFiles {
+    /// A 277CA: one patient loop per claim, accepted (A2) or rejected (A7:562).
+    public static func claimAcknowledgment(_ claims: [(pcn: String, accepted: Bool)], control: Int = 902) -> String {
+        var body = [
+            "BHT*0085*08*277CA\(control)*20261120*0900*TH", "HL*1**20*1", "NM1*PR*2*DEMO PAYER*****PI*60054", "TRN*1*\(control)",
+            "DTP*050*D8*20261119", "DTP*009*D8*20261120", "HL*2*1*21*1", "NM1*41*2*CLAIMFLOW BILLING*****46*CLAIMFLOW",
+            "TRN*2*\(control)", "STC*A1:19:PR*20261120*WQ*0", "HL*3*2*19*1", "NM1*85*2*PRACTICE*****XX*1234567893", "TRN*1*0",
+            "STC*A1:19:PR**WQ*0",
+        ]
+        for (index, claim) in claims.enumerated() {
+            body += ["HL*\(4 + index)*3*PT", "NM1*QC*1*PATIENT*TEST****MI*M\(index)", "TRN*2*\(claim.pcn)"]
+            if claim.accepted {
+                body += ["STC*A2:20:PR*20261120*WQ*125", "REF*1K*PCN\(control)\(index)"]
+            } else {
+                body += ["STC*A7:562:85*20261120*U*125"]
+            }
+            body += ["DTP*472*D8*20261102"]
+        }
+        return envelope(functional: "HN", version: "005010X214", set: "277", control: control, body: body)
+    }
+
+    /// An 835 with one CLP per claim: paid (CLP02 1) or denied (CLP02 4) with its CARC.
+    public static func remittance(_ claims: [(pcn: String, paid: Decimal, denialReason: String?)], control: Int = 903) -> String {
+        let total = claims.reduce(Decimal(0)) { $0 + $1.paid }
+        var body = [
+            "BPR*I*\(total)*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*031300012*DA*987654321*20261125",
+            "TRN*1*EFT\(control)*1512345678", "DTM*405*20261124", "N1*PR*DEMO PAYER", "N3*1 PAYER WAY", "N4*HARTFORD*CT*06156",
+            "REF*2U*60054", "N1*PE*PRACTICE*XX*1234567893", "LX*1",
+        ]
+        for (index, claim) in claims.enumerated() {
+            if let reason = claim.denialReason {
+                body += ["CLP*\(claim.pcn)*4*125*0*0*12*PAYER\(control)\(index)*11*1", "CAS*CO*\(reason)*125"]
+            } else {
+                body += ["CLP*\(claim.pcn)*1*125*\(claim.paid)*0*12*PAYER\(control)\(index)*11*1", "CAS*CO*45*\(125 - claim.paid)"]
+            }
+            body += ["NM1*QC*1*PATIENT*TEST****MI*M\(index)", "DTM*232*20261102"]
+        }
+        return envelope(functional: "HP", version: "005010X221A1", set: "835", control: control, body: body)
+    }
+
+    static func envelope(functional: String, version: String, set: String, control: Int, body: [String]) -> String {
+        let number = String(format: "%09d", control)
+        let header = "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLAIMFLOW      *261120*0900*^*00501*\(number)*0*T*:"
+        var segments = [header, "GS*\(functional)*CLEARHOUSE*CLAIMFLOW*20261120*0900*\(control)*X*\(version)"]
+        let transaction = ["ST*\(set)*0001" + (set == "835" ? "" : "*\(version)")] + body
+        segments += transaction + ["SE*\(transaction.count + 1)*0001", "GE*1*\(control)", "IEA*1*\(number)"]
+        return segments.map { $0 + "~" }.joined(separator: "\n") + "\n"
+    }
+}
