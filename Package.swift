@@ -125,6 +125,7 @@ let package = Package(
             name: "ClaimFlowAPITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowWorkers",
                 "ClaimFlowAPI",
                 "ClaimFlowStore",
                 .product(name: "Hummingbird", package: "hummingbird"),

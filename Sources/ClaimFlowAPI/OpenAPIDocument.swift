@@ -554,6 +554,37 @@ let openAPIDocument = #"""
               $ref: '#/components/responses/NotFound'
             '500':
               $ref: '#/components/responses/Internal'
+      /api/v1/biller/claims/{id}/x12:
+        get:
+          tags: [biller]
+          operationId: getClaimX12
+          summary: The claim's X12 837P
+          description: |
+            Requires role **biller**.
+
+            The claim version as an 837P 005010X222A1 interchange holding this claim alone. Once
+            the claim has gone out, the envelope carries the control numbers of the interchange
+            that sent it; before that, a preview numbered 999999999 (a number the control
+            sequences never issue). Reading it is audited like reading the claim.
+          parameters:
+            - $ref: '#/components/parameters/EncounterId'
+          responses:
+            '200':
+              description: The 837P text.
+              content:
+                application/edi-x12:
+                  schema:
+                    type: string
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
+            '404':
+              $ref: '#/components/responses/NotFound'
+            '422':
+              $ref: '#/components/responses/ValidationFailed'
+            '500':
+              $ref: '#/components/responses/Internal'
       /api/v1/biller/claims/{id}/submit:
         post:
           tags: [biller]
@@ -641,6 +672,91 @@ let openAPIDocument = #"""
             '500':
               $ref: '#/components/responses/Internal'
 
+      /api/v1/acknowledgments:
+        post:
+          tags: [biller]
+          operationId: postAcknowledgments
+          summary: Apply a 999 or 277CA acknowledgment file
+          description: |
+            Requires role **biller**.
+
+            A 999 rejecting a transaction set, or a 277CA rejecting a claim, sends the claim to
+            the billing queue as a new claim version to fix and send again; a 277CA acceptance
+            moves it to `accepted` with the payer's claim number. The file is applied whole or
+            not at all: a file that does not parse, has wrong counts or names a claim ClaimFlow
+            did not send is a 422 naming the segment position, and changes nothing. Applying the
+            same file again changes nothing. Limit 16 MiB.
+          requestBody:
+            required: true
+            content:
+              application/edi-x12:
+                schema:
+                  type: string
+              text/plain:
+                schema:
+                  type: string
+          responses:
+            '200':
+              description: What happened to each claim.
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/AnswersApplied'
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
+            '413':
+              $ref: '#/components/responses/PayloadTooLarge'
+            '415':
+              $ref: '#/components/responses/UnsupportedMediaType'
+            '422':
+              $ref: '#/components/responses/ValidationFailed'
+            '500':
+              $ref: '#/components/responses/Internal'
+      /api/v1/remittances:
+        post:
+          tags: [biller]
+          operationId: postRemittances
+          summary: Apply an 835 remittance file
+          description: |
+            Requires role **biller**.
+
+            Each CLP pays or denies a claim. A paid claim moves to `paid` with the amount. A
+            denied claim moves to `denied`, then: when any of its CARC codes is a coding reason
+            (the `coding_denial_reasons` table: 4, 5, 6, 7, 9, 10, 11, 97, 146, 151, 167, 181,
+            182, 236), to the coding queue as a new coding version, whose claim will replace the
+            denied one (frequency 7); otherwise to the billing queue as a replacement claim
+            version. Reversals (CLP02 22) are refused. Applied whole or not at all, like
+            acknowledgments. Limit 16 MiB.
+          requestBody:
+            required: true
+            content:
+              application/edi-x12:
+                schema:
+                  type: string
+              text/plain:
+                schema:
+                  type: string
+          responses:
+            '200':
+              description: What happened to each claim.
+              content:
+                application/json:
+                  schema:
+                    $ref: '#/components/schemas/AnswersApplied'
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
+            '413':
+              $ref: '#/components/responses/PayloadTooLarge'
+            '415':
+              $ref: '#/components/responses/UnsupportedMediaType'
+            '422':
+              $ref: '#/components/responses/ValidationFailed'
+            '500':
+              $ref: '#/components/responses/Internal'
       /api/v1/supervisor/queues:
         get:
           tags: [supervisor]
@@ -1785,6 +1901,34 @@ let openAPIDocument = #"""
               description: Why the handoff check sent this coding version back, when it did.
               items:
                 $ref: '#/components/schemas/CodingFinding'
+        AnswersApplied:
+          type: object
+          required: [kind, claims]
+          properties:
+            kind:
+              type: string
+              enum: ['999', '277CA', '835']
+            claims:
+              type: array
+              items:
+                type: object
+                required: [claim_id, encounter_id, outcome, changed]
+                properties:
+                  claim_id:
+                    type: string
+                    format: uuid
+                  encounter_id:
+                    type: string
+                    format: uuid
+                  outcome:
+                    type: string
+                    enum: [accepted, rejected, paid, denied]
+                  routed_to:
+                    type: string
+                    enum: [coding, billing]
+                  changed:
+                    type: boolean
+                    description: False when the file had already been applied to this claim.
         CodingFinding:
           type: object
           description: One problem the handoff rules found.

@@ -6,6 +6,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ClaimFlowWorkers
 import Testing
 
 /// One route: who may call it, what it answers when they do, and how to build a real
@@ -65,6 +66,17 @@ struct RoleMatrixTests {
         },
         RouteCase(method: .get, path: "/api/v1/biller/claims/{id}", role: .biller, success: 200) { h, _ in
             ("/api/v1/biller/claims/\(try await readyClaim(h))", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/biller/claims/{id}/x12", role: .biller, success: 200) { h, _ in
+            ("/api/v1/biller/claims/\(try await readyClaim(h))/x12", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/acknowledgments", role: .biller, success: 200) { h, _ in
+            let pcn = try await sentClaim(h)
+            return ("/api/v1/acknowledgments", nil, X12AnswerFiles.claimAcknowledgment([(pcn, true)]), "application/edi-x12")
+        },
+        RouteCase(method: .post, path: "/api/v1/remittances", role: .biller, success: 200) { h, _ in
+            let pcn = try await sentClaim(h)
+            return ("/api/v1/remittances", nil, X12AnswerFiles.remittance([(pcn, 90, nil)]), "application/edi-x12")
         },
         RouteCase(method: .post, path: "/api/v1/biller/claims/{id}/submit", role: .biller, success: 200) { h, c in
             let (claim, lease) = try await leasedBilling(h, c)
@@ -241,6 +253,19 @@ func readyClaim(_ h: APIHarness) async throws -> UUID {
     )
     return try await ClaimStore(client: fixture.client, logger: TestDatabase.logger, queue: fixture.queue)
         .handOff(encounterID: id, audit: .system)
+}
+
+/// A claim submitted and written out in an interchange: its patient control number.
+func sentClaim(_ h: APIHarness) async throws -> String {
+    let claim = try await h.fixture.submittedClaim(
+        "S-\(UUID().uuidString.prefix(8))", coder: h.users[.coder]!, biller: h.users[.biller]!
+    )
+    _ = try await SubmissionBatcher(
+        client: h.service, queue: h.fixture.queue,
+        outbox: FileManager.default.temporaryDirectory.appending(path: "claimflow-matrix-\(UUID().uuidString)"),
+        settings: X12Settings(), logger: TestDatabase.logger
+    ).runOnce()
+    return X12Claim.patientControlNumber(for: claim)
 }
 
 /// A claim leased to the harness's biller through the API: (claim id, lease id).

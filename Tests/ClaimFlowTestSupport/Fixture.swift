@@ -154,7 +154,8 @@ public struct Fixture: Sendable {
     }
 
     /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
-    /// handoff, a biller's lease and submission. Returns the claim id.
+    /// handoff, a biller's lease and submission. Returns the claim id. (The leases are
+    /// assigned, as a supervisor would, so other waiting work does not get in the way.)
     public func submittedClaim(
         _ externalID: String,
         coder: UUID,
@@ -168,9 +169,8 @@ public struct Fixture: Sendable {
         let id = try await encounters.receive(
             intake(externalID, priority: 100, patient: patient, subscriber: subscriber), audit: .system
         ).encounterID
-        guard let lease = try await queue.pullNext(userID: coder, queue: .coding, audit: .system), lease.encounterID == id else {
-            throw TestSetupError("the new encounter was not the next coding work")
-        }
+        // A supervisor's assignment rather than pull-next: other work may be waiting.
+        let lease = try await queue.reassign(encounterID: id, to: coder, reason: "test", audit: .system)
         let coding = CodingStore(client: client, logger: TestDatabase.logger, queue: queue)
         try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: codes, audit: .system)
         try await queue.finish(
@@ -179,8 +179,7 @@ public struct Fixture: Sendable {
         )
         let claims = ClaimStore(client: client, logger: TestDatabase.logger, queue: queue)
         let claimID = try await claims.handOff(encounterID: id, audit: .system)
-        guard let billing = try await queue.pullNext(userID: biller, queue: .billing, audit: .system), billing.encounterID == id
-        else { throw TestSetupError("the claim was not the next billing work") }
+        let billing = try await queue.reassign(encounterID: id, to: biller, reason: "test", audit: .system)
         try await claims.submit(claimID: claimID, leaseID: billing.id, holder: biller, practiceIDs: [practiceID], audit: .system)
         return claimID
     }
