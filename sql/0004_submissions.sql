@@ -68,3 +68,8 @@ INSERT INTO coding_denial_reasons (carc, description) VALUES
     ('181', 'Procedure code was invalid on the date of service'),
     ('182', 'Procedure modifier was invalid on the date of service'),
     ('236', 'This procedure or procedure/modifier combination is not compatible with another procedure or procedure/modifier combination provided on the same day');
+
+-- Productivity pairs each completion with the pull or assignment that started its lease.
+CREATE INDEX events_lease ON events (lease_id, id) WHERE lease_id IS NOT NULL;
+-- ...and counts by action over a date range.
+CREATE INDEX events_action_time ON events (action, occurred_at);

@@ -1,24 +1,25 @@
 import Foundation
 import PackagePlugin
 
-/// Generates `EmbeddedMigrations.swift` from the package's `sql/` folder at build time, so the
-/// `claimflow` binary carries every migration and needs no checkout to run them.
+/// Embeds text files into the binary at build time, so an installed `claimflow` needs no
+/// checkout: for ClaimFlowStore the package's `sql/` migrations (`embeddedMigrationFiles`),
+/// for ClaimFlowAPI the dashboard's files in its `Assets/` folder (`embeddedAssetFiles`).
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
-        let sqlDirectory = context.package.directoryURL.appending(path: "sql")
-        let files = try FileManager.default.contentsOfDirectory(
-            at: sqlDirectory,
-            includingPropertiesForKeys: nil
-        )
-        .filter { $0.pathExtension == "sql" }
-        .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        let (directory, variable, extensions): (URL, String, Set<String>) =
+            target.name == "ClaimFlowAPI"
+            ? (target.directoryURL.appending(path: "Assets"), "embeddedAssetFiles", ["html", "css", "js", "svg"])
+            : (context.package.directoryURL.appending(path: "sql"), "embeddedMigrationFiles", ["sql"])
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { extensions.contains($0.pathExtension) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let output = context.pluginWorkDirectoryURL.appending(path: "Embedded-\(variable).swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) SQL migrations",
+                displayName: "Embedding \(files.count) files as \(variable)",
                 executable: try context.tool(named: "claimflow-embed-sql").url,
-                arguments: [output.path] + files.map(\.path),
+                arguments: [output.path, variable] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             )

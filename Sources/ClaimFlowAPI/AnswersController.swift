@@ -22,7 +22,8 @@ struct AnswersController: Sendable {
         }
     }
 
-    private func apply(_ request: Request, _ context: ClaimFlowRequestContext, accepting kinds: Set<X12AnswerKind>) async throws -> Response {
+    private func apply(_ request: Request, _ context: ClaimFlowRequestContext, accepting kinds: Set<X12AnswerKind>) async throws -> Response
+    {
         let principal = try context.requirePrincipal()
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/edi-x12" || mediaType == "text/plain" else {

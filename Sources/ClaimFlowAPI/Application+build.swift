@@ -1,5 +1,6 @@
 public import ClaimFlowCore
 public import ClaimFlowStore
+import Foundation
 public import Hummingbird
 public import Logging
 public import PostgresNIO
@@ -56,10 +57,15 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
 
     let table = RouteTable()
     let router = Router(context: ClaimFlowRequestContext.self)
+    // Outermost, so the duration and status it records are those of the final response.
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(table: table))
 
     HealthController(client: client, logger: logger).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
+    MetricsController().addRoutes(to: router)
+    DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])
+        .addRoutes(to: router)
 
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: users))
     IntakeController(practices: practices, encounters: encounters)
@@ -78,7 +84,9 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
     AnswersController(answers: AnswerStore(client: client, logger: logger, queue: queue))
         .addRoutes(to: api.group().add(middleware: RoleMiddleware(.biller)))
-    let supervisor = SupervisorController(queue: queue, supervision: supervision, encounters: encounters, practices: practices)
+    let supervisor = SupervisorController(
+        queue: queue, supervision: supervision, encounters: encounters, practices: practices, users: users
+    )
     supervisor.addRoutes(to: api.group("supervisor").add(middleware: RoleMiddleware(.supervisor)))
     supervisor.addHistoryRoute(to: api.group("encounters").add(middleware: RoleMiddleware(.supervisor)))
     AdminController(users: users, practices: practices)

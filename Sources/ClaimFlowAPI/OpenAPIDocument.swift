@@ -114,6 +114,65 @@ let openAPIDocument = #"""
                   schema:
                     type: string
 
+      /metrics:
+        get:
+          tags: [operations]
+          operationId: getMetrics
+          summary: Prometheus metrics
+          description: |
+            No token. The Prometheus text format: queue depth, oldest age and active leases per
+            queue, transitions by from/to stage, handoff findings by rule, claims by status, and
+            HTTP request durations by route and status. Cheap to scrape: it reads memory only
+            (the queue and claim gauges are sampled by a background task).
+          security: []
+          responses:
+            '200':
+              description: The metrics.
+              content:
+                text/plain:
+                  schema:
+                    type: string
+      /dashboard:
+        get:
+          tags: [operations]
+          operationId: getDashboard
+          summary: The supervisor's dashboard page
+          description: |
+            No token to load the page; the page asks for a supervisor token and calls the API
+            with it. HTML, CSS and a script of ClaimFlow's own, nothing from a CDN.
+          security: []
+          responses:
+            '200':
+              description: The page.
+              content:
+                text/html:
+                  schema:
+                    type: string
+      /dashboard/{file}:
+        get:
+          tags: [operations]
+          operationId: getDashboardFile
+          summary: A file of the dashboard page (its CSS and script)
+          security: []
+          parameters:
+            - name: file
+              in: path
+              required: true
+              schema:
+                type: string
+                pattern: '^[a-z0-9_-]+[.](html|css|js|svg)$'
+          responses:
+            '200':
+              description: The file.
+              content:
+                text/css:
+                  schema:
+                    type: string
+                text/javascript:
+                  schema:
+                    type: string
+            '404':
+              $ref: '#/components/responses/NotFound'
       /api/v1/encounters:
         post:
           tags: [intake]
@@ -753,6 +812,129 @@ let openAPIDocument = #"""
               $ref: '#/components/responses/PayloadTooLarge'
             '415':
               $ref: '#/components/responses/UnsupportedMediaType'
+            '422':
+              $ref: '#/components/responses/ValidationFailed'
+            '500':
+              $ref: '#/components/responses/Internal'
+      /api/v1/supervisor/users:
+        get:
+          tags: [supervisor]
+          operationId: listAssignees
+          summary: The coders and billers work can be assigned to
+          description: |
+            Requires role **supervisor**.
+
+            Active users with the coder or biller role in the supervisor's practices: ids and
+            names only.
+          responses:
+            '200':
+              description: The users.
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [users]
+                    properties:
+                      users:
+                        type: array
+                        items:
+                          type: object
+                          required: [id, username, display_name, roles]
+                          properties:
+                            id:
+                              type: string
+                              format: uuid
+                            username:
+                              type: string
+                            display_name:
+                              type: string
+                            roles:
+                              type: array
+                              items:
+                                type: string
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
+            '500':
+              $ref: '#/components/responses/Internal'
+      /api/v1/supervisor/productivity:
+        get:
+          tags: [supervisor]
+          operationId: getProductivity
+          summary: Productivity per user and day
+          description: |
+            Requires role **supervisor**.
+
+            Per user and day between `from` and `to` (dates of the work, inclusive): encounters
+            coded, claims submitted, mean and 90th-percentile handle time (lease to completion,
+            seconds), and the share of the day's coded encounters the handoff check sent back;
+            per user, the denial rate of the claims they coded that the payer answered in the
+            range. Read from the audit trail.
+          parameters:
+            - name: from
+              in: query
+              required: true
+              schema:
+                type: string
+                format: date
+            - name: to
+              in: query
+              required: true
+              schema:
+                type: string
+                format: date
+          responses:
+            '200':
+              description: The figures.
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    required: [from, to, users]
+                    properties:
+                      from:
+                        type: string
+                        format: date
+                      to:
+                        type: string
+                        format: date
+                      users:
+                        type: array
+                        items:
+                          type: object
+                          required: [user_id, username, days]
+                          properties:
+                            user_id:
+                              type: string
+                              format: uuid
+                            username:
+                              type: string
+                            denial_rate:
+                              type: number
+                            days:
+                              type: array
+                              items:
+                                type: object
+                                required: [day, encounters_coded, claims_submitted]
+                                properties:
+                                  day:
+                                    type: string
+                                    format: date
+                                  encounters_coded:
+                                    type: integer
+                                  claims_submitted:
+                                    type: integer
+                                  mean_handle_seconds:
+                                    type: number
+                                  p90_handle_seconds:
+                                    type: number
+                                  returned_share:
+                                    type: number
+            '401':
+              $ref: '#/components/responses/Unauthorized'
+            '403':
+              $ref: '#/components/responses/Forbidden'
             '422':
               $ref: '#/components/responses/ValidationFailed'
             '500':
@@ -2123,8 +2305,14 @@ let openAPIDocument = #"""
         QueueSummary:
           type: object
           description: The state of one queue in one practice.
-          required: [queue, practice_code, waiting, leased, returned, aging]
+          required: [queue, practice_code, waiting, leased, returned, aging, dnfb_charges, near_filing_limit]
           properties:
+            dnfb_charges:
+              type: number
+              description: Not-final-billed dollars, the charges of the items' current codes.
+            near_filing_limit:
+              type: integer
+              description: Items within 30 days of their payer's timely filing limit, or past it.
             queue:
               $ref: '#/components/schemas/WorkQueueName'
             practice_code:
@@ -2588,7 +2776,7 @@ let openAPIDocument = #"""
         ReassignRequest:
           type: object
           additionalProperties: false
-          required: [to_user]
+          required: [to_user, reason]
           properties:
             to_user:
               type: string
@@ -2601,6 +2789,7 @@ let openAPIDocument = #"""
         SupervisorReleaseRequest:
           type: object
           additionalProperties: false
+          required: [reason]
           properties:
             reason:
               type: string
@@ -2609,12 +2798,16 @@ let openAPIDocument = #"""
         PriorityRequest:
           type: object
           additionalProperties: false
-          required: [priority]
+          required: [priority, reason]
           properties:
             priority:
               type: integer
               minimum: 0
               maximum: 100
+            reason:
+              type: string
+              minLength: 1
+              maxLength: 500
         CreateUserRequest:
           type: object
           additionalProperties: false

@@ -10,6 +10,7 @@ struct SupervisorController: Sendable {
     let supervision: SupervisorStore
     let encounters: EncounterStore
     let practices: PracticeStore
+    let users: UserStore
 
     struct QueuesBody: Encodable {
         let queues: [QueueSummary]
@@ -28,6 +29,32 @@ struct SupervisorController: Sendable {
             let (queues, holds) = try await supervision.queues(practiceIDs: principal.practiceIDs)
             return try JSONResponse.make(QueuesBody(queues: queues, holds: holds))
         }
+        group.get("productivity") { request, context in
+            let principal = try context.requirePrincipal()
+            let query = request.uri.queryParameters
+            let findings = Findings()
+            let from = query.get("from").flatMap(CalendarDate.init)
+            let to = query.get("to").flatMap(CalendarDate.init)
+            if from == nil { findings.add("query.from", "is required, as YYYY-MM-DD") }
+            if to == nil { findings.add("query.to", "is required, as YYYY-MM-DD") }
+            if let from, let to, to < from { findings.add("query.to", "must not be before from") }
+            try findings.throwIfAny()
+            guard let from, let to else { throw APIError.validation(findings.items) }
+            let users = try await supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
+            return try JSONResponse.make(ProductivityBody(from: from, to: to, users: users))
+        }
+        group.get("users") { _, context in
+            let principal = try context.requirePrincipal()
+            let people = try await users.users(inAnyOf: principal.practiceIDs).filter {
+                $0.active && !$0.roles.isDisjoint(with: [.coder, .biller])
+            }
+            return try JSONResponse.make([
+                "users": people.map {
+                    Assignee(
+                        id: $0.id ?? UUID(), username: $0.username, displayName: $0.displayName, roles: $0.roles.map(\.rawValue).sorted())
+                }
+            ])
+        }
         group.get("work") { request, context in
             let principal = try context.requirePrincipal()
             let (filter, cursor, limit) = try await workQuery(request, principal: principal)
@@ -42,19 +69,20 @@ struct SupervisorController: Sendable {
             let id = try await visibleEncounter(context)
             var body = try await JSONBody.object(request)
             let toUser = body.uuid("to_user")
-            let reason = body.string("reason", required: false, maxLength: 500)
+            let reason = body.string("reason", maxLength: 500)
             body.rejectUnknownFields()
             try body.findings.throwIfAny()
-            guard let toUser else { throw APIError.validation(body.findings.items) }
+            guard let toUser, let reason else { throw APIError.validation(body.findings.items) }
             let lease = try await queue.reassign(encounterID: id, to: toUser, reason: reason, audit: context.audit)
             return try JSONResponse.make(Reassigned(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
         }
         group.post("work/{id}/release") { request, context in
             let id = try await visibleEncounter(context)
             var body = try await JSONBody.object(request)
-            let reason = body.string("reason", required: false, maxLength: 500)
+            let reason = body.string("reason", maxLength: 500)
             body.rejectUnknownFields()
             try body.findings.throwIfAny()
+            guard let reason else { throw APIError.validation(body.findings.items) }
             try await queue.releaseLease(encounterID: id, reason: reason, audit: context.audit)
             return try JSONResponse.make(StageBody(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
         }
@@ -62,10 +90,11 @@ struct SupervisorController: Sendable {
             let id = try await visibleEncounter(context)
             var body = try await JSONBody.object(request)
             let priority = body.int("priority", range: 0...100)
+            let reason = body.string("reason", maxLength: 500)
             body.rejectUnknownFields()
             try body.findings.throwIfAny()
-            guard let priority else { throw APIError.validation(body.findings.items) }
-            try await queue.setPriority(encounterID: id, priority: priority, audit: context.audit)
+            guard let priority, let reason else { throw APIError.validation(body.findings.items) }
+            try await queue.setPriority(encounterID: id, priority: priority, reason: reason, audit: context.audit)
             return try JSONResponse.make(PriorityBody(encounterId: id, priority: priority))
         }
     }
@@ -79,6 +108,20 @@ struct SupervisorController: Sendable {
             else { throw APIError.notFound("encounter \(id) not found") }
             return try JSONResponse.make(["events": events])
         }
+    }
+
+    /// Someone work can be assigned to: ids and names only.
+    struct Assignee: Encodable {
+        let id: UUID
+        let username: String
+        let displayName: String
+        let roles: [String]
+    }
+
+    struct ProductivityBody: Encodable {
+        let from: CalendarDate
+        let to: CalendarDate
+        let users: [UserProductivity]
     }
 
     struct Reassigned: Encodable {

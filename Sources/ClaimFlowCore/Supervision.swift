@@ -14,6 +14,10 @@ public struct QueueSummary: Sendable, Hashable, Codable {
     public var oldestAgeSeconds: Int?
     /// Items by days since the date of service: "0-1", "2-3", "4-7", "8-14", "15+".
     public var aging: [String: Int]
+    /// Not-final-billed dollars: the charges of the items' current codes (none yet: 0).
+    public var dnfbCharges: Decimal = 0
+    /// Items within 30 days of their payer's timely filing limit (or past it).
+    public var nearFilingLimit: Int = 0
 
     public init(
         queue: WorkQueueName, practiceCode: String, waiting: Int, leased: Int, returned: Int, oldestAgeSeconds: Int?,
@@ -96,5 +100,46 @@ public struct WorkListItem: Sendable, Hashable, Codable {
         self.assigneeUsername = assigneeUsername
         self.leaseExpiresAt = leaseExpiresAt
         self.enqueuedAt = enqueuedAt
+    }
+}
+
+/// One user's work on one day.
+public struct ProductivityDay: Sendable, Hashable, Codable {
+    public var day: CalendarDate
+    public var encountersCoded: Int
+    public var claimsSubmitted: Int
+    /// Lease to completion, over the encounters coded that day.
+    public var meanHandleSeconds: Double?
+    public var p90HandleSeconds: Double?
+    /// Of the encounters coded that day, the share the handoff check sent back.
+    public var returnedShare: Double?
+
+    public init(
+        day: CalendarDate, encountersCoded: Int, claimsSubmitted: Int, meanHandleSeconds: Double?, p90HandleSeconds: Double?,
+        returnedShare: Double?
+    ) {
+        self.day = day
+        self.encountersCoded = encountersCoded
+        self.claimsSubmitted = claimsSubmitted
+        self.meanHandleSeconds = meanHandleSeconds
+        self.p90HandleSeconds = p90HandleSeconds
+        self.returnedShare = returnedShare
+    }
+}
+
+/// One user's productivity over a date range.
+public struct UserProductivity: Sendable, Hashable, Codable {
+    public var userID: UUID
+    public var username: String
+    public var days: [ProductivityDay]
+    /// Of the claims of encounters this user coded that the payer answered in the range, the
+    /// share denied; nil when none were answered.
+    public var denialRate: Double?
+
+    public init(userID: UUID, username: String, days: [ProductivityDay], denialRate: Double?) {
+        self.userID = userID
+        self.username = username
+        self.days = days
+        self.denialRate = denialRate
     }
 }

@@ -66,11 +66,17 @@ public struct AnswerStore: Sendable {
                     let claims = try await claimsForSet(set, practiceIDs: practiceIDs, position: position, on: connection)
                     for claim in claims {
                         if set.accepted {
-                            try await record(claim, kind: "999", outcome: "accepted", detail: ["codes": set.errorCodes.joined(separator: ",")], on: connection)
-                            outcomes.append(Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: true))
+                            try await record(
+                                claim, kind: "999", outcome: "accepted", detail: ["codes": set.errorCodes.joined(separator: ",")],
+                                on: connection)
+                            outcomes.append(
+                                Outcome(
+                                    claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: true))
                         } else {
                             outcomes.append(
-                                try await reject(claim, kind: "999", codes: set.errorCodes, position: position, segment: "AK2", audit: audit, on: connection)
+                                try await reject(
+                                    claim, kind: "999", codes: set.errorCodes, position: position, segment: "AK2", audit: audit,
+                                    on: connection)
                             )
                         }
                     }
@@ -78,19 +84,23 @@ public struct AnswerStore: Sendable {
             case .claimAcknowledgment(let acks):
                 for ack in acks {
                     let position = X12Positions.position(of: ["TRN", "2", ack.patientControlNumber], in: text)
-                    let claim = try await claim(pcn: ack.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "TRN", on: connection)
+                    let claim = try await claim(
+                        pcn: ack.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "TRN", on: connection)
                     if ack.accepted {
                         outcomes.append(try await accept(claim, ack: ack, position: position, audit: audit, on: connection))
                     } else {
                         outcomes.append(
-                            try await reject(claim, kind: "277CA", codes: ack.statusCodes, position: position, segment: "TRN", audit: audit, on: connection)
+                            try await reject(
+                                claim, kind: "277CA", codes: ack.statusCodes, position: position, segment: "TRN", audit: audit,
+                                on: connection)
                         )
                     }
                 }
             case .remittance(_, _, let claims):
                 for remitted in claims {
                     let position = X12Positions.position(of: ["CLP", remitted.patientControlNumber], in: text)
-                    let claim = try await claim(pcn: remitted.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "CLP", on: connection)
+                    let claim = try await claim(
+                        pcn: remitted.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "CLP", on: connection)
                     if remitted.isReversal {
                         throw Refusal(segmentPosition: position, segmentID: "CLP", reason: "claim reversals (CLP02 22) are posted by hand")
                     }
@@ -103,10 +113,13 @@ public struct AnswerStore: Sendable {
 
     // MARK: Outcomes
 
-    private func accept(_ claim: ClaimRow, ack: ClaimAck, position: Int?, audit: AuditContext, on connection: PostgresConnection) async throws -> Outcome {
+    private func accept(
+        _ claim: ClaimRow, ack: ClaimAck, position: Int?, audit: AuditContext, on connection: PostgresConnection
+    ) async throws -> Outcome {
         if claim.status != "submitted" {
             guard claim.status == "accepted" || claim.status == "paid" || claim.status == "denied" else {
-                throw Refusal(segmentPosition: position, segmentID: "TRN", reason: "claim \(claim.id) is \(claim.status); it cannot be accepted")
+                throw Refusal(
+                    segmentPosition: position, segmentID: "TRN", reason: "claim \(claim.id) is \(claim.status); it cannot be accepted")
             }
             return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: false)
         }
@@ -117,7 +130,8 @@ public struct AnswerStore: Sendable {
         try await EncounterStore(client: client, logger: logger, queue: queue).move(
             claim.encounterID, from: .submitted, to: .accepted, action: "claim.accepted", audit: audit, on: connection
         )
-        try await record(claim, kind: "277CA", outcome: "accepted", detail: ["codes": ack.statusCodes.joined(separator: ",")], on: connection)
+        try await record(
+            claim, kind: "277CA", outcome: "accepted", detail: ["codes": ack.statusCodes.joined(separator: ",")], on: connection)
         return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: true)
     }
 
@@ -130,11 +144,13 @@ public struct AnswerStore: Sendable {
             return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "rejected", routedTo: "billing", changed: false)
         }
         guard claim.status == "submitted", claim.stage == .submitted else {
-            throw Refusal(segmentPosition: position, segmentID: segment, reason: "claim \(claim.id) is \(claim.status); it cannot be rejected")
+            throw Refusal(
+                segmentPosition: position, segmentID: segment, reason: "claim \(claim.id) is \(claim.status); it cannot be rejected")
         }
         try await connection.query("UPDATE claims SET status = 'rejected' WHERE id = \(claim.id)", logger: logger)
         let encounters = EncounterStore(client: client, logger: logger, queue: queue)
-        try await encounters.move(claim.encounterID, from: .submitted, to: .rejected, action: "claim.rejected", audit: audit, on: connection)
+        try await encounters.move(
+            claim.encounterID, from: .submitted, to: .rejected, action: "claim.rejected", audit: audit, on: connection)
         try await newClaimVersion(after: claim.id, replaces: false, on: connection)
         try await queue.enqueue(
             encounterID: claim.encounterID, from: .rejected, to: .readyToBill, priority: 60, audit: audit,
@@ -144,13 +160,16 @@ public struct AnswerStore: Sendable {
         return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "rejected", routedTo: "billing", changed: true)
     }
 
-    private func remit(_ claim: ClaimRow, _ remitted: RemittanceClaim, position: Int?, audit: AuditContext, on connection: PostgresConnection) async throws -> Outcome {
+    private func remit(
+        _ claim: ClaimRow, _ remitted: RemittanceClaim, position: Int?, audit: AuditContext, on connection: PostgresConnection
+    ) async throws -> Outcome {
         let outcome = remitted.isDenied ? "denied" : "paid"
         if claim.status == outcome {
             return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: outcome, routedTo: nil, changed: false)
         }
         guard claim.status == "submitted" || claim.status == "accepted" else {
-            throw Refusal(segmentPosition: position, segmentID: "CLP", reason: "claim \(claim.id) is \(claim.status); the remittance cannot apply")
+            throw Refusal(
+                segmentPosition: position, segmentID: "CLP", reason: "claim \(claim.id) is \(claim.status); the remittance cannot apply")
         }
         let from: Stage = claim.status == "accepted" ? .accepted : .submitted
         let encounters = EncounterStore(client: client, logger: logger, queue: queue)
@@ -236,7 +255,9 @@ public struct AnswerStore: Sendable {
         return result
     }
 
-    private func record(_ claim: ClaimRow, kind: String, outcome: String, detail: [String: String], on connection: PostgresConnection) async throws {
+    private func record(
+        _ claim: ClaimRow, kind: String, outcome: String, detail: [String: String], on connection: PostgresConnection
+    ) async throws {
         try await connection.query(
             """
             INSERT INTO claim_answers (claim_id, kind, outcome, detail)
@@ -246,7 +267,9 @@ public struct AnswerStore: Sendable {
         )
     }
 
-    private func claim(pcn: String, practiceIDs: Set<UUID>, position: Int?, segment: String, on connection: PostgresConnection) async throws -> ClaimRow {
+    private func claim(
+        pcn: String, practiceIDs: Set<UUID>, position: Int?, segment: String, on connection: PostgresConnection
+    ) async throws -> ClaimRow {
         let rows = try await connection.query(
             """
             SELECT c.id, c.encounter_id, c.status, e.stage, e.coded_by
@@ -264,7 +287,9 @@ public struct AnswerStore: Sendable {
         throw Refusal(segmentPosition: position, segmentID: segment, reason: "no claim sent by ClaimFlow has patient control number \(pcn)")
     }
 
-    private func claimsForSet(_ set: TransactionSetAck, practiceIDs: Set<UUID>, position: Int?, on connection: PostgresConnection) async throws -> [ClaimRow] {
+    private func claimsForSet(
+        _ set: TransactionSetAck, practiceIDs: Set<UUID>, position: Int?, on connection: PostgresConnection
+    ) async throws -> [ClaimRow] {
         let rows = try await connection.query(
             """
             SELECT c.id, c.encounter_id, c.status, e.stage, e.coded_by
@@ -281,12 +306,14 @@ public struct AnswerStore: Sendable {
         )
         var result: [ClaimRow] = []
         for try await (id, encounterID, status, stage, codedBy) in rows.decode((UUID, UUID, String, String, UUID?).self) {
-            result.append(ClaimRow(id: id, encounterID: encounterID, status: status, stage: Stage(rawValue: stage) ?? .submitted, codedBy: codedBy))
+            result.append(
+                ClaimRow(id: id, encounterID: encounterID, status: status, stage: Stage(rawValue: stage) ?? .submitted, codedBy: codedBy))
         }
         guard !result.isEmpty else {
             throw Refusal(
                 segmentPosition: position, segmentID: "AK2",
-                reason: "no claim sent by ClaimFlow is transaction set \(set.transactionSetControlNumber) of group \(set.groupControlNumber)"
+                reason:
+                    "no claim sent by ClaimFlow is transaction set \(set.transactionSetControlNumber) of group \(set.groupControlNumber)"
             )
         }
         return result

@@ -185,7 +185,10 @@ public struct EncounterStore: Sendable {
             } else {
                 try await client.query(statement, logger: logger)
             }
-        for try await count in rows.decode(Int.self) where count == 1 { return }
+        for try await count in rows.decode(Int.self) where count == 1 {
+            StoreMetrics.transition(from: from, to: to)
+            return
+        }
         guard let current = try await stage(of: encounterID) else {
             throw StoreError(.notFound, "encounter \(encounterID) not found")
         }

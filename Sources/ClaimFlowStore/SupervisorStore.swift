@@ -27,10 +27,14 @@ public struct SupervisorStore: Sendable {
                    count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 2 AND 3)::int,
                    count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 4 AND 7)::int,
                    count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 8 AND 14)::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service >= 15)::int
+                   count(*) FILTER (WHERE current_date - e.date_of_service >= 15)::int,
+                   coalesce(sum((SELECT sum(s.charge) FROM service_lines s
+                                 WHERE s.encounter_id = e.id AND s.version = e.version)), 0)::numeric,
+                   count(*) FILTER (WHERE e.date_of_service + py.filing_limit_days - 30 <= current_date)::int
             FROM work_items w
             JOIN encounters e ON e.id = w.encounter_id
             JOIN practices p ON p.id = w.practice_id
+            LEFT JOIN payers py ON py.id = e.payer_id
             WHERE w.practice_id = ANY (\(practices))
             GROUP BY w.queue, p.code
             ORDER BY w.queue, p.code
@@ -38,14 +42,15 @@ public struct SupervisorStore: Sendable {
             logger: logger
         )
         var queues: [QueueSummary] = []
-        for try await row in rows.decode((String, String, Int, Int, Int, Int?, Int, Int, Int, Int, Int).self) {
+        for try await row in rows.decode((String, String, Int, Int, Int, Int?, Int, Int, Int, Int, Int, Decimal, Int).self) {
             guard let queue = WorkQueueName(rawValue: row.0) else { continue }
-            queues.append(
-                QueueSummary(
-                    queue: queue, practiceCode: row.1, waiting: row.2, leased: row.3, returned: row.4, oldestAgeSeconds: row.5,
-                    aging: ["0-1": row.6, "2-3": row.7, "4-7": row.8, "8-14": row.9, "15+": row.10]
-                )
+            var summary = QueueSummary(
+                queue: queue, practiceCode: row.1, waiting: row.2, leased: row.3, returned: row.4, oldestAgeSeconds: row.5,
+                aging: ["0-1": row.6, "2-3": row.7, "4-7": row.8, "8-14": row.9, "15+": row.10]
             )
+            summary.dnfbCharges = row.11
+            summary.nearFilingLimit = row.12
+            queues.append(summary)
         }
         let holdRows = try await client.query(
             """
@@ -113,5 +118,79 @@ public struct SupervisorStore: Sendable {
             )
         }
         return items
+    }
+
+    /// Per user and day in `from...to`: encounters coded, claims submitted, handle time (mean
+    /// and 90th percentile, lease to completion), the share the handoff sent back; and per user,
+    /// the denial rate of claims they coded. Read from the audit trail.
+    public func productivity(practiceIDs: Set<UUID>, from: CalendarDate, to: CalendarDate) async throws -> [UserProductivity] {
+        let practices = Array(practiceIDs)
+        let (start, end) = (from.description, to.description)
+        let rows = try await client.query(
+            """
+            WITH completions AS (
+                SELECT c.actor_id, c.occurred_at::date AS day, c.encounter_id, c.occurred_at,
+                       extract(epoch FROM c.occurred_at - s.occurred_at)::float8 AS handle
+                FROM events c
+                LEFT JOIN LATERAL (
+                    SELECT p.occurred_at FROM events p
+                    WHERE p.lease_id = c.lease_id AND p.action IN ('work.pulled', 'work.reassigned')
+                    ORDER BY p.id LIMIT 1
+                ) s ON true
+                WHERE c.action = 'coding.completed' AND c.occurred_at >= \(start)::date
+                  AND c.occurred_at < \(end)::date + 1 AND c.practice_id = ANY (\(practices))
+            ), coded AS (
+                SELECT actor_id, day, count(*)::int AS coded, avg(handle) AS mean_handle,
+                       percentile_cont(0.9) WITHIN GROUP (ORDER BY handle) AS p90_handle,
+                       avg(CASE WHEN EXISTS (
+                               SELECT 1 FROM events r WHERE r.encounter_id = completions.encounter_id
+                                 AND r.action = 'handoff.returned' AND r.occurred_at >= completions.occurred_at)
+                           THEN 1.0 ELSE 0.0 END)::float8 AS returned_share
+                FROM completions GROUP BY actor_id, day
+            ), submitted AS (
+                SELECT actor_id, occurred_at::date AS day, count(*)::int AS submitted
+                FROM events
+                WHERE action = 'claim.submitted' AND occurred_at >= \(start)::date AND occurred_at < \(end)::date + 1
+                  AND practice_id = ANY (\(practices))
+                GROUP BY actor_id, occurred_at::date
+            )
+            SELECT u.id, u.username, d.day::text, coalesce(c.coded, 0), coalesce(s.submitted, 0),
+                   c.mean_handle::float8, c.p90_handle::float8, c.returned_share
+            FROM (SELECT actor_id, day FROM coded UNION SELECT actor_id, day FROM submitted) d
+            JOIN users u ON u.id = d.actor_id
+            LEFT JOIN coded c ON c.actor_id = d.actor_id AND c.day = d.day
+            LEFT JOIN submitted s ON s.actor_id = d.actor_id AND s.day = d.day
+            ORDER BY u.username, d.day
+            """,
+            logger: logger
+        )
+        var byUser: [UUID: UserProductivity] = [:]
+        var order: [UUID] = []
+        for try await row in rows.decode((UUID, String, String, Int, Int, Double?, Double?, Double?).self) {
+            let day = ProductivityDay(
+                day: CalendarDate(row.2) ?? from, encountersCoded: row.3, claimsSubmitted: row.4, meanHandleSeconds: row.5,
+                p90HandleSeconds: row.6, returnedShare: row.7
+            )
+            if byUser[row.0] == nil {
+                byUser[row.0] = UserProductivity(userID: row.0, username: row.1, days: [], denialRate: nil)
+                order.append(row.0)
+            }
+            byUser[row.0]?.days.append(day)
+        }
+        let denials = try await client.query(
+            """
+            SELECT c.coded_by,
+                   (count(*) FILTER (WHERE a.outcome = 'denied'))::float8 / count(*)::float8
+            FROM claim_answers a JOIN claims c ON c.id = a.claim_id JOIN encounters e ON e.id = c.encounter_id
+            WHERE a.kind = '835' AND a.received_at >= \(start)::date AND a.received_at < \(end)::date + 1
+              AND e.practice_id = ANY (\(practices)) AND c.coded_by IS NOT NULL
+            GROUP BY c.coded_by
+            """,
+            logger: logger
+        )
+        for try await (user, rate) in denials.decode((UUID, Double).self) where byUser[user] != nil {
+            byUser[user]?.denialRate = rate
+        }
+        return order.compactMap { byUser[$0] }
     }
 }

@@ -82,6 +82,7 @@ public struct WorkQueue: Sendable {
         if queued == 0 {
             throw try await refusal(encounterID: encounterID, expected: from, on: connection)
         }
+        StoreMetrics.transition(from: from, to: waitingStage)
     }
 
     // MARK: Pull
@@ -136,12 +137,14 @@ public struct WorkQueue: Sendable {
                        lease_id, \(audit.clientAddress), \(audit.requestID)
                 FROM leased
             )
-            SELECT leased.encounter_id, leased.lease_id, leased.lease_expires_at, (SELECT count(*)::int FROM moved)
+            SELECT leased.encounter_id, leased.lease_id, leased.lease_expires_at, (SELECT count(*)::int FROM moved),
+                   leased.waiting_stage
             FROM leased
             """,
             logger: logger
         )
-        for try await (encounterID, leaseID, expiresAt, moved) in rows.decode((UUID, UUID, Date, Int).self) {
+        for try await (encounterID, leaseID, expiresAt, moved, waiting) in rows.decode((UUID, UUID, Date, Int, String).self) {
+            StoreMetrics.transition(from: waiting, to: leasedStage.rawValue)
             if moved != 1 {
                 // The work item and the encounter disagree; only a write outside the store can do this.
                 logger.error(
@@ -266,7 +269,10 @@ public struct WorkQueue: Sendable {
                 """,
                 logger: logger
             )
-            for try await count in rows.decode(Int.self) where count == 1 { return }
+            for try await count in rows.decode(Int.self) where count == 1 {
+                StoreMetrics.transition(from: leasedStage, to: to)
+                return
+            }
             throw try await refusal(encounterID: encounterID, on: connection)
         }
     }
@@ -401,6 +407,7 @@ public struct WorkQueue: Sendable {
                 logger: logger
             )
             for try await (leaseID, expiresAt) in rows.decode((UUID, Date).self) {
+                if oldLease == nil { StoreMetrics.transition(from: waiting, to: queue.leasedStage) }
                 return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
             }
             throw StoreError(.notFound, "encounter \(encounterID) has no open work to reassign")
@@ -426,7 +433,7 @@ public struct WorkQueue: Sendable {
     }
 
     /// Changes the priority of the encounter's open work (0 lowest, 100 highest).
-    public func setPriority(encounterID: UUID, priority: Int, audit: AuditContext) async throws {
+    public func setPriority(encounterID: UUID, priority: Int, reason: String? = nil, audit: AuditContext) async throws {
         let rows = try await client.query(
             """
             WITH changed AS (
@@ -439,7 +446,8 @@ public struct WorkQueue: Sendable {
             ), logged AS (
                 INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
                 SELECT encounter_id, practice_id, \(audit.actorID), 'work.priority_changed',
-                       \(audit.clientAddress), \(audit.requestID), jsonb_build_object('priority', \(priority))
+                       \(audit.clientAddress), \(audit.requestID),
+                       jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)
                 FROM changed
             )
             SELECT count(*)::int FROM changed
@@ -486,13 +494,46 @@ public struct WorkQueue: Sendable {
                        jsonb_build_object('previous_holder', old_holder)
                 FROM freed
             )
-            SELECT count(*)::int FROM freed
+            SELECT queue, waiting_stage, count(*)::int FROM freed GROUP BY queue, waiting_stage
             """,
             logger: logger
         )
         var reaped = 0
-        for try await count in rows.decode(Int.self) { reaped = count }
+        for try await (queue, waiting, count) in rows.decode((String, String, Int).self) {
+            StoreMetrics.transition(from: queue, to: waiting, count: count)
+            reaped += count
+        }
         return reaped
+    }
+
+    /// Moves work whose encounter is within `days` of its payer's timely filing limit (or past
+    /// it) up to at least `priority`, so it is pulled first. Returns how many items moved up.
+    public func raisePriorityNearFilingLimit(
+        days: Int = 30, priority: Int = 90, on connection: PostgresConnection? = nil
+    ) async throws -> Int {
+        try await client.using(connection) { connection in
+            let rows = try await connection.query(
+                """
+                WITH raised AS (
+                    UPDATE work_items w SET priority = \(priority)
+                    FROM encounters e JOIN payers p ON p.id = e.payer_id
+                    WHERE e.id = w.encounter_id AND w.priority < \(priority)
+                      AND e.date_of_service + p.filing_limit_days - \(days)::int <= current_date
+                    RETURNING w.encounter_id, w.practice_id
+                ), logged AS (
+                    INSERT INTO events (encounter_id, practice_id, action, detail)
+                    SELECT encounter_id, practice_id, 'work.priority_raised',
+                           jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')
+                    FROM raised
+                )
+                SELECT count(*)::int FROM raised
+                """,
+                logger: logger
+            )
+            var raised = 0
+            for try await count in rows.decode(Int.self) { raised = count }
+            return raised
+        }
     }
 
     // MARK: Helpers
@@ -535,12 +576,15 @@ public struct WorkQueue: Sendable {
                        \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
                 FROM freed
             )
-            SELECT encounter_id FROM freed
+            SELECT queue, waiting_stage FROM freed
             """,
             logger: logger
         )
         // Leased -> waiting is allowed for every queue (a ClaimFlowCore test holds the table to it).
-        for try await _ in rows { return true }
+        for try await (queue, waiting) in rows.decode((String, String).self) {
+            StoreMetrics.transition(from: queue, to: waiting)
+            return true
+        }
         return false
     }
 

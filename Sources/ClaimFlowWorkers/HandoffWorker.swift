@@ -1,6 +1,7 @@
 public import ClaimFlowCore
 public import ClaimFlowStore
 public import Logging
+import Metrics
 public import PostgresNIO
 public import ServiceLifecycle
 
@@ -73,6 +74,9 @@ public struct HandoffWorker: Service {
                 guard let draft = try await coding.draft(of: id, on: connection) else { continue }
                 let facts = try await codeSets.facts(for: draft, on: connection)
                 let findings = CodingRules.check(draft, facts: facts)
+                for finding in findings {
+                    Counter(label: "claimflow_handoff_findings_total", dimensions: [("rule", finding.rule)]).increment()
+                }
                 if CodingRules.blocks(findings) {
                     try await coding.returnFromHandoff(encounterID: id, findings: findings, offerFor: offerToCoderFor, on: connection)
                     result.returned += 1

@@ -3,7 +3,8 @@ public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
 
-/// Returns expired leases to their queues, every `interval`.
+/// Returns expired leases to their queues, and moves work near its timely filing limit up the
+/// queue, every `interval`.
 ///
 /// A singleton by agreement: each pass takes a transaction-level advisory lock and skips the
 /// pass when another process holds it. The lock is released with the transaction, so it also
@@ -45,8 +46,11 @@ public struct LeaseReaper: Service {
             while true {
                 let reaped = try await queue.reapExpiredLeases(limit: 500, on: connection)
                 total += reaped
-                if reaped < 500 { return total }
+                if reaped < 500 { break }
             }
+            let raised = try await queue.raisePriorityNearFilingLimit(on: connection)
+            if raised > 0 { logger.info("work near its filing limit moved up", metadata: ["count": "\(raised)"]) }
+            return total
         }
     }
 }

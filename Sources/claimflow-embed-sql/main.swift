@@ -1,15 +1,17 @@
 import Foundation
 
-// Usage: claimflow-embed-sql OUTPUT.swift FILE.sql...
-// Writes one Swift array literal holding each migration's file name and text. Raw string
-// delimiters are chosen longer than any run of `#` in the SQL so no text needs escaping.
-let arguments = CommandLine.arguments.dropFirst()
-guard let output = arguments.first else {
-    FileHandle.standardError.write(Data("usage: claimflow-embed-sql OUTPUT FILE...\n".utf8))
+// Usage: claimflow-embed-sql OUTPUT.swift VARIABLE FILE...
+// Writes one Swift array literal holding each file's name and text. Raw string delimiters
+// are chosen longer than any run of `#` in the text so no text needs escaping.
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: claimflow-embed-sql OUTPUT VARIABLE FILE...\n".utf8))
     exit(2)
 }
+let output = arguments[0]
+let variable = arguments[1]
 var entries: [String] = []
-for path in arguments.dropFirst() {
+for path in arguments.dropFirst(2) {
     let url = URL(fileURLWithPath: path)
     let text = try String(contentsOf: url, encoding: .utf8)
     var hashes = "#"
@@ -19,9 +21,9 @@ for path in arguments.dropFirst() {
     )
 }
 let source = """
-    // Generated at build time from sql/ by claimflow-embed-sql. Do not edit.
+    // Generated at build time by claimflow-embed-sql. Do not edit.
 
-    let embeddedMigrationFiles: [(name: String, sql: String)] = [
+    let \(variable): [(name: String, sql: String)] = [
     \(entries.joined(separator: "\n"))
     ]
 

@@ -35,11 +35,17 @@ struct LoggingOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CLAIMFLOW_LOG_LEVEL).")
     var logLevel: String = environment("CLAIMFLOW_LOG_LEVEL") ?? "info"
 
+    @Option(help: "text, or json for one JSON object a line (env CLAIMFLOW_LOG_FORMAT).")
+    var logFormat: String = environment("CLAIMFLOW_LOG_FORMAT") ?? "text"
+
     func makeLogger(label: String = "claimflow") throws -> Logger {
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
             throw CLIError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
         }
-        LoggingBootstrap.once(level: level)
+        guard logFormat == "text" || logFormat == "json" else {
+            throw CLIError("unknown log format '\(logFormat)'; use text or json")
+        }
+        LoggingBootstrap.once(json: logFormat == "json")
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger
@@ -83,17 +89,24 @@ struct SubmissionOptions: ParsableArguments {
     }
 }
 
-/// Installs the log handler once per process.
+/// Installs the log handler once per process. Each logger's level is set where it is made.
 enum LoggingBootstrap {
-    private static let done: Void = {
+    nonisolated(unsafe) private static var done = false
+
+    static func once(json: Bool) {
+        guard !done else { return }
+        done = true
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = .trace
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .trace
             return handler
         }
-    }()
-
-    static func once(level: Logger.Level) { _ = done }
+    }
 }
 
 /// A failure the operator can fix, said in one line.

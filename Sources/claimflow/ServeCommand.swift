@@ -73,6 +73,7 @@ struct Runtime {
     /// The background services: the lease reaper, the handoff check and the submission batcher.
     var workerServices: [any Service] {
         [
+            QueueMetricsSampler(client: client, logger: logger),
             LeaseReaper(client: client, queue: workQueue, logger: logger),
             HandoffWorker(client: client, logger: logger),
             SubmissionBatcher(
@@ -96,6 +97,7 @@ struct Runtime {
     }
 
     func serve(settings: ServerSettings, workers: Bool, databaseURL: DatabaseURL) async throws {
+        PrometheusMetrics.bootstrap()
         let dependencies = AppDependencies(
             client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings
         )
@@ -110,6 +112,7 @@ struct Runtime {
     }
 
     func work() async throws {
+        PrometheusMetrics.bootstrap()
         let group = ServiceGroup(
             configuration: .init(
                 services: workerServices.map { .init(service: $0) },

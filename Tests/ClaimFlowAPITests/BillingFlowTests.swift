@@ -24,8 +24,14 @@ struct BillingFlowTests {
                 let lease = try #require(next.uuid("lease", "id"))
                 var codes = APIHarness.codesBody()
                 codes["lease_id"] = lease.uuidString
-                #expect(try await c.send(.put, "/api/v1/coder/encounters/\(encounters[index])/codes", token: h.tokens[.coder], json: codes).status == 200)
-                #expect(try await c.send(.post, "/api/v1/coder/encounters/\(encounters[index])/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString]).status == 200)
+                #expect(
+                    try await c.send(.put, "/api/v1/coder/encounters/\(encounters[index])/codes", token: h.tokens[.coder], json: codes)
+                        .status == 200)
+                #expect(
+                    try await c.send(
+                        .post, "/api/v1/coder/encounters/\(encounters[index])/complete", token: h.tokens[.coder],
+                        json: ["lease_id": lease.uuidString]
+                    ).status == 200)
             }
             #expect(try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch().passed == 4)
 
@@ -59,13 +65,15 @@ struct BillingFlowTests {
             let ack = X12AnswerFiles.claimAcknowledgment([
                 (pcn(rejected), false), (pcn(paid), true), (pcn(coding), true), (pcn(billing), true),
             ])
-            let acked = try await c.send(.post, "/api/v1/acknowledgments", token: h.tokens[.biller], raw: ack, contentType: "application/edi-x12")
+            let acked = try await c.send(
+                .post, "/api/v1/acknowledgments", token: h.tokens[.biller], raw: ack, contentType: "application/edi-x12")
             #expect(acked.status == 200, "\(acked.body)")
             #expect(try await h.fixture.encounters.stage(of: rejected) == .readyToBill)
             #expect(try await h.fixture.encounters.stage(of: paid) == .accepted)
 
             let remittance = X12AnswerFiles.remittance([(pcn(paid), 80, nil), (pcn(coding), 0, "11"), (pcn(billing), 0, "29")])
-            let remitted = try await c.send(.post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
+            let remitted = try await c.send(
+                .post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
             #expect(remitted.status == 200, "\(remitted.body)")
             let outcomes = try #require(remitted.json["claims"] as? [[String: Any]])
             #expect(outcomes.map { $0["routed_to"] as? String } == [nil, "coding", "billing"])
@@ -74,7 +82,8 @@ struct BillingFlowTests {
             #expect(try await h.fixture.encounters.stage(of: coding) == .rework)
             #expect(try await h.fixture.encounters.stage(of: billing) == .readyToBill)
             #expect(try await h.fixture.count("SELECT version FROM encounters WHERE id = \(coding)") == 2)
-            #expect(try await h.fixture.count("SELECT count(*)::int FROM service_lines WHERE encounter_id = \(coding) AND version = 2") == 1)
+            #expect(
+                try await h.fixture.count("SELECT count(*)::int FROM service_lines WHERE encounter_id = \(coding) AND version = 2") == 1)
             #expect(try await h.fixture.count("SELECT (paid_amount * 100)::int FROM claims WHERE id = \(claims[paid]!)") == 8_000)
 
             // The coding denial comes back to coding as version 2; its claim replaces the denied one.
@@ -82,23 +91,39 @@ struct BillingFlowTests {
             #expect(rework.uuid("encounter", "id") == coding)
             #expect((rework.json["encounter"] as? [String: Any])?["version"] as? Int == 2)
             let reworkLease = try #require(rework.uuid("lease", "id"))
-            #expect(try await c.send(.post, "/api/v1/coder/encounters/\(coding)/complete", token: h.tokens[.coder], json: ["lease_id": reworkLease.uuidString]).status == 200)
+            #expect(
+                try await c.send(
+                    .post, "/api/v1/coder/encounters/\(coding)/complete", token: h.tokens[.coder],
+                    json: ["lease_id": reworkLease.uuidString]
+                ).status == 200)
             #expect(try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch().passed == 1)
-            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(coding) AND version = 2 AND frequency_code = '7' AND replaces_claim_id = \(claims[coding]!)") == 1)
+            #expect(
+                try await h.fixture.count(
+                    "SELECT count(*)::int FROM claims WHERE encounter_id = \(coding) AND version = 2 AND frequency_code = '7' AND replaces_claim_id = \(claims[coding]!)"
+                ) == 1)
             // The rejection and the billing denial wait in billing as new claim versions.
-            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(rejected) AND version = 2 AND frequency_code = '1' AND status = 'ready'") == 1)
-            #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(billing) AND version = 2 AND frequency_code = '7' AND status = 'ready'") == 1)
+            #expect(
+                try await h.fixture.count(
+                    "SELECT count(*)::int FROM claims WHERE encounter_id = \(rejected) AND version = 2 AND frequency_code = '1' AND status = 'ready'"
+                ) == 1)
+            #expect(
+                try await h.fixture.count(
+                    "SELECT count(*)::int FROM claims WHERE encounter_id = \(billing) AND version = 2 AND frequency_code = '7' AND status = 'ready'"
+                ) == 1)
 
             // A replay changes nothing.
-            let replay = try await c.send(.post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
+            let replay = try await c.send(
+                .post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
             #expect(replay.status == 200)
             #expect((replay.json["claims"] as? [[String: Any]])?.allSatisfy { $0["changed"] as? Bool == false } == true)
         }
     }
 
-    @Test("bad 999, 277CA and 835 files are 422 naming the segment, and change no claim", arguments: [
-        "truncated", "wrong segment count", "unknown claim", "wrong endpoint",
-    ])
+    @Test(
+        "bad 999, 277CA and 835 files are 422 naming the segment, and change no claim",
+        arguments: [
+            "truncated", "wrong segment count", "unknown claim", "wrong endpoint",
+        ])
     func badFiles(_ problem: String) async throws {
         try await APIHarness.run { h, c in
             let coder = h.users[.coder]!

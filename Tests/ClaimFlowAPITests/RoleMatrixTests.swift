@@ -2,11 +2,11 @@ import ClaimFlowAPI
 import ClaimFlowCore
 import ClaimFlowStore
 import ClaimFlowTestSupport
+import ClaimFlowWorkers
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import ClaimFlowWorkers
 import Testing
 
 /// One route: who may call it, what it answers when they do, and how to build a real
@@ -89,6 +89,12 @@ struct RoleMatrixTests {
         RouteCase(method: .get, path: "/api/v1/supervisor/queues", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/queues", nil, nil, nil)
         },
+        RouteCase(method: .get, path: "/api/v1/supervisor/productivity", role: .supervisor, success: 200) { _, _ in
+            ("/api/v1/supervisor/productivity?from=2026-11-01&to=2026-11-30", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/supervisor/users", role: .supervisor, success: 200) { _, _ in
+            ("/api/v1/supervisor/users", nil, nil, nil)
+        },
         RouteCase(method: .get, path: "/api/v1/supervisor/work", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/work?queue=coding&limit=10", nil, nil, nil)
         },
@@ -102,7 +108,7 @@ struct RoleMatrixTests {
         },
         RouteCase(method: .post, path: "/api/v1/supervisor/work/{id}/priority", role: .supervisor, success: 200) { h, _ in
             let id = try await h.fixture.receive("P-\(UUID().uuidString.prefix(8))")
-            return ("/api/v1/supervisor/work/\(id)/priority", ["priority": 80], nil, nil)
+            return ("/api/v1/supervisor/work/\(id)/priority", ["priority": 80, "reason": "timely filing"], nil, nil)
         },
         RouteCase(method: .post, path: "/api/v1/encounters/{id}/answer", role: .intake, also: [.supervisor], success: 200) { h, c in
             let (id, lease) = try await leasedCoding(h, c)
@@ -170,7 +176,9 @@ struct RoleMatrixTests {
         try await APIHarness.run { h, c in
             // The matrix covers the router exactly: a new route without a row here fails.
             let routed = Set(buildRouter(h.dependencies).routes.map { "\($0.method) \($0.path)" })
-            let open: Set<String> = ["GET /healthz", "GET /readyz", "GET /openapi.yaml"]
+            let open: Set<String> = [
+                "GET /healthz", "GET /readyz", "GET /openapi.yaml", "GET /metrics", "GET /dashboard", "GET /dashboard/{file}",
+            ]
             #expect(Set(Self.cases.map { "\($0.method) \($0.path)" }) == routed.subtracting(open))
 
             let revoked = try await h.fixture.users.issueToken(userID: h.users[.admin]!, label: "revoked", audit: .system)
@@ -195,7 +203,7 @@ struct RoleMatrixTests {
                 )
                 #expect(reply.status == route.success, "\(route.method) \(route.path) as \(route.role): \(reply.status) \(reply.body)")
             }
-            for path in ["/healthz", "/readyz", "/openapi.yaml"] {
+            for path in ["/healthz", "/readyz", "/openapi.yaml", "/metrics", "/dashboard", "/dashboard/dashboard.html"] {
                 #expect(try await c.send(.get, path).status == 200, "\(path) without a token")
             }
         }
