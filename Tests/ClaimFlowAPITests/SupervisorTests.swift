@@ -1,0 +1,176 @@
+import ClaimFlowAPI
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import ClaimFlowWorkers
+import Foundation
+import HTTPTypes
+import PostgresNIO
+import Testing
+
+@Suite("Supervisor figures")
+struct SupervisorTests {
+    static func daysAgo(_ days: Int) -> String {
+        let date = Date().addingTimeInterval(-Double(days) * 86_400)
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!.description
+    }
+
+    @Test("the queue view: depth, leases, returns, aging, DNFB dollars, filing limits and holds, each number checked")
+    func queueFigures() async throws {
+        try await APIHarness.run { h, c in
+            // The harness payer allows 365 days; a second payer allows only 40.
+            let strict = try await PracticeStore(client: h.fixture.client, logger: TestDatabase.logger)
+                .upsert(Payer(payerCode: "STRICT", name: "Strict Payer", filingLimitDays: 40), audit: .system)
+            _ = strict
+            let ages = [0, 1, 2, 5, 9, 20, 20]
+            for (index, age) in ages.enumerated() {
+                var body = h.intakeBody("Q-\(index)")
+                body["date_of_service"] = Self.daysAgo(age)
+                if age == 20 && index == 6 { body["coverage"] = ["payer_code": "STRICT", "member_id": "MEM-Q6", "relationship": "18"] }
+                #expect(try await c.send(.post, "/api/v1/encounters", token: h.tokens[.intake], json: body).status == 201)
+            }
+            // Two leased, one with codes worth 125.00 + 40.50; one on hold.
+            let first = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+            let id = try #require(first.uuid("encounter", "id"))
+            var codes = APIHarness.codesBody()
+            codes["lease_id"] = try #require(first.uuid("lease", "id")).uuidString
+            codes["lines"] = [
+                ["code": "99213", "units": 1, "charge": "125.00", "pointers": [1]],
+                ["code": "36415", "units": 1, "charge": "40.50", "pointers": [1]],
+            ]
+            #expect(try await c.send(.put, "/api/v1/coder/encounters/\(id)/codes", token: h.tokens[.coder], json: codes).status == 200)
+            let second = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+            let third = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+            let held = try #require(third.uuid("encounter", "id"))
+            let asked = try await c.send(
+                .post, "/api/v1/coder/encounters/\(held)/query", token: h.tokens[.coder],
+                json: ["lease_id": try #require(third.uuid("lease", "id")).uuidString, "question": "Which side?"]
+            )
+            #expect(asked.status == 200 && second.status == 200)
+
+            let reply = try await c.send(.get, "/api/v1/supervisor/queues", token: h.tokens[.supervisor])
+            let queues = try #require(reply.json["queues"] as? [[String: Any]])
+            #expect(queues.count == 1)
+            let coding = try #require(queues.first)
+            #expect(coding["queue"] as? String == "coding")
+            #expect(coding["practice_code"] as? String == "TEST")
+            #expect(coding["waiting"] as? Int == 4)
+            #expect(coding["leased"] as? Int == 2)
+            #expect(coding["returned"] as? Int == 0)
+            #expect((coding["oldest_age_seconds"] as? Int).map { $0 >= 0 && $0 < 600 } == true)
+            let aging = try #require(coding["aging"] as? [String: Int])
+            // Six in the queue (one is on hold): pulled first were the oldest dates? No: by priority then age
+            // of queueing, so the first three intakes (0, 1, 2 days) were pulled; the hold was the 2-day one.
+            #expect(aging == ["0-1": 2, "2-3": 0, "4-7": 1, "8-14": 1, "15+": 2])
+            #expect(coding["dnfb_charges"] as? Double == 165.5)
+            #expect(coding["near_filing_limit"] as? Int == 1)
+            let holds = try #require(reply.json["holds"] as? [[String: Any]])
+            #expect(holds.count == 1 && holds.first?["on_hold"] as? Int == 1)
+        }
+    }
+
+    @Test("productivity per user and day from a known history: counts, mean and p90 handle time, returns, denials")
+    func productivityFigures() async throws {
+        try await APIHarness.run { h, c in
+            let fixture = h.fixture
+            let coder = h.users[.coder]!
+            let biller = h.users[.biller]!
+            var encounters: [UUID] = []
+            for index in 0..<3 { encounters.append(try await fixture.receive("P-\(index)")) }
+            func event(_ encounter: UUID, _ actor: UUID?, _ action: String, _ at: String, lease: UUID? = nil) async throws {
+                try await fixture.client.query(
+                    """
+                    INSERT INTO events (encounter_id, practice_id, actor_id, action, lease_id, occurred_at)
+                    VALUES (\(encounter), \(fixture.practiceID), \(actor), \(action), \(lease), \(at)::timestamptz)
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+            // Day 1: three encounters coded in 600, 1800 and 300 seconds; the last sent back.
+            let spans = [("09:00", "09:10"), ("10:00", "10:30"), ("11:00", "11:05")]
+            for (index, span) in spans.enumerated() {
+                let lease = UUID()
+                try await event(encounters[index], coder, index == 1 ? "work.reassigned" : "work.pulled", "2026-11-02 \(span.0):00+00", lease: lease)
+                try await event(encounters[index], coder, "coding.completed", "2026-11-02 \(span.1):00+00", lease: lease)
+            }
+            try await event(encounters[2], nil, "handoff.returned", "2026-11-02 11:06:00+00")
+            // Day 2: the biller submits two claims.
+            try await event(encounters[0], biller, "claim.submitted", "2026-11-03 14:00:00+00")
+            try await event(encounters[1], biller, "claim.submitted", "2026-11-03 15:00:00+00")
+            // Three of the coder's claims answered by an 835 in the range: one denied.
+            for (index, outcome) in ["paid", "denied", "paid"].enumerated() {
+                try await fixture.client.query(
+                    """
+                    WITH claim AS (
+                        INSERT INTO claims (encounter_id, version, coding_version, total_charge, coded_by, status)
+                        VALUES (\(encounters[index]), 1, 1, 100, \(coder), \(outcome)) RETURNING id
+                    )
+                    INSERT INTO claim_answers (claim_id, kind, outcome, received_at)
+                    SELECT id, '835', \(outcome), '2026-11-03 16:00:00+00' FROM claim
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+
+            let reply = try await c.send(
+                .get, "/api/v1/supervisor/productivity?from=2026-11-02&to=2026-11-03", token: h.tokens[.supervisor]
+            )
+            #expect(reply.status == 200, "\(reply.body)")
+            let users = try #require(reply.json["users"] as? [[String: Any]])
+            #expect(users.map { $0["username"] as? String } == ["biller", "coder"])
+            let billerDays = try #require(users[0]["days"] as? [[String: Any]])
+            #expect(billerDays.count == 1)
+            #expect(billerDays[0]["day"] as? String == "2026-11-03")
+            #expect(billerDays[0]["claims_submitted"] as? Int == 2)
+            #expect(billerDays[0]["encounters_coded"] as? Int == 0)
+            let coderDays = try #require(users[1]["days"] as? [[String: Any]])
+            #expect(coderDays.count == 1)
+            let day = coderDays[0]
+            #expect(day["day"] as? String == "2026-11-02")
+            #expect(day["encounters_coded"] as? Int == 3)
+            #expect(day["mean_handle_seconds"] as? Double == 900)
+            // percentile_cont(0.9) of 300, 600, 1800: 600 + 0.8 * (1800 - 600).
+            #expect(day["p90_handle_seconds"] as? Double == 1560)
+            #expect(abs((day["returned_share"] as? Double ?? 0) - 1.0 / 3.0) < 1e-9)
+            #expect(abs((users[1]["denial_rate"] as? Double ?? 0) - 1.0 / 3.0) < 1e-9)
+            #expect(users[0]["denial_rate"] == nil)
+        }
+    }
+
+    @Test("/metrics passes promtool and carries the queue, transition, findings, claim and HTTP metrics")
+    func metrics() async throws {
+        PrometheusMetrics.bootstrap()
+        try await APIHarness.run { h, c in
+            _ = try await CodeSetStore(client: h.fixture.client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            let (id, lease) = try await leasedCoding(h, c)
+            var codes = APIHarness.codesBody()
+            codes["lease_id"] = lease.uuidString
+            codes["diagnoses"] = ["E11"]
+            _ = try await c.send(.put, "/api/v1/coder/encounters/\(id)/codes", token: h.tokens[.coder], json: codes)
+            _ = try await c.send(.post, "/api/v1/coder/encounters/\(id)/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString])
+            _ = try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch()
+            let sampler = QueueMetricsSampler(client: h.service, logger: TestDatabase.logger)
+            try await sampler.sampleQueues()
+            try await sampler.sampleClaims()
+
+            let reply = try await c.send(.get, "/metrics")
+            #expect(reply.status == 200)
+            for name in [
+                "claimflow_queue_depth{queue=\"coding\"}", "claimflow_active_leases", "claimflow_queue_oldest_age_seconds",
+                "claimflow_transitions_total{from=\"coding\",to=\"coded\"}", "claimflow_handoff_findings_total{rule=\"diagnosis.header\"}",
+                "claimflow_claims{status=\"paid\"}", "http_server_request_duration_bucket",
+            ] {
+                #expect(reply.body.contains(name), "missing \(name)")
+            }
+            let file = FileManager.default.temporaryDirectory.appending(path: "claimflow-metrics-\(UUID().uuidString).txt")
+            try reply.body.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let promtool = try ChildProcess.run("/bin/sh", ["-c", "promtool check metrics < '\(file.path)'"])
+            #expect(promtool.status == 0, "promtool: \(promtool.output)")
+        }
+    }
+}
