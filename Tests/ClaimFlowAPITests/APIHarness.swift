@@ -92,6 +92,9 @@ struct APIHarness: Sendable {
 struct TestClientProtocolBox: Sendable {
     let client: any TestClientProtocol
 
+    /// The port of a live server (`.live` tests).
+    var port: Int? { client.port }
+
     struct Reply: Sendable {
         let status: Int
         let headers: HTTPFields

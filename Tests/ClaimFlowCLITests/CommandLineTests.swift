@@ -4,6 +4,7 @@ import ClaimFlowTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import PostgresNIO
 import Testing
 
@@ -235,5 +236,114 @@ struct OutboxKillTests {
         #expect(files.count == 3)
         #expect(Set(controlNumbers).count == controlNumbers.count, "no control number repeats: \(controlNumbers)")
         #expect(patientControlNumbers.sorted() == claims.map { X12Claim.patientControlNumber(for: $0) }.sorted(), "each claim exactly once")
+    }
+}
+
+@Suite("Logs carry no PHI")
+struct PHILogTests {
+    @Test("a full run at debug level, over HTTP against `claimflow serve`, logs no patient names, birth dates, member ids or notes")
+    func noPHIInLogs() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_logs")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
+        var components = try #require(URLComponents(string: base))
+        components.path = "/" + url.database
+        let outbox = URL(fileURLWithPath: "/tmp/claimflow-logs-outbox-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: outbox) }
+        let environment = ["DATABASE_URL": try #require(components.string)]
+        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
+        let tokens = try await TestDatabase.withClient(url) { client in
+            let fixture = try await Fixture.make(client)
+            _ = try await CodeSetStore(client: client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            var tokens: [String: String] = [:]
+            for role in [Role.intake, .coder, .biller, .supervisor] {
+                let id = try await fixture.user(role.rawValue, roles: [role])
+                tokens[role.rawValue] = try await fixture.users.issueToken(userID: id, label: "t", audit: .system)
+            }
+            return tokens
+        }
+        let port = Int.random(in: 30_000...39_000)
+        let server = try ClaimFlowProcess.start(
+            ["serve", "--port", String(port), "--log-level", "debug", "--outbox", outbox.path], environment: environment
+        )
+        var ready = false
+        for _ in 0..<600 where !ready {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/readyz").status.code == 200 }) ?? false
+        }
+        #expect(ready, "the server came up; stderr: \(server.standardErrorSoFar)")
+        let phi = ["Zebulon", "Quixotic-Marsh", "1953-07-19", "19530719", "ZQ998877", "MRN-ZQ-4455", "gravel-voiced wheeze", "Yolanda"]
+        try await TestClient.withClient(host: "127.0.0.1", port: port) { http in
+            func send(_ method: HTTPRequest.Method, _ path: String, _ role: String, _ body: Any? = nil, type: String = "application/json") async throws -> (Int, [String: Any], String) {
+                var headers: HTTPFields = [.authorization: "Bearer \(tokens[role]!)"]
+                var buffer: ByteBuffer?
+                if let body {
+                    buffer = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))
+                    headers[.contentType] = type
+                }
+                let response = try await http.execute(TestClient.Request(path, method: method, headers: headers, body: buffer))
+                let text = response.body.map { String(buffer: $0) } ?? ""
+                let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+                return (Int(response.status.code), json, text)
+            }
+            let patient: [String: Any] = [
+                "mrn": "MRN-ZQ-4455", "first_name": "Zebulon", "last_name": "Quixotic-Marsh", "birth_date": "1953-07-19", "sex": "M",
+                "address": ["line1": "77 Heron Lane", "city": "Springfield", "state": "IL", "postal_code": "62704"],
+            ]
+            var intake: [String: Any] = [
+                "practice_code": "TEST", "external_id": "LOG-1", "patient": patient,
+                "coverage": [
+                    "payer_code": "PAYTEST", "member_id": "ZQ998877", "relationship": "01",
+                    "subscriber": ["first_name": "Yolanda", "last_name": "Quixotic-Marsh", "birth_date": "1955-02-03", "sex": "F"],
+                ],
+                "rendering_provider_npi": "1234567893", "date_of_service": "2026-11-02", "place_of_service": "11",
+                "specialty": "family_medicine", "documentation": "Patient with a gravel-voiced wheeze; type 2 diabetes.",
+            ]
+            #expect(try await send(.post, "/api/v1/encounters", "intake", intake).0 == 201)
+            intake["documentation"] = "Changed: gravel-voiced wheeze"
+            #expect(try await send(.post, "/api/v1/encounters", "intake", intake).0 == 409)
+            var bad = intake
+            bad["external_id"] = "LOG-2"
+            bad["patient"] = patient.merging(["birth_date": "19530719"]) { $1 }
+            #expect(try await send(.post, "/api/v1/encounters", "intake", bad).0 == 422)
+
+            let (_, next, _) = try await send(.post, "/api/v1/coder/next", "coder")
+            let encounter = try #require((next["encounter"] as? [String: Any])?["id"] as? String)
+            let lease = try #require((next["lease"] as? [String: Any])?["id"] as? String)
+            let codes: [String: Any] = [
+                "lease_id": lease, "diagnoses": ["E11.9"],
+                "lines": [["code": "99213", "units": 1, "charge": "125.00", "pointers": [1]]],
+            ]
+            #expect(try await send(.put, "/api/v1/coder/encounters/\(encounter)/codes", "coder", codes).0 == 200)
+            #expect(try await send(.post, "/api/v1/coder/encounters/\(encounter)/complete", "coder", ["lease_id": lease]).0 == 200)
+            var claim: [String: Any] = [:]
+            for _ in 0..<100 where claim.isEmpty {
+                let (status, body, _) = try await send(.post, "/api/v1/biller/next?wait=1", "biller")
+                if status == 200 { claim = body } else { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let claimID = try #require((claim["claim"] as? [String: Any])?["id"] as? String)
+            let billingLease = try #require((claim["lease"] as? [String: Any])?["id"] as? String)
+            #expect(try await send(.get, "/api/v1/biller/claims/\(claimID)/x12", "biller").2.contains("QUIXOTIC"))
+            #expect(try await send(.post, "/api/v1/biller/claims/\(claimID)/submit", "biller", ["lease_id": billingLease]).0 == 200)
+            #expect(try await send(.get, "/api/v1/encounters/\(encounter)/history", "supervisor").0 == 200)
+            #expect(try await send(.get, "/api/v1/supervisor/queues", "supervisor").0 == 200)
+            for _ in 0..<100 {
+                if ((try? FileManager.default.contentsOfDirectory(atPath: outbox.path)) ?? []).contains(where: { $0.hasSuffix(".837") }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        server.signal(SIGINT)
+        let outcome = try await server.wait(timeout: .seconds(60))
+        let log = outcome.standardError + outcome.standardOutput
+        #expect(log.contains("request") && log.contains("debug"), "the server logged at debug level")
+        #expect(log.split(separator: "\n").count > 50)
+        for value in phi {
+            #expect(!log.contains(value), "the log contains \(value)")
+        }
+        let written = try FileManager.default.contentsOfDirectory(atPath: outbox.path).filter { $0.hasSuffix(".837") }
+        #expect(written.count == 1, "the claim went out, so the whole path ran")
     }
 }

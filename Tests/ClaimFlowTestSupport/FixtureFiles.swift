@@ -2,7 +2,7 @@ public import Foundation
 
 /// Files under `Tests/Fixtures` and the shipped `data/` folder, found from this source file.
 public enum FixtureFiles {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     /// `Tests/Fixtures/<path>`.
