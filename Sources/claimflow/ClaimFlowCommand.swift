@@ -8,7 +8,7 @@ struct ClaimFlowCommand: AsyncParsableCommand {
         abstract: "ClaimFlow: the work queue between medical coders and billers.",
         subcommands: [
             ServeCommand.self, WorkCommand.self, MigrateCommand.self, DemoCommand.self, UsersCommand.self, CodesCommand.self,
-            OutboxCommand.self,
+            OutboxCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -148,6 +148,19 @@ struct BillingFlowTests {
             case "unknown claim":
                 text = X12AnswerFiles.remittance([(pcn, 100, nil), ("00000000000000000000", 10, nil)])
                 expected = "segment 17 (CLP): no claim sent by ClaimFlow has patient control number 00000000000000000000"
+            case "999 unknown transaction set":
+                text = X12AnswerFiles.implementationAcknowledgment(group: 777_777, sets: [("0001", false)])
+                endpoint = "/api/v1/acknowledgments"
+                expected = "segment 4 (AK2): no claim sent by ClaimFlow is transaction set 0001 of group 777777"
+            case "277CA truncated":
+                let whole = X12AnswerFiles.claimAcknowledgment([(pcn, false)])
+                text = String(whole.prefix(whole.count - 30))
+                endpoint = "/api/v1/acknowledgments"
+                expected = "segment "
+            case "277CA unknown claim":
+                text = X12AnswerFiles.claimAcknowledgment([(pcn, false), ("FFFFFFFFFFFFFFFFFFFF", false)])
+                endpoint = "/api/v1/acknowledgments"
+                expected = "(TRN): no claim sent by ClaimFlow has patient control number FFFFFFFFFFFFFFFFFFFF"
             default:
                 text = X12AnswerFiles.claimAcknowledgment([(pcn, true)])
                 endpoint = "/api/v1/remittances"

@@ -42,6 +42,18 @@ public enum X12AnswerFiles {
         return envelope(functional: "HP", version: "005010X221A1", set: "835", control: control, body: body)
     }
 
+    /// A 999 answering transaction sets of one 837P group: accepted (IK5*A) or rejected (IK5*R).
+    public static func implementationAcknowledgment(group: Int, sets: [(number: String, accepted: Bool)], control: Int = 904) -> String {
+        var body = ["AK1*HC*\(group)*005010X222A1"]
+        for set in sets {
+            body += ["AK2*837*\(set.number)*005010X222A1"]
+            body += set.accepted ? ["IK5*A"] : ["IK3*CLM*22**8", "IK5*R*5"]
+        }
+        let accepted = sets.filter(\.accepted).count
+        body += ["AK9*\(accepted == sets.count ? "A" : accepted == 0 ? "R" : "P")*\(sets.count)*\(sets.count)*\(accepted)"]
+        return envelope(functional: "FA", version: "005010X231A1", set: "999", control: control, body: body)
+    }
+
     static func envelope(functional: String, version: String, set: String, control: Int, body: [String]) -> String {
         let number = String(format: "%09d", control)
         let header = "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLAIMFLOW      *261120*0900*^*00501*\(number)*0*T*:"
