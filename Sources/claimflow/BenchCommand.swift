@@ -78,7 +78,7 @@ struct BenchSeeder {
             "INSERT INTO user_practices (user_id, practice_id) SELECT u.id, p.id FROM users u, practices p",
             """
             INSERT INTO patients (practice_id, mrn, first_name, last_name, birth_date, sex)
-            SELECT p.id, 'B' || n, 'Bench', 'Patient' || n, date '1940-01-01' + (n % 25000), (ARRAY['F', 'M'])[1 + n % 2]
+            SELECT p.id, 'B' || n, 'Bench', 'Patient' || n, date '1940-01-01' + (n % 25000)::int, (ARRAY['F', 'M'])[1 + n % 2]
             FROM generate_series(1, 100000) AS n
             JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS i FROM practices) p ON p.i = n % \(practices)
             """,
@@ -87,7 +87,7 @@ struct BenchSeeder {
                                     place_of_service, specialty, stage, documentation)
             SELECT pt.practice_id, 'E' || n, pt.id, (SELECT id FROM payers ORDER BY payer_code OFFSET n % 6 LIMIT 1),
                    (SELECT id FROM providers v WHERE v.practice_id = pt.practice_id LIMIT 1),
-                   current_date - (n % 720), '11', (ARRAY['family_medicine', 'cardiology', 'orthopedics'])[1 + n % 3],
+                   current_date - (n % 720)::int, '11', (ARRAY['family_medicine', 'cardiology', 'orthopedics'])[1 + n % 3],
                    CASE WHEN n <= \(open) THEN (CASE WHEN n % 4 = 0 THEN 'ready_to_bill' ELSE 'ready_to_code' END) ELSE 'closed' END,
                    'Bench visit.'
             FROM generate_series(1, \(encounters)) AS n
