@@ -252,6 +252,12 @@ CREATE TABLE work_items (
     leased_at        timestamptz,
     lease_expires_at timestamptz,
     attempts         integer NOT NULL DEFAULT 0,
+    -- Copies of the encounter's facts the supervisor's queue view aggregates, kept here so
+    -- the view reads this small table alone: the date of service (aging), the last day the
+    -- payer accepts a claim, and the charges of the current codes (not-final-billed dollars).
+    date_of_service  date,
+    filing_deadline  date,
+    charges          numeric(12, 2) NOT NULL DEFAULT 0,
     CHECK ((lease_id IS NULL) = (lease_holder IS NULL)
        AND (lease_id IS NULL) = (lease_expires_at IS NULL)
        AND (lease_id IS NULL) = (leased_at IS NULL))

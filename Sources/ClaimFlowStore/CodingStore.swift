@@ -57,6 +57,11 @@ public struct CodingStore: Sendable {
                     logger: logger
                 )
             }
+            // The queue view's not-final-billed dollars read the charges from the work item.
+            try await connection.query(
+                "UPDATE work_items SET charges = \(codes.totalCharge) WHERE encounter_id = \(encounterID)",
+                logger: logger
+            )
             let detail = try jsonObject([
                 "diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count),
             ])

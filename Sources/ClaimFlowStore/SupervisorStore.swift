@@ -23,18 +23,15 @@ public struct SupervisorStore: Sendable {
                    count(*) FILTER (WHERE w.lease_id IS NOT NULL)::int,
                    count(*) FILTER (WHERE w.waiting_stage IN ('returned_to_coding', 'rework'))::int,
                    extract(epoch FROM now() - min(w.enqueued_at))::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service <= 1)::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 2 AND 3)::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 4 AND 7)::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service BETWEEN 8 AND 14)::int,
-                   count(*) FILTER (WHERE current_date - e.date_of_service >= 15)::int,
-                   coalesce(sum((SELECT sum(s.charge) FROM service_lines s
-                                 WHERE s.encounter_id = e.id AND s.version = e.version)), 0)::numeric,
-                   count(*) FILTER (WHERE e.date_of_service + py.filing_limit_days - 30 <= current_date)::int
+                   count(*) FILTER (WHERE current_date - w.date_of_service <= 1)::int,
+                   count(*) FILTER (WHERE current_date - w.date_of_service BETWEEN 2 AND 3)::int,
+                   count(*) FILTER (WHERE current_date - w.date_of_service BETWEEN 4 AND 7)::int,
+                   count(*) FILTER (WHERE current_date - w.date_of_service BETWEEN 8 AND 14)::int,
+                   count(*) FILTER (WHERE current_date - w.date_of_service >= 15)::int,
+                   coalesce(sum(w.charges), 0)::numeric,
+                   count(*) FILTER (WHERE w.filing_deadline - 30 <= current_date)::int
             FROM work_items w
-            JOIN encounters e ON e.id = w.encounter_id
             JOIN practices p ON p.id = w.practice_id
-            LEFT JOIN payers py ON py.id = e.payer_id
             WHERE w.practice_id = ANY (\(practices))
             GROUP BY w.queue, p.code
             ORDER BY w.queue, p.code

@@ -56,14 +56,18 @@ public struct WorkQueue: Sendable {
             WITH moved AS (
                 UPDATE encounters SET stage = \(waitingStage.rawValue), updated_at = now()
                 WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id, specialty, priority
+                RETURNING id, practice_id, specialty, priority, date_of_service, payer_id, version
             ), queued AS (
                 INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
-                                        offered_to, offered_until)
+                                        offered_to, offered_until, date_of_service, filing_deadline, charges)
                 SELECT id, \(queue.rawValue), practice_id,
                        CASE WHEN \(queue.rawValue) = 'coding' THEN specialty END,
                        coalesce(\(priority), priority), \(waitingStage.rawValue), \(offeredTo),
-                       CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END
+                       CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
+                       date_of_service,
+                       (SELECT moved.date_of_service + p.filing_limit_days FROM payers p WHERE p.id = moved.payer_id),
+                       (SELECT coalesce(sum(s.charge), 0) FROM service_lines s
+                        WHERE s.encounter_id = moved.id AND s.version = moved.version)
                 FROM moved
                 RETURNING encounter_id
             ), logged AS (
@@ -306,11 +310,14 @@ public struct WorkQueue: Sendable {
         try await connection.query(
             """
             INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
-                                    offered_to, offered_until)
-            SELECT id, \(target.rawValue), practice_id,
-                   CASE WHEN \(target.rawValue) = 'coding' THEN specialty END, priority, \(waitingStage.rawValue),
-                   \(offeredTo), CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END
-            FROM encounters WHERE id = \(encounterID) AND stage = \(waitingStage.rawValue)
+                                    offered_to, offered_until, date_of_service, filing_deadline, charges)
+            SELECT e.id, \(target.rawValue), e.practice_id,
+                   CASE WHEN \(target.rawValue) = 'coding' THEN e.specialty END, e.priority, \(waitingStage.rawValue),
+                   \(offeredTo), CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
+                   e.date_of_service, e.date_of_service + p.filing_limit_days,
+                   (SELECT coalesce(sum(s.charge), 0) FROM service_lines s WHERE s.encounter_id = e.id AND s.version = e.version)
+            FROM encounters e LEFT JOIN payers p ON p.id = e.payer_id
+            WHERE e.id = \(encounterID) AND e.stage = \(waitingStage.rawValue)
             """,
             logger: logger
         )
@@ -515,11 +522,9 @@ public struct WorkQueue: Sendable {
             let rows = try await connection.query(
                 """
                 WITH raised AS (
-                    UPDATE work_items w SET priority = \(priority)
-                    FROM encounters e JOIN payers p ON p.id = e.payer_id
-                    WHERE e.id = w.encounter_id AND w.priority < \(priority)
-                      AND e.date_of_service + p.filing_limit_days - \(days)::int <= current_date
-                    RETURNING w.encounter_id, w.practice_id
+                    UPDATE work_items SET priority = \(priority)
+                    WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
+                    RETURNING encounter_id, practice_id
                 ), logged AS (
                     INSERT INTO events (encounter_id, practice_id, action, detail)
                     SELECT encounter_id, practice_id, 'work.priority_raised',

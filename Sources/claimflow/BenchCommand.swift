@@ -98,10 +98,12 @@ struct BenchSeeder {
             SELECT id, 1, 1, '99213', 1, 125.00, '{1}' FROM encounters WHERE stage IN ('ready_to_code', 'ready_to_bill')
             """,
             """
-            INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, waiting_stage, enqueued_at)
-            SELECT id, CASE stage WHEN 'ready_to_bill' THEN 'billing' ELSE 'coding' END, practice_id,
-                   CASE stage WHEN 'ready_to_code' THEN specialty END, stage, now() - (random() * interval '20 days')
-            FROM encounters WHERE stage IN ('ready_to_code', 'ready_to_bill')
+            INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, waiting_stage, enqueued_at,
+                                    date_of_service, filing_deadline, charges)
+            SELECT e.id, CASE e.stage WHEN 'ready_to_bill' THEN 'billing' ELSE 'coding' END, e.practice_id,
+                   CASE e.stage WHEN 'ready_to_code' THEN e.specialty END, e.stage, now() - (random() * interval '20 days'),
+                   e.date_of_service, e.date_of_service + p.filing_limit_days, 125.00
+            FROM encounters e JOIN payers p ON p.id = e.payer_id WHERE e.stage IN ('ready_to_code', 'ready_to_bill')
             """,
             "ANALYZE",
         ]

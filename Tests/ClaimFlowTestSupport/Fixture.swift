@@ -135,10 +135,12 @@ public struct Fixture: Sendable {
                     SELECT \(practiceID), \(prefix) || '-' || n, patient.id, \(payerID), \(providerID),
                            '2026-11-02', '11', \(specialty), 'ready_to_code', 'Bulk visit.'
                     FROM generate_series(1, \(count)) AS n, patient
-                    RETURNING id, practice_id, specialty
+                    RETURNING id, practice_id, specialty, date_of_service
                 ), queued AS (
-                    INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, waiting_stage)
-                    SELECT id, 'coding', practice_id, specialty, 'ready_to_code' FROM inserted
+                    INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, waiting_stage,
+                                            date_of_service, filing_deadline)
+                    SELECT id, 'coding', practice_id, specialty, 'ready_to_code', date_of_service, date_of_service + 365
+                    FROM inserted
                 ), logged AS (
                     INSERT INTO events (encounter_id, practice_id, action, from_stage, to_stage)
                     SELECT id, practice_id, 'work.enqueued', 'received', 'ready_to_code' FROM inserted
