@@ -88,15 +88,8 @@ struct CoderController: Sendable {
         }
     }
 
-    /// The principal and the `{id}` encounter, which must be in one of their practices (404
-    /// otherwise, so another practice's encounters cannot even be confirmed to exist).
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> (Principal, UUID) {
-        let principal = try context.requirePrincipal()
-        let id = try Self.pathID(context)
-        guard try await encounters.isVisible(id, to: principal.practiceIDs) else {
-            throw APIError.notFound("encounter \(id) not found")
-        }
-        return (principal, id)
+        try await encounters.visibleEncounter(context)
     }
 
     static func pathID(_ context: ClaimFlowRequestContext, _ name: String = "id") throws -> UUID {
@@ -218,6 +211,19 @@ struct LeaseBody: Encodable {
 struct Pulled<Work: Encodable>: Encodable {
     let lease: LeaseBody
     let encounter: Work
+}
+
+extension EncounterStore {
+    /// The principal and the `{id}` encounter, which must be in one of their practices (404
+    /// otherwise, so another practice's encounters cannot even be confirmed to exist).
+    func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> (Principal, UUID) {
+        let principal = try context.requirePrincipal()
+        let id = try CoderController.pathID(context)
+        guard try await isVisible(id, to: principal.practiceIDs) else {
+            throw APIError.notFound("encounter \(id) not found")
+        }
+        return (principal, id)
+    }
 }
 
 struct SavedCodes: Encodable {

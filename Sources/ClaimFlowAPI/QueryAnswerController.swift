@@ -11,11 +11,7 @@ struct QueryAnswerController: Sendable {
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("{id}/answer") { request, context in
-            let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
-            guard try await encounters.isVisible(id, to: principal.practiceIDs) else {
-                throw APIError.notFound("encounter \(id) not found")
-            }
+            let (_, id) = try await encounters.visibleEncounter(context)
             var body = try await JSONBody.object(request)
             let answer = body.string("answer", maxLength: 4000)
             body.rejectUnknownFields()

@@ -136,12 +136,7 @@ struct SupervisorController: Sendable {
     }
 
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> UUID {
-        let principal = try context.requirePrincipal()
-        let id = try CoderController.pathID(context)
-        guard try await encounters.isVisible(id, to: principal.practiceIDs) else {
-            throw APIError.notFound("encounter \(id) not found")
-        }
-        return id
+        try await encounters.visibleEncounter(context).1
     }
 
     private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter, (CalendarDate, UUID)?, Int) {

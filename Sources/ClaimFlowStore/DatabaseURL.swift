@@ -96,6 +96,14 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         return "postgres://\(username)@\(hostPart):\(port)/\(database)?sslmode=\(tlsMode.rawValue)"
     }
 
+    /// TLS as the mode asks: `prefer` and `require` encrypt without checking the certificate
+    /// (as libpq does); `verify-full` checks it and the host name.
+    var tlsSettings: TLSConfiguration {
+        var settings = TLSConfiguration.makeClientConfiguration()
+        if tlsMode != .verifyFull { settings.certificateVerification = .none }
+        return settings
+    }
+
     /// A copy of this address naming another database on the same server.
     public func with(database: String) -> DatabaseURL {
         var copy = self
@@ -119,21 +127,12 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
                 database: database
             )
         } else {
-            let tls: PostgresClient.Configuration.TLS
-            switch tlsMode {
-            case .disable:
-                tls = .disable
-            case .prefer:
-                var settings = TLSConfiguration.makeClientConfiguration()
-                settings.certificateVerification = .none
-                tls = .prefer(settings)
-            case .require:
-                var settings = TLSConfiguration.makeClientConfiguration()
-                settings.certificateVerification = .none
-                tls = .require(settings)
-            case .verifyFull:
-                tls = .require(.makeClientConfiguration())
-            }
+            let tls: PostgresClient.Configuration.TLS =
+                switch tlsMode {
+                case .disable: .disable
+                case .prefer: .prefer(tlsSettings)
+                case .require, .verifyFull: .require(tlsSettings)
+                }
             configuration = .init(
                 host: host ?? "localhost",
                 port: port,
@@ -164,18 +163,12 @@ extension DatabaseURL {
                 database: database
             )
         } else {
-            let tls: PostgresConnection.Configuration.TLS
-            switch tlsMode {
-            case .disable:
-                tls = .disable
-            case .prefer, .require:
-                var settings = TLSConfiguration.makeClientConfiguration()
-                settings.certificateVerification = .none
-                let context = try NIOSSLContext(configuration: settings)
-                tls = tlsMode == .prefer ? .prefer(context) : .require(context)
-            case .verifyFull:
-                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
+            let tls: PostgresConnection.Configuration.TLS =
+                switch tlsMode {
+                case .disable: .disable
+                case .prefer: .prefer(try NIOSSLContext(configuration: tlsSettings))
+                case .require, .verifyFull: .require(try NIOSSLContext(configuration: tlsSettings))
+                }
             configuration = .init(
                 host: host ?? "localhost",
                 port: port,

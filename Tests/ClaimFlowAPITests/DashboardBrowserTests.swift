@@ -18,8 +18,10 @@ struct DashboardBrowserTests {
             let script = FixtureFiles.root.appending(path: "Tests/browser/dashboard_test.py").path
             let run = try ChildProcess.run(
                 try PythonTools.interpreter(),
-                [script, "http://127.0.0.1:\(port)", h.tokens[.supervisor]!, coder.uuidString, screenshot.path,
-                 "--chromium", "/usr/bin/chromium", "--chromedriver", "/usr/bin/chromedriver"]
+                [
+                    script, "http://127.0.0.1:\(port)", h.tokens[.supervisor]!, coder.uuidString, screenshot.path,
+                    "--chromium", "/usr/bin/chromium", "--chromedriver", "/usr/bin/chromedriver",
+                ]
             )
             #expect(run.status == 0, "\(run.output)")
             let line = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") })

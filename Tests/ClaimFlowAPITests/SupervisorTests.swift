@@ -91,7 +91,8 @@ struct SupervisorTests {
             let spans = [("09:00", "09:10"), ("10:00", "10:30"), ("11:00", "11:05")]
             for (index, span) in spans.enumerated() {
                 let lease = UUID()
-                try await event(encounters[index], coder, index == 1 ? "work.reassigned" : "work.pulled", "2026-11-02 \(span.0):00+00", lease: lease)
+                try await event(
+                    encounters[index], coder, index == 1 ? "work.reassigned" : "work.pulled", "2026-11-02 \(span.0):00+00", lease: lease)
                 try await event(encounters[index], coder, "coding.completed", "2026-11-02 \(span.1):00+00", lease: lease)
             }
             try await event(encounters[2], nil, "handoff.returned", "2026-11-02 11:06:00+00")
@@ -151,7 +152,8 @@ struct SupervisorTests {
             codes["lease_id"] = lease.uuidString
             codes["diagnoses"] = ["E11"]
             _ = try await c.send(.put, "/api/v1/coder/encounters/\(id)/codes", token: h.tokens[.coder], json: codes)
-            _ = try await c.send(.post, "/api/v1/coder/encounters/\(id)/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString])
+            _ = try await c.send(
+                .post, "/api/v1/coder/encounters/\(id)/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString])
             _ = try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch()
             let sampler = QueueMetricsSampler(client: h.service, logger: TestDatabase.logger)
             try await sampler.sampleQueues()

@@ -18,7 +18,7 @@ struct CommandLineTests {
     func parallelMigrate() async throws {
         let url = try await TestDatabase.create(prefix: "cf_cli")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try connectionString(url)]
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
         async let first = ClaimFlowProcess.run(["migrate"], environment: environment)
         async let second = ClaimFlowProcess.run(["migrate"], environment: environment)
         let outcomes = try await [first, second]
@@ -114,13 +114,6 @@ struct CommandLineTests {
         #expect(!outcome.standardError.contains("Fatal error") && !outcome.standardError.contains("0x0"))
     }
 
-    private func connectionString(_ url: DatabaseURL) throws -> String {
-        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-        var components = try #require(URLComponents(string: base))
-        components.path = "/" + url.database
-        return try #require(components.string)
-    }
-
     /// A port nobody listens on right now (the kernel picks it).
     private func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -146,10 +139,7 @@ struct CodesCommandTests {
     func importICD10CM() async throws {
         let url = try await TestDatabase.create(prefix: "cf_codes")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-        var components = try #require(URLComponents(string: base))
-        components.path = "/" + url.database
-        let environment = ["DATABASE_URL": try #require(components.string)]
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
         #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         let arguments = [
             "codes", "import", "icd10cm", FixtureFiles.icd10cm2026.path, "--release", "2026-04",
@@ -180,10 +170,7 @@ struct OutboxKillTests {
     func killBetweenWriteAndRecord() async throws {
         let url = try await TestDatabase.create(prefix: "cf_outbox")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-        var components = try #require(URLComponents(string: base))
-        components.path = "/" + url.database
-        let environment = ["DATABASE_URL": try #require(components.string)]
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
         #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
 
         let claims = try await TestDatabase.withClient(url) { client in
@@ -245,12 +232,9 @@ struct PHILogTests {
     func noPHIInLogs() async throws {
         let url = try await TestDatabase.create(prefix: "cf_logs")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let base = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-        var components = try #require(URLComponents(string: base))
-        components.path = "/" + url.database
         let outbox = URL(fileURLWithPath: "/tmp/claimflow-logs-outbox-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: outbox) }
-        let environment = ["DATABASE_URL": try #require(components.string)]
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
         #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         let tokens = try await TestDatabase.withClient(url) { client in
             let fixture = try await Fixture.make(client)
@@ -272,12 +256,16 @@ struct PHILogTests {
         var ready = false
         for _ in 0..<600 where !ready {
             try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/readyz").status.code == 200 }) ?? false
+            ready =
+                (try? await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.get("/readyz").status.code == 200 })
+                ?? false
         }
         #expect(ready, "the server came up; stderr: \(server.standardErrorSoFar)")
         let phi = ["Zebulon", "Quixotic-Marsh", "1953-07-19", "19530719", "ZQ998877", "MRN-ZQ-4455", "gravel-voiced wheeze", "Yolanda"]
         try await TestClient.withClient(host: "127.0.0.1", port: port) { http in
-            func send(_ method: HTTPRequest.Method, _ path: String, _ role: String, _ body: Any? = nil, type: String = "application/json") async throws -> (Int, [String: Any], String) {
+            func send(
+                _ method: HTTPRequest.Method, _ path: String, _ role: String, _ body: Any? = nil, type: String = "application/json"
+            ) async throws -> (Int, [String: Any], String) {
                 var headers: HTTPFields = [.authorization: "Bearer \(tokens[role]!)"]
                 var buffer: ByteBuffer?
                 if let body {
@@ -331,7 +319,9 @@ struct PHILogTests {
             #expect(try await send(.get, "/api/v1/encounters/\(encounter)/history", "supervisor").0 == 200)
             #expect(try await send(.get, "/api/v1/supervisor/queues", "supervisor").0 == 200)
             for _ in 0..<100 {
-                if ((try? FileManager.default.contentsOfDirectory(atPath: outbox.path)) ?? []).contains(where: { $0.hasSuffix(".837") }) { break }
+                if ((try? FileManager.default.contentsOfDirectory(atPath: outbox.path)) ?? []).contains(where: { $0.hasSuffix(".837") }) {
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
         }

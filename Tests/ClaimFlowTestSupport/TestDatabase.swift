@@ -42,6 +42,17 @@ public enum TestDatabase {
         return server.with(database: name)
     }
 
+    /// `DATABASE_URL` pointed at another database of the same server, for a `claimflow`
+    /// process under test.
+    public static func connectionString(for url: DatabaseURL) throws -> String {
+        guard let base = ProcessInfo.processInfo.environment["DATABASE_URL"], var components = URLComponents(string: base) else {
+            throw TestSetupError("DATABASE_URL is not set")
+        }
+        components.path = "/" + url.database
+        guard let text = components.string else { throw TestSetupError("DATABASE_URL cannot be rewritten") }
+        return text
+    }
+
     /// Drops a database made by ``create(prefix:)``, closing anything still connected to it.
     public static func drop(_ url: DatabaseURL) async throws {
         try await withAdminClient(try serverURL()) { admin in
