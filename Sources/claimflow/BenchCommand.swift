@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClaimFlowCore
 import ClaimFlowStore
 import Foundation
 import Logging
@@ -9,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark helpers (scripts/bench drives them).",
-        subcommands: [Seed.self]
+        subcommands: [Seed.self, Throughput.self]
     )
 
     /// Fills an empty, migrated database with a realistic volume: many finished encounters and
@@ -40,6 +41,54 @@ struct BenchCommand: AsyncParsableCommand {
                 try await BenchSeeder(client: client, logger: logger)
                     .seed(encounters: total, open: openCount, practices: practiceCount)
                 print("seeded \(total) encounters (\(openCount) open) in \(ContinuousClock.now - started)")
+            }
+        }
+    }
+}
+
+extension BenchCommand {
+    /// Drains the coding queue of a seeded scratch database with concurrent coders, each
+    /// pulling (one statement) and completing (one statement) through the real WorkQueue, and
+    /// prints the pairs per second.
+    struct Throughput: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time pull-next + complete pairs from concurrent clients on a database seeded by `bench seed`."
+        )
+
+        @Option(help: "Concurrent clients (each its own connection).") var clients: Int = 32
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            let logger = try logging.makeLogger()
+            let clientCount = clients
+            try await DatabaseSession.with(database, allowEmbedded: false, maximumConnections: clientCount, logger: logger) {
+                client, _ in
+                let queue = WorkQueue(client: client, logger: logger)
+                let coders = try await client.query("SELECT id FROM users WHERE username = 'bench-coder'", logger: logger)
+                var coder: UUID?
+                for try await id in coders.decode(UUID.self) { coder = id }
+                guard let coder else { throw CLIError("no bench-coder: seed the database with `claimflow bench seed` first") }
+                let started = ContinuousClock.now
+                let pairs = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<clientCount {
+                        group.addTask {
+                            var done = 0
+                            while let lease = try await queue.pullNext(userID: coder, queue: .coding, audit: .system) {
+                                try await queue.finish(
+                                    encounterID: lease.encounterID, leaseID: lease.id, holder: coder, queue: .coding,
+                                    to: .coded, action: "coding.completed", audit: .system
+                                )
+                                done += 1
+                            }
+                            return done
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                let elapsed = ContinuousClock.now - started
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                print(String(format: "%d pairs in %.2f s: %.0f pairs/s with %d clients", pairs, seconds, Double(pairs) / seconds, clientCount))
             }
         }
     }
