@@ -117,7 +117,7 @@ struct AdminController: Sendable {
                 audit: context.audit
             )
             // The administrator who creates a practice manages it.
-            if let me = try await users.users(inAnyOf: nil).first(where: { $0.id == principal.userID }) {
+            if let me = try await users.user(id: principal.userID) {
                 var updated = me
                 updated.practiceIDs.insert(id)
                 _ = try await users.upsert(updated, audit: context.audit)

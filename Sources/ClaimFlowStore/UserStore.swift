@@ -138,12 +138,28 @@ public struct UserStore: Sendable {
 
     /// Users who work in at least one of `practiceIDs`, or every user when nil.
     public func users(inAnyOf practiceIDs: Set<UUID>?) async throws -> [User] {
+        try await users(practiceIDs: practiceIDs, username: nil, id: nil)
+    }
+
+    /// The user with this name.
+    public func user(named username: String) async throws -> User? {
+        try await users(practiceIDs: nil, username: username, id: nil).first
+    }
+
+    /// The user with this id.
+    public func user(id: UUID) async throws -> User? {
+        try await users(practiceIDs: nil, username: nil, id: id).first
+    }
+
+    private func users(practiceIDs: Set<UUID>?, username: String?, id: UUID?) async throws -> [User] {
         let filter = practiceIDs.map { Array($0) }
         let rows = try await client.query(
             """
             SELECT u.id, u.username, u.display_name, u.roles, u.skills, u.active,
                    coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
             FROM users u LEFT JOIN user_practices up ON up.user_id = u.id
+            WHERE (\(username)::text IS NULL OR u.username = \(username))
+              AND (\(id)::uuid IS NULL OR u.id = \(id))
             GROUP BY u.id
             HAVING \(filter)::uuid[] IS NULL OR bool_or(up.practice_id = ANY (\(filter)::uuid[]))
             ORDER BY u.username
@@ -162,11 +178,6 @@ public struct UserStore: Sendable {
             )
         }
         return result
-    }
-
-    /// The user with this name.
-    public func user(named username: String) async throws -> User? {
-        try await users(inAnyOf: nil).first { $0.username == username }
     }
 
     /// A token's metadata; the token itself is never stored.

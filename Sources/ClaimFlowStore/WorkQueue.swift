@@ -29,10 +29,7 @@ public struct WorkQueue: Sendable {
     // MARK: Enqueue
 
     /// Puts an encounter into a queue, moving it from `from` to `waitingStage` and recording the
-    /// move. Runs on the caller's connection so it can share the caller's transaction.
-    ///
-    /// The insert fires the `work_items_available` trigger, whose NOTIFY wakes waiting pullers
-    /// when the transaction commits.
+    /// move. Runs on the caller's connection, inside the caller's transaction.
     public func enqueue(
         encounterID: UUID,
         from: Stage,
@@ -49,27 +46,13 @@ public struct WorkQueue: Sendable {
             throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
         }
         try check(from: from, to: waitingStage)
-        let (offerWhole, offerFraction) = offerFor.components
-        let offerSeconds = Double(offerWhole) + Double(offerFraction) / 1e18
+        // The caller's transaction holds the stage move and the new work item together.
         let rows = try await connection.query(
             """
             WITH moved AS (
                 UPDATE encounters SET stage = \(waitingStage.rawValue), updated_at = now()
                 WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id, specialty, priority, date_of_service, payer_id, version
-            ), queued AS (
-                INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
-                                        offered_to, offered_until, date_of_service, filing_deadline, charges)
-                SELECT id, \(queue.rawValue), practice_id,
-                       CASE WHEN \(queue.rawValue) = 'coding' THEN specialty END,
-                       coalesce(\(priority), priority), \(waitingStage.rawValue), \(offeredTo),
-                       CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
-                       date_of_service,
-                       (SELECT moved.date_of_service + p.filing_limit_days FROM payers p WHERE p.id = moved.payer_id),
-                       (SELECT coalesce(sum(s.charge), 0) FROM service_lines s
-                        WHERE s.encounter_id = moved.id AND s.version = moved.version)
-                FROM moved
-                RETURNING encounter_id
+                RETURNING id, practice_id
             ), logged AS (
                 INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
                                     client_address, request_id, detail)
@@ -77,15 +60,19 @@ public struct WorkQueue: Sendable {
                        \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
                 FROM moved
             )
-            SELECT count(*)::int FROM queued
+            SELECT count(*)::int FROM moved
             """,
             logger: logger
         )
-        var queued = 0
-        for try await count in rows.decode(Int.self) { queued = count }
-        if queued == 0 {
+        var moved = 0
+        for try await count in rows.decode(Int.self) { moved = count }
+        if moved == 0 {
             throw try await refusal(encounterID: encounterID, expected: from, on: connection)
         }
+        try await insertWorkItem(
+            encounterID: encounterID, queue: queue, waitingStage: waitingStage, priority: priority, offeredTo: offeredTo,
+            offerFor: offerFor, on: connection
+        )
         StoreMetrics.transition(from: from, to: waitingStage)
     }
 
@@ -305,15 +292,35 @@ public struct WorkQueue: Sendable {
             encounterID: encounterID, leaseID: leaseID, holder: holder, queue: queue, to: waitingStage,
             action: action, detail: detail, audit: audit, on: connection
         )
+        try await insertWorkItem(
+            encounterID: encounterID, queue: target, waitingStage: waitingStage, priority: nil, offeredTo: offeredTo,
+            offerFor: offerFor, on: connection
+        )
+    }
+
+    /// The one place a work item is made: for an encounter that has just moved into
+    /// `waitingStage`, with the copies of its date of service, filing deadline and current
+    /// charges that the supervisor's queue view reads. The insert fires the
+    /// `work_items_available` trigger, whose NOTIFY wakes waiting pullers at commit.
+    private func insertWorkItem(
+        encounterID: UUID,
+        queue: WorkQueueName,
+        waitingStage: Stage,
+        priority: Int?,
+        offeredTo: UUID?,
+        offerFor: Duration,
+        on connection: PostgresConnection
+    ) async throws {
         let (seconds, attoseconds) = offerFor.components
         let offerSeconds = Double(seconds) + Double(attoseconds) / 1e18
         try await connection.query(
             """
             INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
                                     offered_to, offered_until, date_of_service, filing_deadline, charges)
-            SELECT e.id, \(target.rawValue), e.practice_id,
-                   CASE WHEN \(target.rawValue) = 'coding' THEN e.specialty END, e.priority, \(waitingStage.rawValue),
-                   \(offeredTo), CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
+            SELECT e.id, \(queue.rawValue), e.practice_id,
+                   CASE WHEN \(queue.rawValue) = 'coding' THEN e.specialty END, coalesce(\(priority), e.priority),
+                   \(waitingStage.rawValue), \(offeredTo),
+                   CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
                    e.date_of_service, e.date_of_service + p.filing_limit_days,
                    (SELECT coalesce(sum(s.charge), 0) FROM service_lines s WHERE s.encounter_id = e.id AND s.version = e.version)
             FROM encounters e LEFT JOIN payers p ON p.id = e.payer_id

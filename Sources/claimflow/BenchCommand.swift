@@ -88,7 +88,9 @@ extension BenchCommand {
                 }
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                print(String(format: "%d pairs in %.2f s: %.0f pairs/s with %d clients", pairs, seconds, Double(pairs) / seconds, clientCount))
+                print(
+                    String(format: "%d pairs in %.2f s: %.0f pairs/s with %d clients", pairs, seconds, Double(pairs) / seconds, clientCount)
+                )
             }
         }
     }

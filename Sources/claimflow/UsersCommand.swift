@@ -66,9 +66,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let (username, label) = (self.username, self.label)
             try await withUsers(database, logging) { _, users, _ in
-                guard let user = try await users.user(named: username), let id = user.id else {
-                    throw CLIError("no user named '\(username)'")
-                }
+                let id = try await requireUser(username, in: users)
                 print(try await users.issueToken(userID: id, label: label, audit: .system))
             }
         }
@@ -85,9 +83,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let (username, label) = (self.username, self.label)
             try await withUsers(database, logging) { _, users, _ in
-                guard let user = try await users.user(named: username), let id = user.id else {
-                    throw CLIError("no user named '\(username)'")
-                }
+                let id = try await requireUser(username, in: users)
                 let count = try await users.revokeTokens(userID: id, label: label, audit: .system)
                 print("revoked \(count) token(s) of \(username) labelled '\(label)'")
             }
@@ -115,6 +111,14 @@ struct UsersCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// The id of the user with this name, or a one-line error naming it.
+private func requireUser(_ username: String, in users: UserStore) async throws -> UUID {
+    guard let user = try await users.user(named: username), let id = user.id else {
+        throw CLIError("no user named '\(username)'")
+    }
+    return id
 }
 
 private func withUsers(
