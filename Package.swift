@@ -47,17 +47,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings,
-            plugins: ["EmbedMigrations"]
+            plugins: ["EmbedTextFiles"]
         ),
-        // Turns sql/*.sql into Swift string literals so an installed binary carries its schema.
+        // Turns text files (sql/*.sql, the API's Assets/) into Swift string literals, so an
+        // installed binary carries its schema, its OpenAPI document and its dashboard.
         .executableTarget(
-            name: "claimflow-embed-sql",
-            path: "Sources/claimflow-embed-sql"
+            name: "claimflow-embed-text",
+            path: "Sources/claimflow-embed-text"
         ),
         .plugin(
-            name: "EmbedMigrations",
+            name: "EmbedTextFiles",
             capability: .buildTool(),
-            dependencies: ["claimflow-embed-sql"]
+            dependencies: ["claimflow-embed-text"]
         ),
         .target(
             name: "ClaimFlowAPI",
@@ -73,7 +74,7 @@ let package = Package(
             ],
             exclude: ["Assets"],
             swiftSettings: swiftSettings,
-            plugins: ["EmbedMigrations"]
+            plugins: ["EmbedTextFiles"]
         ),
         .target(
             name: "ClaimFlowWorkers",

@@ -34,22 +34,9 @@ struct AdminController: Sendable {
         }
         group.post("users") { request, context in
             let principal = try context.requirePrincipal()
-            var reader = try await JSONBody.object(request)
-            let username = reader.string(
-                "username", maxLength: 63, pattern: "[a-z0-9][a-z0-9._-]{1,62}", expected: "2-63 lower-case letters, digits, dots, dashes"
-            )
-            let displayName = reader.string("display_name", maxLength: 200)
-            let roles = stringList(&reader, "roles", maxCount: 5) { Role(rawValue: $0) != nil }
-            let practiceCodes = stringList(&reader, "practices", maxCount: 100) { _ in true }
-            let skills = stringList(&reader, "skills", required: false, maxCount: 50) {
-                $0.range(of: "^[a-z][a-z0-9_]{1,40}$", options: .regularExpression) != nil
-            }
-            let active = reader.bool("active", required: false) ?? true
-            reader.rejectUnknownFields()
-            try reader.findings.throwIfAny()
-            guard let username, let displayName, let roles, let practiceCodes else { throw APIError.validation(reader.findings.items) }
+            let body = try await request.decode(CreateUserRequest.self)
             var practiceIDs: Set<UUID> = []
-            for (index, code) in practiceCodes.enumerated() {
+            for (index, code) in body.practices.enumerated() {
                 guard let id = try await practices.practiceID(code: code, within: principal.practiceIDs) else {
                     throw APIError.validation([.init(path: "$.practices[\(index)]", message: "is not one of your practices")])
                 }
@@ -57,8 +44,8 @@ struct AdminController: Sendable {
             }
             let id = try await users.upsert(
                 User(
-                    username: username, displayName: displayName, roles: Set(roles.compactMap(Role.init(rawValue:))),
-                    practiceIDs: practiceIDs, skills: Set(skills ?? []), active: active
+                    username: body.username, displayName: body.displayName, roles: Set(body.roles),
+                    practiceIDs: practiceIDs, skills: Set(body.skills ?? []), active: body.active ?? true
                 ),
                 audit: context.audit
             )
@@ -69,12 +56,9 @@ struct AdminController: Sendable {
             return try JSONResponse.make(["tokens": try await users.tokens(of: id)])
         }
         group.post("users/{id}/tokens") { request, context in
+            let body = try await request.decode(IssueTokenRequest.self)
             let id = try await manageableUser(context)
-            var reader = try await JSONBody.object(request)
-            let label = reader.string("label", required: false, maxLength: 200) ?? ""
-            reader.rejectUnknownFields()
-            try reader.findings.throwIfAny()
-            let token = try await users.issueToken(userID: id, label: label, audit: context.audit)
+            let token = try await users.issueToken(userID: id, label: body.label ?? "", audit: context.audit)
             return try JSONResponse.make(IssuedToken(userId: id, token: token), status: .created)
         }
         group.post("users/{id}/tokens/{token}/revoke") { _, context in
@@ -91,29 +75,16 @@ struct AdminController: Sendable {
         }
         group.post("practices") { request, context in
             let principal = try context.requirePrincipal()
-            var reader = try await JSONBody.object(request)
-            let code = reader.string(
-                "code", maxLength: 20, pattern: "[A-Z0-9_-]{2,20}", expected: "2-20 upper-case letters, digits, _ or -")
-            let name = reader.string("name", maxLength: 200)
-            let npi = reader.string("npi", maxLength: 10, check: { NPI($0) != nil }, expected: "a valid 10-digit NPI")
-            let taxID = reader.string("tax_id", maxLength: 9, pattern: "[0-9]{9}", expected: "9 digits")
-            let taxonomy = reader.string("taxonomy", maxLength: 10, pattern: "[0-9A-Z]{9}X", expected: "a 10-character taxonomy code")
-            var address: PostalAddress?
-            if var addressReader = reader.object("address") {
-                address = IntakeController.address(&addressReader)
-                addressReader.rejectUnknownFields()
-            }
-            let segregate = reader.bool("segregate_duties", required: false) ?? false
-            reader.rejectUnknownFields()
-            try reader.findings.throwIfAny()
-            guard let code, let name, let npi, let taxID, let taxonomy, let address else {
-                throw APIError.validation(reader.findings.items)
-            }
+            let body = try await request.decode(CreatePracticeRequest.self)
+            let code = body.code
             if try await practices.id(forCode: code) != nil {
                 throw APIError.conflict(type: "conflict", "practice \(code) already exists")
             }
             let id = try await practices.upsert(
-                Practice(code: code, name: name, npi: npi, taxID: taxID, taxonomy: taxonomy, address: address, segregateDuties: segregate),
+                Practice(
+                    code: code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
+                    address: body.address.address, segregateDuties: body.segregateDuties ?? false
+                ),
                 audit: context.audit
             )
             // The administrator who creates a practice manages it.
@@ -129,19 +100,13 @@ struct AdminController: Sendable {
             return try JSONResponse.make(["providers": try await practices.providers(practiceID: practiceID)])
         }
         group.post("practices/{code}/providers") { request, context in
+            let body = try await request.decode(CreateProviderRequest.self)
             let practiceID = try await managedPractice(context)
-            var reader = try await JSONBody.object(request)
-            let npi = reader.string("npi", maxLength: 10, check: { NPI($0) != nil }, expected: "a valid 10-digit NPI")
-            let first = reader.string("first_name", maxLength: 35)
-            let last = reader.string("last_name", maxLength: 60)
-            let taxonomy = reader.string(
-                "taxonomy", required: false, maxLength: 10, pattern: "[0-9A-Z]{9}X", expected: "a 10-character taxonomy code"
-            )
-            reader.rejectUnknownFields()
-            try reader.findings.throwIfAny()
-            guard let npi, let first, let last else { throw APIError.validation(reader.findings.items) }
             let id = try await practices.upsert(
-                Provider(practiceID: practiceID, npi: npi, firstName: first, lastName: last, taxonomy: taxonomy),
+                Provider(
+                    practiceID: practiceID, npi: body.npi, firstName: body.firstName, lastName: body.lastName,
+                    taxonomy: body.taxonomy
+                ),
                 audit: context.audit
             )
             return try JSONResponse.make(["id": id], status: .created)
@@ -150,14 +115,9 @@ struct AdminController: Sendable {
             try JSONResponse.make(["payers": try await practices.payers()])
         }
         group.post("payers") { request, context in
-            var reader = try await JSONBody.object(request)
-            let code = reader.string("payer_code", maxLength: 80, pattern: "[A-Za-z0-9]{2,80}", expected: "2-80 letters or digits")
-            let name = reader.string("name", maxLength: 60)
-            let limit = reader.int("filing_limit_days", required: false, range: 1...3650) ?? 365
-            reader.rejectUnknownFields()
-            try reader.findings.throwIfAny()
-            guard let code, let name else { throw APIError.validation(reader.findings.items) }
-            let id = try await practices.upsert(Payer(payerCode: code, name: name, filingLimitDays: limit), audit: context.audit)
+            let body = try await request.decode(CreatePayerRequest.self)
+            let id = try await practices.upsert(
+                Payer(payerCode: body.payerCode, name: body.name, filingLimitDays: body.filingLimitDays ?? 365), audit: context.audit)
             return try JSONResponse.make(["id": id], status: .created)
         }
     }
@@ -180,7 +140,7 @@ struct AdminController: Sendable {
     /// The `{id}` user, who must share a practice with the administrator.
     private func manageableUser(_ context: ClaimFlowRequestContext) async throws -> UUID {
         let principal = try context.requirePrincipal()
-        let id = try CoderController.pathID(context)
+        let id = try context.pathID()
         guard try await users.users(inAnyOf: principal.practiceIDs).contains(where: { $0.id == id }) else {
             throw APIError.notFound("user \(id) not found")
         }
@@ -194,24 +154,5 @@ struct AdminController: Sendable {
             let id = try await practices.practiceID(code: code, within: principal.practiceIDs)
         else { throw APIError.notFound("practice not found") }
         return id
-    }
-
-    private func stringList(
-        _ reader: inout FieldReader,
-        _ key: String,
-        required: Bool = true,
-        maxCount: Int,
-        valid: (String) -> Bool
-    ) -> [String]? {
-        guard let elements = reader.array(key, required: required, maxCount: maxCount) else { return nil }
-        var result: [String] = []
-        for (path, value) in elements {
-            guard case .string(let text) = value, valid(text) else {
-                reader.findings.add(path, "is not a valid entry")
-                continue
-            }
-            result.append(text)
-        }
-        return result
     }
 }

@@ -12,11 +12,6 @@ struct BillerController: Sendable {
     let submissions: SubmissionStore
     let x12: X12Settings
 
-    struct PulledClaim: Encodable {
-        let lease: LeaseBody
-        let claim: BillerClaimView
-    }
-
     struct ClaimStatusBody: Encodable {
         let claimId: UUID
         let status: String
@@ -25,28 +20,22 @@ struct BillerController: Sendable {
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
-            let principal = try context.requirePrincipal()
-            let wait = try CoderController.waitSeconds(request)
-            guard
-                let lease = try await queue.pullNext(
-                    userID: principal.userID, queue: .billing, audit: context.audit, wait: .seconds(wait), signals: signals
-                )
-            else { return Response(status: .noContent) }
-            guard let claimID = try await claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs),
-                let claim = try await claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
-            else { throw APIError.notFound("no claim for encounter \(lease.encounterID)") }
-            return try JSONResponse.make(PulledClaim(lease: LeaseBody(lease), claim: claim))
+            try await PullNext(queue: queue, signals: signals).pull(.billing, request, context) { lease, principal -> BillerClaimView? in
+                guard let claimID = try await claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs)
+                else { return nil }
+                return try await claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
+            }
         }
         group.get("claims/{id}") { _, context in
             let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
+            let id = try context.pathID()
             guard let claim = try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit)
             else { throw APIError.notFound("claim \(id) not found") }
             return try JSONResponse.make(claim)
         }
         group.get("claims/{id}/x12") { _, context in
             let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
+            let id = try context.pathID()
             // The view check also audits the read: the 837P carries the same PHI.
             guard try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit) != nil
             else { throw APIError.notFound("claim \(id) not found") }
@@ -57,24 +46,19 @@ struct BillerController: Sendable {
         }
         group.post("claims/{id}/submit") { request, context in
             let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
-            let leaseID = try await CoderController.leaseOnly(request)
+            let body = try await request.decode(LeaseRequest.self)
+            let id = try context.pathID()
             try await claims.submit(
-                claimID: id, leaseID: leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs, audit: context.audit
+                claimID: id, leaseID: body.leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs, audit: context.audit
             )
             return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "submitted", stage: .submitted))
         }
         group.post("claims/{id}/return") { request, context in
             let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
-            var body = try await JSONBody.object(request)
-            let leaseID = body.uuid("lease_id")
-            let reason = body.string("reason", maxLength: 500)
-            body.rejectUnknownFields()
-            try body.findings.throwIfAny()
-            guard let leaseID, let reason else { throw APIError.validation(body.findings.items) }
+            let body = try await request.decode(ReturnClaimRequest.self)
+            let id = try context.pathID()
             try await claims.returnToCoding(
-                claimID: id, leaseID: leaseID, holder: principal.userID, reason: reason,
+                claimID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason,
                 practiceIDs: principal.practiceIDs, audit: context.audit
             )
             return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))

@@ -30,7 +30,7 @@ struct DashboardController: Sendable {
         if let overrideDirectory {
             text = try? String(contentsOfFile: "\(overrideDirectory)/\(name)", encoding: .utf8)
         } else {
-            text = embeddedAssetFiles.first { $0.name == name }?.sql
+            text = embeddedAssetFiles.first { $0.name == name }?.text
         }
         guard let text else { throw APIError.notFound("no such file") }
         return Response(

@@ -12,8 +12,8 @@ struct IntakeController: Sendable {
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("encounters") { request, context in
             let principal = try context.requirePrincipal()
-            let reader = try await JSONBody.object(request)
-            let outcome = try await receive(reader, principal: principal, audit: context.audit, lookups: Lookups())
+            let body = try await request.decode(EncounterIntakeRequest.self)
+            let outcome = try await receive(body, principal: principal, audit: context.audit, lookups: Lookups())
             return try JSONResponse.make(outcome, status: outcome.created ? .created : .ok)
         }
         group.post("encounters/batch") { request, context in
@@ -62,13 +62,8 @@ struct IntakeController: Sendable {
             if text.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
             let number = index + 1
             do {
-                let value = try JSONBody.parse(text, path: "line \(number)")
-                guard case .object(let fields) = value else {
-                    throw APIError.validation([.init(path: "$", message: "each line must be a JSON object, not \(value.kind)")])
-                }
-                let outcome = try await receive(
-                    FieldReader(fields, path: "$", findings: Findings()), principal: principal, audit: audit, lookups: lookups
-                )
+                let body = try JSONBody.decode(EncounterIntakeRequest.self, from: text, path: "line \(number)")
+                let outcome = try await receive(body, principal: principal, audit: audit, lookups: lookups)
                 if outcome.created { created += 1 } else { replayed += 1 }
                 results.append(LineResult(line: number, status: outcome.created ? 201 : 200, id: outcome.id, problem: nil))
             } catch let error as APIError {
@@ -82,57 +77,12 @@ struct IntakeController: Sendable {
         return BatchOutcome(created: created, replayed: replayed, failed: results.count - created - replayed, results: results)
     }
 
-    private func receive(_ body: FieldReader, principal: Principal, audit: AuditContext, lookups: Lookups) async throws -> Outcome {
-        var body = body
-        let findings = body.findings
-        let practiceCode = body.string("practice_code", maxLength: 20)
-        let externalID = body.string("external_id", maxLength: 80)
-        let patientMRN: String?
-        let patient: Person?
-        if var patientReader = body.object("patient") {
-            patientMRN = patientReader.string("mrn", maxLength: 50)
-            patient = Self.person(&patientReader)
-            patientReader.rejectUnknownFields()
-        } else {
-            (patientMRN, patient) = (nil, nil)
-        }
-        var coverageFields: (payerCode: String, memberID: String, group: String?, relationship: String, subscriber: Person?)?
-        if var coverage = body.object("coverage") {
-            let payerCode = coverage.string("payer_code", maxLength: 80)
-            let memberID = coverage.string(
-                "member_id", maxLength: 80, pattern: "[A-Za-z0-9-]{2,80}", expected: "2-80 letters, digits or dashes")
-            let group = coverage.string("group_number", required: false, maxLength: 50)
-            let relationship =
-                coverage.string(
-                    "relationship", required: false, maxLength: 2, pattern: "01|18|19|20|21|39|40|53|G8",
-                    expected: "an X12 relationship code: 18 self, 01 spouse, 19 child, 20 employee, 21 unknown, 39, 40, 53 or G8 other"
-                ) ?? "18"
-            var subscriber: Person?
-            if var subscriberReader = coverage.object("subscriber", required: relationship != "18") {
-                subscriber = Self.person(&subscriberReader)
-                subscriberReader.rejectUnknownFields()
-            }
-            coverage.rejectUnknownFields()
-            if let payerCode, let memberID {
-                coverageFields = (payerCode, memberID, group, relationship, subscriber)
-            }
-        }
-        let providerNPI = body.string(
-            "rendering_provider_npi", maxLength: 10, check: { NPI($0) != nil }, expected: "a valid 10-digit NPI"
-        )
-        let dateOfService = body.date("date_of_service")
-        let placeOfService = body.string("place_of_service", maxLength: 2, pattern: "[0-9]{2}", expected: "two digits, such as 11")
-        let specialty = body.string(
-            "specialty", maxLength: 41, pattern: "[a-z][a-z0-9_]{1,40}", expected: "a specialty name such as family_medicine"
-        )
-        let priority = body.int("priority", required: false, range: 0...100) ?? 0
-        let documentation = body.string("documentation", maxLength: 100_000)
-        body.rejectUnknownFields()
-        try findings.throwIfAny()
-        guard let practiceCode, let externalID, let patientMRN, let patient, let coverageFields, let providerNPI,
-            let dateOfService, let placeOfService, let specialty, let documentation
-        else { throw APIError.validation(findings.items) }
-
+    private func receive(
+        _ body: EncounterIntakeRequest, principal: Principal, audit: AuditContext, lookups: Lookups
+    ) async throws -> Outcome {
+        let practiceCode = body.practiceCode
+        let providerNPI = body.renderingProviderNPI
+        let coverage = body.coverage
         // References are checked after the shape, so one response lists every shape problem.
         guard
             let practiceID = try await lookup(
@@ -150,20 +100,21 @@ struct IntakeController: Sendable {
         if providerID == nil {
             references.append(.init(path: "$.rendering_provider_npi", message: "is not a provider of practice \(practiceCode)"))
         }
-        let payerID = try await lookup(&lookups.payers, coverageFields.payerCode) {
-            try await practices.payerID(code: coverageFields.payerCode)
+        let payerID = try await lookup(&lookups.payers, coverage.payerCode) {
+            try await practices.payerID(code: coverage.payerCode)
         }
         if payerID == nil { references.append(.init(path: "$.coverage.payer_code", message: "is not a known payer")) }
         guard references.isEmpty, let providerID, let payerID else { throw APIError.validation(references) }
 
+        let patient = body.patient.person.person
         let intake = EncounterIntake(
-            practiceID: practiceID, externalID: externalID, patientMRN: patientMRN, patient: patient,
+            practiceID: practiceID, externalID: body.externalID, patientMRN: body.patient.mrn, patient: patient,
             coverage: Coverage(
-                payerID: payerID, memberID: coverageFields.memberID, groupNumber: coverageFields.group,
-                subscriber: coverageFields.subscriber ?? patient, relationship: coverageFields.relationship
+                payerID: payerID, memberID: coverage.memberID, groupNumber: coverage.groupNumber,
+                subscriber: coverage.subscriber?.person ?? patient, relationship: coverage.relationshipCode
             ),
-            renderingProviderID: providerID, dateOfService: dateOfService, placeOfService: placeOfService,
-            specialty: specialty, priority: priority, documentation: documentation
+            renderingProviderID: providerID, dateOfService: body.dateOfService, placeOfService: body.placeOfService,
+            specialty: body.specialty, priority: body.priority ?? 0, documentation: body.documentation
         )
         let received = try await encounters.receive(intake, audit: audit)
         let stage = try await encounters.stage(of: received.encounterID) ?? .readyToCode
@@ -175,29 +126,5 @@ struct IntakeController: Sendable {
         let value = try await fetch()
         cache[key] = value
         return value
-    }
-
-    static func person(_ reader: inout FieldReader) -> Person? {
-        let first = reader.string("first_name", maxLength: 35)
-        let last = reader.string("last_name", maxLength: 60)
-        let birthDate = reader.date("birth_date")
-        let sex = reader.string("sex", maxLength: 1, pattern: "[FMU]", expected: "F, M or U")
-        var address: PostalAddress?
-        if var addressReader = reader.object("address", required: false) {
-            address = Self.address(&addressReader)
-            addressReader.rejectUnknownFields()
-        }
-        guard let first, let last, let birthDate, let sex, let parsed = Sex(rawValue: sex) else { return nil }
-        return Person(firstName: first, lastName: last, birthDate: birthDate, sex: parsed, address: address)
-    }
-
-    static func address(_ reader: inout FieldReader) -> PostalAddress? {
-        let line1 = reader.string("line1", maxLength: 55)
-        let line2 = reader.string("line2", required: false, maxLength: 55)
-        let city = reader.string("city", maxLength: 30)
-        let state = reader.string("state", maxLength: 2, pattern: "[A-Z]{2}", expected: "a two-letter state code")
-        let postalCode = reader.string("postal_code", maxLength: 9, pattern: "[0-9]{5}([0-9]{4})?", expected: "a 5 or 9 digit ZIP code")
-        guard let line1, let city, let state, let postalCode else { return nil }
-        return PostalAddress(line1: line1, line2: line2, city: city, state: state, postalCode: postalCode)
     }
 }

@@ -42,24 +42,13 @@ enum JSONValue: Decodable, Sendable, Equatable {
     }
 }
 
-/// Reads request bodies: checks the media type and the size limit, parses JSON, and hands
-/// back a ``FieldReader`` over the top-level object.
+/// Reads request bodies: checks the media type and the size limit, parses JSON, checks it
+/// against the request type's schema, and decodes it. The one decoding path of every route.
 enum JSONBody {
     /// The largest JSON body accepted (documented in the OpenAPI document).
     static let limit = 1 << 20
     /// The largest NDJSON batch accepted.
     static let batchLimit = 16 << 20
-
-    /// The body as a JSON object, or an ``APIError`` that says what is wrong with it.
-    static func object(_ request: Request, limit: Int = JSONBody.limit) async throws -> FieldReader {
-        try requireMediaType(request, "application/json")
-        let data = try await bytes(request, limit: limit)
-        let value = try parse(data, path: "$")
-        guard case .object(let fields) = value else {
-            throw APIError.validation([.init(path: "$", message: "the body must be a JSON object, not \(value.kind)")])
-        }
-        return FieldReader(fields, path: "$", findings: Findings())
-    }
 
     static func requireMediaType(_ request: Request, _ expected: String) throws {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?
@@ -87,172 +76,77 @@ enum JSONBody {
             throw APIError.badRequest(type: "malformed-json", "the body at \(path) is not well-formed JSON")
         }
     }
-}
 
-/// Findings collected while reading one body, shared by the readers of its nested objects.
-final class Findings: @unchecked Sendable {
-    private(set) var items: [ProblemDetails.Finding] = []
-
-    func add(_ path: String, _ message: String) { items.append(.init(path: path, message: message)) }
-
-    /// Throws the 422 when anything was found.
-    func throwIfAny() throws {
-        if !items.isEmpty { throw APIError.validation(items) }
+    /// One JSON text as `Body`: every problem with its shape, and every rule of `Body`'s own,
+    /// in one 422.
+    static func decode<Body: RequestBody>(_ type: Body.Type, from data: Data, path: String = "$") throws -> Body {
+        let value = try parse(data, path: path)
+        var checker = SchemaChecker()
+        checker.check(value, Body.schema, at: "$")
+        guard checker.findings.isEmpty else { throw APIError.validation(checker.findings) }
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: data)
+        } catch {
+            // The schema passed, so the type and its schema disagree: a defect of ours, not the client's.
+            throw RequestSchemaMismatch(type: "\(Body.self)", underlying: "\(error)")
+        }
+        let findings = body.findings()
+        guard findings.isEmpty else { throw APIError.validation(findings) }
+        return body
     }
 }
 
-/// Reads the fields of one JSON object, recording a finding (with its JSON path) for each
-/// missing, mistyped, malformed or unknown field rather than stopping at the first.
-struct FieldReader {
-    let fields: [String: JSONValue]
-    let path: String
-    let findings: Findings
-    private var read: Set<String> = []
+/// A request type whose schema accepted a body its decoder then refused.
+struct RequestSchemaMismatch: Error, CustomStringConvertible {
+    let type: String
+    let underlying: String
+    var description: String { "request type \(type) does not decode what its schema accepts: \(underlying)" }
+}
 
-    init(_ fields: [String: JSONValue], path: String, findings: Findings) {
-        self.fields = fields
-        self.path = path
-        self.findings = findings
+/// A JSON request body: its schema (checked first, collecting every problem) and its
+/// decoding (explicit `CodingKeys`, so renaming a property cannot change the API).
+protocol RequestBody: Decodable, Sendable {
+    static var schema: JSONSchema { get }
+    /// Problems the schema cannot state, such as fields required together; each with its path.
+    func findings() -> [ProblemDetails.Finding]
+}
+
+extension RequestBody {
+    func findings() -> [ProblemDetails.Finding] { [] }
+}
+
+extension Request {
+    /// The body as `Body`, refusing unknown fields and reporting every problem at once.
+    func decode<Body: RequestBody>(_ type: Body.Type, limit: Int = JSONBody.limit) async throws -> Body {
+        try JSONBody.requireMediaType(self, "application/json")
+        return try JSONBody.decode(type, from: try await JSONBody.bytes(self, limit: limit))
     }
 
-    func at(_ key: String) -> String { "\(path).\(key)" }
-
-    private mutating func value(_ key: String, required: Bool) -> JSONValue? {
-        read.insert(key)
-        guard let value = fields[key], value != .null else {
-            if required { findings.add(at(key), "is required") }
-            return nil
+    /// `wait=N` seconds for a long poll, 0 to 30.
+    func waitSeconds() throws -> Int {
+        guard let text = uri.queryParameters.get("wait") else { return 0 }
+        guard let seconds = Int(text), (0...30).contains(seconds) else {
+            throw APIError.validation([.init(path: "query.wait", message: "must be a whole number of seconds from 0 to 30")])
         }
-        return value
-    }
-
-    /// A string of 1...maxLength characters (no NUL), optionally passing `check`.
-    mutating func string(
-        _ key: String,
-        required: Bool = true,
-        maxLength: Int,
-        check: ((String) -> Bool)? = nil,
-        expected: String? = nil
-    ) -> String? {
-        guard let value = value(key, required: required) else { return nil }
-        guard case .string(let text) = value else {
-            findings.add(at(key), "must be a string, not \(value.kind)")
-            return nil
-        }
-        if text.isEmpty {
-            findings.add(at(key), "must not be empty")
-            return nil
-        }
-        if text.count > maxLength {
-            findings.add(at(key), "must be at most \(maxLength) characters (got \(text.count))")
-            return nil
-        }
-        if text.unicodeScalars.contains("\u{0}") {
-            findings.add(at(key), "must not contain NUL characters")
-            return nil
-        }
-        if let check, !check(text) {
-            findings.add(at(key), expected.map { "must be \($0)" } ?? "is not valid")
-            return nil
-        }
-        return text
-    }
-
-    /// A string matching a regular expression (whole string).
-    mutating func string(_ key: String, required: Bool = true, maxLength: Int, pattern: String, expected: String) -> String? {
-        string(
-            key, required: required, maxLength: maxLength, check: { $0.range(of: "^(?:\(pattern))$", options: .regularExpression) != nil },
-            expected: expected)
-    }
-
-    mutating func int(_ key: String, required: Bool = true, range: ClosedRange<Int>) -> Int? {
-        guard let value = value(key, required: required) else { return nil }
-        guard case .number(let number) = value, number.rounded() == number, let int = Int(exactly: number) else {
-            findings.add(at(key), "must be a whole number, not \(value.kind)")
-            return nil
-        }
-        guard range.contains(int) else {
-            findings.add(at(key), "must be between \(range.lowerBound) and \(range.upperBound)")
-            return nil
-        }
-        return int
-    }
-
-    mutating func bool(_ key: String, required: Bool = true) -> Bool? {
-        guard let value = value(key, required: required) else { return nil }
-        guard case .bool(let flag) = value else {
-            findings.add(at(key), "must be true or false, not \(value.kind)")
-            return nil
-        }
-        return flag
-    }
-
-    mutating func uuid(_ key: String, required: Bool = true) -> UUID? {
-        guard let text = string(key, required: required, maxLength: 36) else { return nil }
-        guard let id = UUID(uuidString: text) else {
-            findings.add(at(key), "must be a UUID")
-            return nil
-        }
-        return id
-    }
-
-    mutating func date(_ key: String, required: Bool = true) -> CalendarDate? {
-        guard let text = string(key, required: required, maxLength: 10) else { return nil }
-        guard let date = CalendarDate(text) else {
-            findings.add(at(key), "must be a date as YYYY-MM-DD")
-            return nil
-        }
-        return date
-    }
-
-    mutating func object(_ key: String, required: Bool = true) -> FieldReader? {
-        guard let value = value(key, required: required) else { return nil }
-        guard case .object(let nested) = value else {
-            findings.add(at(key), "must be an object, not \(value.kind)")
-            return nil
-        }
-        return FieldReader(nested, path: at(key), findings: findings)
-    }
-
-    /// The elements of an array with their paths, at most `maxCount` of them.
-    mutating func array(_ key: String, required: Bool = true, maxCount: Int) -> [(path: String, value: JSONValue)]? {
-        guard let value = value(key, required: required) else { return nil }
-        guard case .array(let elements) = value else {
-            findings.add(at(key), "must be an array, not \(value.kind)")
-            return nil
-        }
-        guard elements.count <= maxCount else {
-            findings.add(at(key), "must have at most \(maxCount) entries (got \(elements.count))")
-            return nil
-        }
-        return elements.enumerated().map { (path: "\(at(key))[\($0.offset)]", value: $0.element) }
-    }
-
-    /// Records a finding for every field that was never read: unknown fields are refused,
-    /// so a misspelt optional field is not silently ignored.
-    func rejectUnknownFields() {
-        for key in fields.keys.sorted() where !read.contains(key) {
-            findings.add(at(key), "is not a known field")
-        }
+        return seconds
     }
 }
 
-/// Encodes response bodies: snake_case keys, ISO 8601 times, sorted keys.
+/// A body of just the caller's lease id: complete, heartbeat, submit.
+struct LeaseRequest: RequestBody {
+    let leaseID: UUID
+    enum CodingKeys: String, CodingKey { case leaseID = "lease_id" }
+    static let schema = JSONSchema.leaseOnly
+}
+
+/// Response bodies, written by ``WireJSON``.
 enum JSONResponse {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(
+        Response(
             status: status,
             headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
+            body: .init(byteBuffer: ByteBuffer(bytes: try WireJSON.encode(value)))
         )
     }
 }

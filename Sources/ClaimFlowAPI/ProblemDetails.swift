@@ -35,13 +35,10 @@ public struct ProblemDetails: Error, Sendable, Encodable {
     }
 
     public func response() -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(self)) ?? Data()
-        return Response(
+        Response(
             status: .init(code: status),
             headers: [.contentType: "application/problem+json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
+            body: .init(byteBuffer: ByteBuffer(bytes: (try? WireJSON.encode(self)) ?? Array("{}".utf8)))
         )
     }
 }

@@ -11,13 +11,9 @@ struct QueryAnswerController: Sendable {
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("{id}/answer") { request, context in
+            let body = try await request.decode(QueryAnswerRequest.self)
             let (_, id) = try await encounters.visibleEncounter(context)
-            var body = try await JSONBody.object(request)
-            let answer = body.string("answer", maxLength: 4000)
-            body.rejectUnknownFields()
-            try body.findings.throwIfAny()
-            guard let answer else { throw APIError.validation(body.findings.items) }
-            try await coding.answerQuery(encounterID: id, answer: answer, audit: context.audit)
+            try await coding.answerQuery(encounterID: id, answer: body.answer, audit: context.audit)
             return try JSONResponse.make(StageBody(encounterId: id, stage: .readyToCode))
         }
     }

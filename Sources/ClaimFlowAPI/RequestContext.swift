@@ -1,4 +1,5 @@
 public import ClaimFlowCore
+import Foundation
 public import Hummingbird
 import Logging
 import NIOCore
@@ -26,6 +27,14 @@ public struct ClaimFlowRequestContext: RequestContext {
     func requirePrincipal() throws -> Principal {
         guard let principal else { throw APIError.unauthorized("authentication required") }
         return principal
+    }
+
+    /// The `{name}` path parameter as an id; anything but a UUID is no such resource.
+    func pathID(_ name: String = "id") throws -> UUID {
+        guard let text = parameters.get(name), let id = UUID(uuidString: text) else {
+            throw APIError.notFound("no such resource: the id must be a UUID")
+        }
+        return id
     }
 
     /// Who acts, from where, under which request id: for the audit trail.

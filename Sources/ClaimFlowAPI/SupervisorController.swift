@@ -32,14 +32,13 @@ struct SupervisorController: Sendable {
         group.get("productivity") { request, context in
             let principal = try context.requirePrincipal()
             let query = request.uri.queryParameters
-            let findings = Findings()
+            var findings: [ProblemDetails.Finding] = []
             let from = query.get("from").flatMap(CalendarDate.init)
             let to = query.get("to").flatMap(CalendarDate.init)
-            if from == nil { findings.add("query.from", "is required, as YYYY-MM-DD") }
-            if to == nil { findings.add("query.to", "is required, as YYYY-MM-DD") }
-            if let from, let to, to < from { findings.add("query.to", "must not be before from") }
-            try findings.throwIfAny()
-            guard let from, let to else { throw APIError.validation(findings.items) }
+            if from == nil { findings.append(.init(path: "query.from", message: "is required, as YYYY-MM-DD")) }
+            if to == nil { findings.append(.init(path: "query.to", message: "is required, as YYYY-MM-DD")) }
+            if let from, let to, to < from { findings.append(.init(path: "query.to", message: "must not be before from")) }
+            guard findings.isEmpty, let from, let to else { throw APIError.validation(findings) }
             let users = try await supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
             return try JSONResponse.make(ProductivityBody(from: from, to: to, users: users))
         }
@@ -62,40 +61,26 @@ struct SupervisorController: Sendable {
                 filter: filter, practiceIDs: principal.practiceIDs, after: cursor, limit: limit + 1
             )
             let page = Array(items.prefix(limit))
-            let next = items.count > limit ? page.last.map { "\($0.dateOfService)_\($0.encounterID)" } : nil
+            let next = items.count > limit ? page.last.map { "\($0.dateOfService)_\($0.encounterID.uuidString.lowercased())" } : nil
             return try JSONResponse.make(WorkPage(items: page, next: next))
         }
         group.post("work/{id}/reassign") { request, context in
+            let body = try await request.decode(ReassignRequest.self)
             let id = try await visibleEncounter(context)
-            var body = try await JSONBody.object(request)
-            let toUser = body.uuid("to_user")
-            let reason = body.string("reason", maxLength: 500)
-            body.rejectUnknownFields()
-            try body.findings.throwIfAny()
-            guard let toUser, let reason else { throw APIError.validation(body.findings.items) }
-            let lease = try await queue.reassign(encounterID: id, to: toUser, reason: reason, audit: context.audit)
+            let lease = try await queue.reassign(encounterID: id, to: body.toUser, reason: body.reason, audit: context.audit)
             return try JSONResponse.make(Reassigned(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
         }
         group.post("work/{id}/release") { request, context in
+            let body = try await request.decode(SupervisorReleaseRequest.self)
             let id = try await visibleEncounter(context)
-            var body = try await JSONBody.object(request)
-            let reason = body.string("reason", maxLength: 500)
-            body.rejectUnknownFields()
-            try body.findings.throwIfAny()
-            guard let reason else { throw APIError.validation(body.findings.items) }
-            try await queue.releaseLease(encounterID: id, reason: reason, audit: context.audit)
+            try await queue.releaseLease(encounterID: id, reason: body.reason, audit: context.audit)
             return try JSONResponse.make(StageBody(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
         }
         group.post("work/{id}/priority") { request, context in
+            let body = try await request.decode(PriorityRequest.self)
             let id = try await visibleEncounter(context)
-            var body = try await JSONBody.object(request)
-            let priority = body.int("priority", range: 0...100)
-            let reason = body.string("reason", maxLength: 500)
-            body.rejectUnknownFields()
-            try body.findings.throwIfAny()
-            guard let priority, let reason else { throw APIError.validation(body.findings.items) }
-            try await queue.setPriority(encounterID: id, priority: priority, reason: reason, audit: context.audit)
-            return try JSONResponse.make(PriorityBody(encounterId: id, priority: priority))
+            try await queue.setPriority(encounterID: id, priority: body.priority, reason: body.reason, audit: context.audit)
+            return try JSONResponse.make(PriorityBody(encounterId: id, priority: body.priority))
         }
     }
 
@@ -103,7 +88,7 @@ struct SupervisorController: Sendable {
     func addHistoryRoute(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.get("{id}/history") { _, context in
             let principal = try context.requirePrincipal()
-            let id = try CoderController.pathID(context)
+            let id = try context.pathID()
             guard let events = try await encounters.history(of: id, practiceIDs: principal.practiceIDs, audit: context.audit)
             else { throw APIError.notFound("encounter \(id) not found") }
             return try JSONResponse.make(["events": events])
@@ -141,31 +126,32 @@ struct SupervisorController: Sendable {
 
     private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter, (CalendarDate, UUID)?, Int) {
         let query = request.uri.queryParameters
-        let findings = Findings()
+        var findings: [ProblemDetails.Finding] = []
+        func add(_ path: String, _ message: String) { findings.append(.init(path: path, message: message)) }
         var filter = WorkFilter()
         if let text = query.get("queue") {
             filter.queue = WorkQueueName(rawValue: text)
-            if filter.queue == nil { findings.add("query.queue", "must be coding or billing") }
+            if filter.queue == nil { add("query.queue", "must be coding or billing") }
         }
         if let text = query.get("stage") {
             filter.stage = Stage(rawValue: text)
-            if filter.stage == nil { findings.add("query.stage", "is not a stage") }
+            if filter.stage == nil { add("query.stage", "is not a stage") }
         }
         if let text = query.get("assignee") {
             filter.assignee = UUID(uuidString: text)
-            if filter.assignee == nil { findings.add("query.assignee", "must be a user id") }
+            if filter.assignee == nil { add("query.assignee", "must be a user id") }
         }
         if let text = query.get("practice") {
             filter.practiceID = try await practices.practiceID(code: text, within: principal.practiceIDs)
-            if filter.practiceID == nil { findings.add("query.practice", "is not one of your practices") }
+            if filter.practiceID == nil { add("query.practice", "is not one of your practices") }
         }
         if let text = query.get("from") {
             filter.dateOfServiceFrom = CalendarDate(text)
-            if filter.dateOfServiceFrom == nil { findings.add("query.from", "must be a date as YYYY-MM-DD") }
+            if filter.dateOfServiceFrom == nil { add("query.from", "must be a date as YYYY-MM-DD") }
         }
         if let text = query.get("to") {
             filter.dateOfServiceTo = CalendarDate(text)
-            if filter.dateOfServiceTo == nil { findings.add("query.to", "must be a date as YYYY-MM-DD") }
+            if filter.dateOfServiceTo == nil { add("query.to", "must be a date as YYYY-MM-DD") }
         }
         var cursor: (CalendarDate, UUID)?
         if let text = query.get("after") {
@@ -173,7 +159,7 @@ struct SupervisorController: Sendable {
             if parts.count == 2, let date = CalendarDate(String(parts[0])), let id = UUID(uuidString: String(parts[1])) {
                 cursor = (date, id)
             } else {
-                findings.add("query.after", "must be the `next` value of the previous page")
+                add("query.after", "must be the `next` value of the previous page")
             }
         }
         var limit = 50
@@ -181,10 +167,10 @@ struct SupervisorController: Sendable {
             if let value = Int(text), (1...500).contains(value) {
                 limit = value
             } else {
-                findings.add("query.limit", "must be from 1 to 500")
+                add("query.limit", "must be from 1 to 500")
             }
         }
-        try findings.throwIfAny()
+        guard findings.isEmpty else { throw APIError.validation(findings) }
         return (filter, cursor, limit)
     }
 }

@@ -7,7 +7,7 @@ public struct ServiceLine: Sendable, Hashable, Codable {
     /// Up to four two-character modifiers, in order.
     public var modifiers: [String]
     public var units: Decimal
-    public var charge: Decimal
+    @MoneyAmount public var charge: Decimal
     /// 1-based positions in the diagnosis list, the first being primary (1 to 4 of them).
     public var pointers: [Int]
 
@@ -33,6 +33,41 @@ public struct CodeAssignment: Sendable, Hashable, Codable {
 
     /// The claim total: the sum of the line charges.
     public var totalCharge: Decimal { lines.reduce(0) { $0 + $1.charge } }
+}
+
+/// An amount in dollars, written as a decimal string with two places (`"125.00"`) in both
+/// directions: a JSON number would round-trip through binary floating point on many clients.
+@propertyWrapper
+public struct MoneyAmount: Sendable, Hashable, Codable {
+    public var wrappedValue: Decimal
+
+    public init(wrappedValue: Decimal) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let amount = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an amount such as \"125.00\"")
+        }
+        wrappedValue = amount
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Self.text(wrappedValue))
+    }
+
+    /// `125` → `"125.00"`, `-3.5` → `"-3.50"`: rounded to cents, always two places.
+    public static func text(_ amount: Decimal) -> String {
+        var value = amount
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 2, .plain)
+        let negative = rounded < 0
+        let parts = (negative ? -rounded : rounded).description.split(separator: ".", maxSplits: 1)
+        let whole = parts.first.map(String.init) ?? "0"
+        let cents = parts.count > 1 ? String(parts[1]) : ""
+        return (negative ? "-" : "") + whole + "." + cents.padding(toLength: 2, withPad: "0", startingAt: 0)
+    }
 }
 
 /// Formats of the code systems, checked before anything is stored.

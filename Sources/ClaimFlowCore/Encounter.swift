@@ -1,7 +1,7 @@
 public import Foundation
 
 /// Administrative sex as the 837P's DMG segment carries it.
-public enum Sex: String, Sendable, Hashable, Codable {
+public enum Sex: String, Sendable, Hashable, CaseIterable, Codable {
     case female = "F"
     case male = "M"
     case unknown = "U"
@@ -22,6 +22,16 @@ public struct Person: Sendable, Hashable, Codable {
         self.sex = sex
         self.address = address
     }
+}
+
+/// X12 individual relationship codes of a patient to the subscriber (loop 2000B SBR02 / 2000C
+/// PAT01): the one list intake, the 837P writer and the schema's CHECK agree on.
+public enum PatientRelationship {
+    /// The patient is the subscriber.
+    public static let subscriberSelf = "18"
+    /// Every code ClaimFlow accepts, self first.
+    public static let codes = ["18", "01", "19", "20", "21", "39", "40", "53", "G8"]
+    public static let summary = "18 self, 01 spouse, 19 child, 20 employee, 21 unknown, 39, 40, 53 or G8 other"
 }
 
 /// The insurance coverage an encounter is billed to.

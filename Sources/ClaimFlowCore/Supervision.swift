@@ -15,7 +15,7 @@ public struct QueueSummary: Sendable, Hashable, Codable {
     /// Items by days since the date of service: "0-1", "2-3", "4-7", "8-14", "15+".
     public var aging: [String: Int]
     /// Not-final-billed dollars: the charges of the items' current codes (none yet: 0).
-    public var dnfbCharges: Decimal = 0
+    @MoneyAmount public var dnfbCharges: Decimal = 0
     /// Items within 30 days of their payer's timely filing limit (or past it).
     public var nearFilingLimit: Int = 0
 

@@ -86,7 +86,7 @@ public struct BillerClaimView: Sendable, Hashable, Codable {
     public var frequencyCode: String
     public var status: String
     public var stage: Stage
-    public var totalCharge: Decimal
+    @MoneyAmount public var totalCharge: Decimal
     public var practice: Practice
     public var renderingProviderNPI: String
     public var renderingProviderName: String

@@ -27,7 +27,7 @@ public struct Migration: Sendable, Hashable {
         guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
             return nil
         }
-        return Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: file.sql)
+        return Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: file.text)
     }
     .sorted { $0.version < $1.version }
 }

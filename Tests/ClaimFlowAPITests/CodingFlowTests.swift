@@ -52,6 +52,18 @@ struct CodingFlowTests {
             )
             #expect(try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch().passed == 1)
             #expect(try await h.fixture.encounters.stage(of: id) == .readyToBill)
+
+            // On the wire: ids in lower case, money as a decimal string with two places.
+            let line = try #require((fixed.json["codes"] as? [String: Any]).flatMap { ($0["lines"] as? [[String: Any]])?.first })
+            #expect(line["charge"] as? String == "125.00")
+            #expect(line["units"] as? Int == 1)
+            #expect(fixed.json["encounter_id"] as? String == id.uuidString.lowercased())
+            let pulled = try await c.send(.post, "/api/v1/biller/next", token: h.tokens[.biller])
+            let claim = try #require(pulled.json["claim"] as? [String: Any], "\(pulled.body)")
+            #expect(claim["total_charge"] as? String == "125.00")
+            #expect(claim["encounter_id"] as? String == id.uuidString.lowercased())
+            let leaseID = try #require((pulled.json["lease"] as? [String: Any])?["id"] as? String)
+            #expect(leaseID == leaseID.lowercased() && UUID(uuidString: leaseID) != nil)
         }
     }
 

@@ -63,7 +63,8 @@ struct SupervisorTests {
             // Six in the queue (one is on hold): pulled first were the oldest dates? No: by priority then age
             // of queueing, so the first three intakes (0, 1, 2 days) were pulled; the hold was the 2-day one.
             #expect(aging == ["0-1": 2, "2-3": 0, "4-7": 1, "8-14": 1, "15+": 2])
-            #expect(coding["dnfb_charges"] as? Double == 165.5)
+            // Money is a decimal string, never a binary floating-point number.
+            #expect(coding["dnfb_charges"] as? String == "165.50")
             #expect(coding["near_filing_limit"] as? Int == 1)
             let holds = try #require(reply.json["holds"] as? [[String: Any]])
             #expect(holds.count == 1 && holds.first?["on_hold"] as? Int == 1)

@@ -1,11 +1,11 @@
 import Foundation
 
-// Usage: claimflow-embed-sql OUTPUT.swift VARIABLE FILE...
+// Usage: claimflow-embed-text OUTPUT.swift VARIABLE FILE...
 // Writes one Swift array literal holding each file's name and text. Raw string delimiters
 // are chosen longer than any run of `#` in the text so no text needs escaping.
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: claimflow-embed-sql OUTPUT VARIABLE FILE...\n".utf8))
+    FileHandle.standardError.write(Data("usage: claimflow-embed-text OUTPUT VARIABLE FILE...\n".utf8))
     exit(2)
 }
 let output = arguments[0]
@@ -17,13 +17,13 @@ for path in arguments.dropFirst(2) {
     var hashes = "#"
     while text.contains("\"" + hashes) || text.contains(hashes + "\"") || text.contains("\\" + hashes) { hashes += "#" }
     entries.append(
-        "    (name: \"\(url.lastPathComponent)\", sql: \(hashes)\"\"\"\n\(text)\n\"\"\"\(hashes)),"
+        "    (name: \"\(url.lastPathComponent)\", text: \(hashes)\"\"\"\n\(text)\n\"\"\"\(hashes)),"
     )
 }
 let source = """
-    // Generated at build time by claimflow-embed-sql. Do not edit.
+    // Generated at build time by claimflow-embed-text. Do not edit.
 
-    let \(variable): [(name: String, sql: String)] = [
+    let \(variable): [(name: String, text: String)] = [
     \(entries.joined(separator: "\n"))
     ]
 

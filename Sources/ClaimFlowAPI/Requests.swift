@@ -1,0 +1,322 @@
+import ClaimFlowCore
+import Foundation
+
+// The request bodies of every route, each with the schema `openapi.yaml` states for it.
+// Names match the document's component schemas.
+
+/// The JSON request body of each operation, by `METHOD /path` as the document writes it: the
+/// contract test compares each schema with the document's, keyword by keyword.
+enum RequestBodies {
+    static let byOperation: [String: any RequestBody.Type] = [
+        "POST /api/v1/encounters": EncounterIntakeRequest.self,
+        "PUT /api/v1/coder/encounters/{id}/codes": SaveCodesRequest.self,
+        "POST /api/v1/coder/encounters/{id}/complete": LeaseRequest.self,
+        "POST /api/v1/coder/encounters/{id}/query": ProviderQueryRequest.self,
+        "POST /api/v1/coder/encounters/{id}/release": CoderReleaseRequest.self,
+        "POST /api/v1/coder/encounters/{id}/heartbeat": LeaseRequest.self,
+        "POST /api/v1/encounters/{id}/answer": QueryAnswerRequest.self,
+        "POST /api/v1/biller/claims/{id}/submit": LeaseRequest.self,
+        "POST /api/v1/biller/claims/{id}/return": ReturnClaimRequest.self,
+        "POST /api/v1/supervisor/work/{id}/reassign": ReassignRequest.self,
+        "POST /api/v1/supervisor/work/{id}/release": SupervisorReleaseRequest.self,
+        "POST /api/v1/supervisor/work/{id}/priority": PriorityRequest.self,
+        "POST /api/v1/admin/users": CreateUserRequest.self,
+        "POST /api/v1/admin/users/{id}/tokens": IssueTokenRequest.self,
+        "POST /api/v1/admin/practices": CreatePracticeRequest.self,
+        "POST /api/v1/admin/practices/{code}/providers": CreateProviderRequest.self,
+        "POST /api/v1/admin/payers": CreatePayerRequest.self,
+    ]
+}
+
+// MARK: Intake
+
+struct PostalAddressInput: RequestBody {
+    let line1: String
+    let line2: String?
+    let city: String
+    let state: String
+    let postalCode: String
+    enum CodingKeys: String, CodingKey { case line1, line2, city, state, postalCode = "postal_code" }
+
+    static let schema = JSONSchema.object([
+        .required("line1", .text(55)), .optional("line2", .text(55)), .required("city", .text(30)),
+        .required("state", .matching("[A-Z]{2}", "a two-letter state code")),
+        .required("postal_code", .matching("[0-9]{5}([0-9]{4})?", "a 5 or 9 digit ZIP code")),
+    ])
+
+    var address: PostalAddress { PostalAddress(line1: line1, line2: line2, city: city, state: state, postalCode: postalCode) }
+}
+
+struct PersonInput: RequestBody {
+    let firstName: String
+    let lastName: String
+    let birthDate: CalendarDate
+    let sex: Sex
+    let address: PostalAddressInput?
+    enum CodingKeys: String, CodingKey {
+        case firstName = "first_name", lastName = "last_name", birthDate = "birth_date", sex, address
+    }
+
+    static let properties: [JSONSchema.Property] = [
+        .required("first_name", .text(35)), .required("last_name", .text(60)), .required("birth_date", .date),
+        .required("sex", .oneOf(Sex.allCases.map(\.rawValue), "F, M or U")),
+        .optional("address", PostalAddressInput.schema),
+    ]
+    static let schema = JSONSchema.object(properties)
+
+    var person: Person { Person(firstName: firstName, lastName: lastName, birthDate: birthDate, sex: sex, address: address?.address) }
+}
+
+struct PatientInput: Decodable, Sendable {
+    let mrn: String
+    let person: PersonInput
+
+    enum CodingKeys: String, CodingKey { case mrn }
+
+    init(from decoder: any Decoder) throws {
+        mrn = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .mrn)
+        person = try PersonInput(from: decoder)
+    }
+
+    static let schema = JSONSchema.object([.required("mrn", .text(50))] + PersonInput.properties)
+}
+
+struct CoverageInput: Decodable, Sendable {
+    let payerCode: String
+    let memberID: String
+    let groupNumber: String?
+    let relationship: String?
+    let subscriber: PersonInput?
+    enum CodingKeys: String, CodingKey {
+        case payerCode = "payer_code", memberID = "member_id", groupNumber = "group_number", relationship, subscriber
+    }
+
+    static let schema = JSONSchema.object([
+        .required("payer_code", .text(80)),
+        .required("member_id", .matching("[A-Za-z0-9-]{2,80}", "2-80 letters, digits or dashes")),
+        .optional("group_number", .text(50)),
+        .optional("relationship", .oneOf(PatientRelationship.codes, "an X12 relationship code: \(PatientRelationship.summary)")),
+        .optional("subscriber", PersonInput.schema),
+    ])
+
+    var relationshipCode: String { relationship ?? PatientRelationship.subscriberSelf }
+}
+
+struct EncounterIntakeRequest: RequestBody {
+    let practiceCode: String
+    let externalID: String
+    let patient: PatientInput
+    let coverage: CoverageInput
+    let renderingProviderNPI: String
+    let dateOfService: CalendarDate
+    let placeOfService: String
+    let specialty: String
+    let priority: Int?
+    let documentation: String
+    enum CodingKeys: String, CodingKey {
+        case practiceCode = "practice_code", externalID = "external_id", patient, coverage
+        case renderingProviderNPI = "rendering_provider_npi", dateOfService = "date_of_service"
+        case placeOfService = "place_of_service", specialty, priority, documentation
+    }
+
+    static let schema = JSONSchema.object([
+        .required("practice_code", .text(20)), .required("external_id", .text(80)),
+        .required("patient", PatientInput.schema), .required("coverage", CoverageInput.schema),
+        .required("rendering_provider_npi", .npi), .required("date_of_service", .date),
+        .required("place_of_service", .matching("[0-9]{2}", "two digits, such as 11")),
+        .required("specialty", .specialty), .optional("priority", .integer(0...100)),
+        .required("documentation", .text(100_000)),
+    ])
+
+    func findings() -> [ProblemDetails.Finding] {
+        if coverage.relationshipCode != PatientRelationship.subscriberSelf, coverage.subscriber == nil {
+            return [.init(path: "$.coverage.subscriber", message: "is required unless relationship is 18 (self)")]
+        }
+        return []
+    }
+}
+
+extension JSONSchema {
+    /// A specialty, which is also a coder's skill, such as `family_medicine`.
+    static let specialty = matching("[a-z][a-z0-9_]{1,40}", "a specialty name such as family_medicine")
+}
+
+// MARK: Coder
+
+struct ServiceLineInput: Decodable, Sendable {
+    let code: String
+    let modifiers: [String]?
+    let units: Int
+    let charge: String
+    let pointers: [Int]
+
+    static let schema = JSONSchema.object([
+        .required(
+            "code",
+            .matching(
+                "([0-9]{5}|[0-9]{4}[FTU]|[A-Z][0-9]{4})",
+                "a CPT (5 digits, or 4 digits and F, T or U) or HCPCS Level II (letter and 4 digits) code")
+        ),
+        .optional("modifiers", .array(of: .matching("[A-Z0-9]{2}", "a two-character modifier such as 25 or XS"), count: 0...4)),
+        .required("units", .integer(1...9_999)),
+        .required("charge", .matching("[0-9]{1,7}(\\.[0-9]{1,2})?", "an amount such as \"125.00\"")),
+        .required("pointers", .array(of: .integer(1...12), count: 1...4)),
+    ])
+
+    var line: ServiceLine {
+        ServiceLine(
+            code: code, modifiers: modifiers ?? [], units: Decimal(units),
+            // The schema's pattern admits only amounts Decimal reads exactly.
+            charge: Decimal(string: charge, locale: Locale(identifier: "en_US_POSIX")) ?? 0, pointers: pointers
+        )
+    }
+}
+
+struct SaveCodesRequest: RequestBody {
+    let leaseID: UUID
+    let diagnoses: [String]
+    let lines: [ServiceLineInput]
+    enum CodingKeys: String, CodingKey { case leaseID = "lease_id", diagnoses, lines }
+
+    static let schema = JSONSchema.object([
+        .required("lease_id", .uuid),
+        .required(
+            "diagnoses",
+            .array(
+                of: .string(
+                    .init(
+                        pattern: "^[A-Za-z][0-9][A-Za-z0-9]\\.?[A-Za-z0-9]{0,4}$", expected: "an ICD-10-CM code such as E11.9 or E119",
+                        check: { CodeFormat.normalizedDiagnosis($0) != nil })),
+                count: 0...12)
+        ),
+        .required("lines", .array(of: ServiceLineInput.schema, count: 0...50)),
+    ])
+
+    /// Diagnoses without their dots, as they are stored.
+    var codes: CodeAssignment {
+        CodeAssignment(diagnoses: diagnoses.compactMap(CodeFormat.normalizedDiagnosis), lines: lines.map(\.line))
+    }
+}
+
+struct ProviderQueryRequest: RequestBody {
+    let leaseID: UUID
+    let question: String
+    enum CodingKeys: String, CodingKey { case leaseID = "lease_id", question }
+    static let schema = JSONSchema.object([.required("lease_id", .uuid), .required("question", .text(4000))])
+}
+
+struct CoderReleaseRequest: RequestBody {
+    let leaseID: UUID
+    let reason: String?
+    enum CodingKeys: String, CodingKey { case leaseID = "lease_id", reason }
+    static let schema = JSONSchema.object([.required("lease_id", .uuid), .optional("reason", .reason)])
+}
+
+struct QueryAnswerRequest: RequestBody {
+    let answer: String
+    static let schema = JSONSchema.object([.required("answer", .text(4000))])
+}
+
+// MARK: Biller
+
+struct ReturnClaimRequest: RequestBody {
+    let leaseID: UUID
+    let reason: String
+    enum CodingKeys: String, CodingKey { case leaseID = "lease_id", reason }
+    static let schema = JSONSchema.object([.required("lease_id", .uuid), .required("reason", .reason)])
+}
+
+// MARK: Supervisor
+
+struct ReassignRequest: RequestBody {
+    let toUser: UUID
+    let reason: String
+    enum CodingKeys: String, CodingKey { case toUser = "to_user", reason }
+    static let schema = JSONSchema.object([.required("to_user", .uuid), .required("reason", .reason)])
+}
+
+struct SupervisorReleaseRequest: RequestBody {
+    let reason: String
+    static let schema = JSONSchema.object([.required("reason", .reason)])
+}
+
+struct PriorityRequest: RequestBody {
+    let priority: Int
+    let reason: String
+    static let schema = JSONSchema.object([.required("priority", .integer(0...100)), .required("reason", .reason)])
+}
+
+// MARK: Admin
+
+struct CreateUserRequest: RequestBody {
+    let username: String
+    let displayName: String
+    let roles: [Role]
+    let practices: [String]
+    let skills: [String]?
+    let active: Bool?
+    enum CodingKeys: String, CodingKey { case username, displayName = "display_name", roles, practices, skills, active }
+
+    static let schema = JSONSchema.object([
+        .required("username", .matching("[a-z0-9][a-z0-9._-]{1,62}", "2-63 lower-case letters, digits, dots, dashes")),
+        .required("display_name", .text(200)),
+        .required("roles", .array(of: .oneOf(Role.allCases.map(\.rawValue), "a role"), count: 0...5)),
+        .required("practices", .array(of: .anyString, count: 0...100)),
+        .optional("skills", .array(of: .specialty, count: 0...50)),
+        .optional("active", .boolean),
+    ])
+}
+
+struct IssueTokenRequest: RequestBody {
+    let label: String?
+    static let schema = JSONSchema.object([.optional("label", .text(200))])
+}
+
+extension JSONSchema {
+    static let taxonomy = matching("[0-9A-Z]{9}X", "a 10-character taxonomy code")
+}
+
+struct CreatePracticeRequest: RequestBody {
+    let code: String
+    let name: String
+    let npi: String
+    let taxID: String
+    let taxonomy: String
+    let address: PostalAddressInput
+    let segregateDuties: Bool?
+    enum CodingKeys: String, CodingKey {
+        case code, name, npi, taxID = "tax_id", taxonomy, address, segregateDuties = "segregate_duties"
+    }
+
+    static let schema = JSONSchema.object([
+        .required("code", .matching("[A-Z0-9_-]{2,20}", "2-20 upper-case letters, digits, _ or -")),
+        .required("name", .text(200)), .required("npi", .npi),
+        .required("tax_id", .matching("[0-9]{9}", "9 digits")), .required("taxonomy", .taxonomy),
+        .required("address", PostalAddressInput.schema), .optional("segregate_duties", .boolean),
+    ])
+}
+
+struct CreateProviderRequest: RequestBody {
+    let npi: String
+    let firstName: String
+    let lastName: String
+    let taxonomy: String?
+    enum CodingKeys: String, CodingKey { case npi, firstName = "first_name", lastName = "last_name", taxonomy }
+
+    static let schema = JSONSchema.object([
+        .required("npi", .npi), .required("first_name", .text(35)), .required("last_name", .text(60)),
+        .optional("taxonomy", .taxonomy),
+    ])
+}
+
+struct CreatePayerRequest: RequestBody {
+    let payerCode: String
+    let name: String
+    let filingLimitDays: Int?
+    enum CodingKeys: String, CodingKey { case payerCode = "payer_code", name, filingLimitDays = "filing_limit_days" }
+
+    static let schema = JSONSchema.object([
+        .required("payer_code", .matching("[A-Za-z0-9]{2,80}", "2-80 letters or digits")),
+        .required("name", .text(60)), .optional("filing_limit_days", .integer(1...3650)),
+    ])
+}
