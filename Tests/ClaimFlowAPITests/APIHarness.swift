@@ -124,9 +124,41 @@ struct TestClientProtocolBox: Sendable {
             body = ByteBuffer(string: raw)
             headers[.contentType] = contentType ?? "application/json"
         }
-        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+        let reply = try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
             Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: response.body))
         }
+        ResponseLog.shared.record(method: method, uri: uri, reply: reply)
+        return reply
+    }
+}
+
+/// Every response the API tests see, one JSON line each, in the file `CLAIMFLOW_CONTRACT_LOG`
+/// names: scripts/test then checks them all against openapi.yaml (Tests/contract).
+final class ResponseLog: @unchecked Sendable {
+    static let shared = ResponseLog(path: ProcessInfo.processInfo.environment["CLAIMFLOW_CONTRACT_LOG"])
+
+    private let handle: FileHandle?
+    private let lock = NSLock()
+
+    init(path: String?) {
+        guard let path, !path.isEmpty else {
+            handle = nil
+            return
+        }
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        handle = FileHandle(forWritingAtPath: path)
+        _ = try? handle?.seekToEnd()
+    }
+
+    func record(method: HTTPRequest.Method, uri: String, reply: TestClientProtocolBox.Reply) {
+        guard let handle else { return }
+        let entry: [String: Any] = [
+            "method": method.rawValue, "uri": uri, "status": reply.status,
+            "content_type": reply.headers[.contentType] ?? "", "body": reply.body,
+        ]
+        guard var line = try? JSONSerialization.data(withJSONObject: entry) else { return }
+        line.append(UInt8(ascii: "\n"))
+        lock.withLock { try? handle.write(contentsOf: line) }
     }
 }
 

@@ -351,7 +351,7 @@ struct ContractWalker: @unchecked Sendable {
         var result: [Probe] = []
         func accept(_ value: Any) { result.append(Probe(path: path, value: value, accepted: true)) }
         func refuse(_ value: Any) { result.append(Probe(path: path, value: value, accepted: false)) }
-        let where_ = "$" + path.map(\.description).joined()
+        let here = "$" + path.map(\.description).joined()
         if !path.isEmpty { refuse(NSNull()) }
         switch schema["type"] as? String {
         case "object":
@@ -361,14 +361,14 @@ struct ContractWalker: @unchecked Sendable {
             let fields = example as? [String: Any] ?? [:]
             for name in properties.keys.sorted() {
                 guard let value = fields[name] else {
-                    failures.append("\(where_).\(name): documented, but the contract test's example lacks it")
+                    failures.append("\(here).\(name): documented, but the contract test's example lacks it")
                     continue
                 }
                 result += probes(properties[name] as? [String: Any] ?? [:], value, at: path + [.key(name)], failures: &failures)
                 result.append(Probe(path: path + [.key(name)], value: nil, accepted: !required.contains(name)))
             }
             for name in fields.keys where properties[name] == nil {
-                failures.append("\(where_).\(name): sent by the example, but not documented")
+                failures.append("\(here).\(name): sent by the example, but not documented")
             }
             result.append(Probe(path: path + [.key("undocumented_field")], value: "x", accepted: false))
         case "string":
@@ -409,7 +409,7 @@ struct ContractWalker: @unchecked Sendable {
             refuse("not an array")
             let items = example as? [Any] ?? []
             guard let first = items.first else {
-                failures.append("\(where_): the example's array is empty, so its items are not walked")
+                failures.append("\(here): the example's array is empty, so its items are not walked")
                 return result
             }
             result += probes(schema["items"] as? [String: Any] ?? [:], first, at: path + [.index(0)], failures: &failures)
@@ -419,7 +419,7 @@ struct ContractWalker: @unchecked Sendable {
             }
             if let minimum = schema["minItems"] as? Int, minimum > 0 { refuse(Array(repeating: first, count: minimum - 1)) }
         default:
-            failures.append("\(where_): a schema without a type the walk knows")
+            failures.append("\(here): a schema without a type the walk knows")
         }
         return result
     }

@@ -220,7 +220,10 @@ struct RoleMatrixTests {
                 (HTTPRequest.Method.post, "/api/v1/coder/encounters/\(foreign)/complete", coderToken, lease),
                 (.put, "/api/v1/coder/encounters/\(foreign)/codes", coderToken, lease.merging(APIHarness.codesBody()) { $1 }),
                 (.post, "/api/v1/coder/encounters/\(foreign)/heartbeat", coderToken, lease),
-                (.post, "/api/v1/supervisor/work/\(foreign)/reassign", supervisorToken, ["to_user": h.users[.coder]!.uuidString, "reason": "balance"]),
+                (
+                    .post, "/api/v1/supervisor/work/\(foreign)/reassign", supervisorToken,
+                    ["to_user": h.users[.coder]!.uuidString, "reason": "balance"]
+                ),
                 (.post, "/api/v1/supervisor/work/\(foreign)/priority", supervisorToken, ["priority": 5, "reason": "filing limit"]),
                 (.get, "/api/v1/encounters/\(foreign)/history", supervisorToken, [:]),
             ] {
