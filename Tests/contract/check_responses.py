@@ -27,8 +27,22 @@ def pointer(*parts):
     return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def close_objects(node):
+    """Treats every object schema with listed properties as closed: a response key the
+    document does not list (a renamed Swift property, say) is a failure, not a silent extra."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict) and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            close_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            close_objects(value)
+
+
 def main():
     document = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+    close_objects(document)
     registry = Registry().with_resource(BASE, Resource.from_contents(document, default_specification=DRAFT202012))
 
     def resolve(node):
