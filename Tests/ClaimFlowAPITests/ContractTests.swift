@@ -72,6 +72,10 @@ struct ContractTests {
             let token = try await Self.allRoleToken(h)
             let walker = ContractWalker(document: document, client: c, token: token)
             let failures = try await walker.walkAll()
+            print(
+                "contract walk: \(walker.sent.value) requests over \(document.jsonOperations().count) operations, \(failures.count) failures"
+            )
+            #expect(walker.sent.value > 500)
             #expect(walker.examples.keys.sorted() == document.jsonOperations().keys.sorted())
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         }
@@ -219,6 +223,15 @@ struct ContractWalker: @unchecked Sendable {
     let document: OpenAPIContract
     let client: TestClientProtocolBox
     let token: String
+    /// How many requests the walk sent.
+    let sent = Counter()
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        var value: Int { lock.withLock { count } }
+        func increment() { lock.withLock { count += 1 } }
+    }
 
     /// A valid body for each operation, holding every documented field. (The intake's
     /// relationship is 18, self, so taking the subscriber away is allowed: the document's
@@ -337,6 +350,7 @@ struct ContractWalker: @unchecked Sendable {
 
     private func send(_ method: HTTPRequest.Method, _ uri: String, _ body: Any) async throws -> TestClientProtocolBox.Reply {
         let data = try JSONSerialization.data(withJSONObject: body, options: [.fragmentsAllowed])
+        sent.increment()
         return try await client.send(method, uri, token: token, raw: String(decoding: data, as: UTF8.self))
     }
 
