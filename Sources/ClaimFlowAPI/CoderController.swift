@@ -39,7 +39,7 @@ struct CoderController: Sendable {
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,
                 action: "coding.completed", audit: context.audit
             )
-            return try JSONResponse.make(StageBody(encounterId: id, stage: .coded))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .coded))
         }
         group.post("encounters/{id}/query") { request, context in
             let body = try await request.decode(ProviderQueryRequest.self)
@@ -47,7 +47,7 @@ struct CoderController: Sendable {
             let queryID = try await coding.askProvider(
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, question: body.question, audit: context.audit
             )
-            return try JSONResponse.make(QueryBody(encounterId: id, stage: .onHold, queryId: queryID))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .onHold, queryId: queryID))
         }
         group.post("encounters/{id}/release") { request, context in
             let body = try await request.decode(CoderReleaseRequest.self)
@@ -56,7 +56,7 @@ struct CoderController: Sendable {
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason, audit: context.audit
             )
             let stage = try await encounters.stage(of: id) ?? .readyToCode
-            return try JSONResponse.make(StageBody(encounterId: id, stage: stage))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: stage))
         }
         group.post("encounters/{id}/heartbeat") { request, context in
             let body = try await request.decode(LeaseRequest.self)
@@ -152,13 +152,13 @@ struct SavedCodes: Encodable {
     let findings: [CodingFinding]
 }
 
-struct StageBody: Encodable {
+/// What a change to one encounter's work answers: the encounter, where it stands now, and what
+/// the change made (a query, a new holder and lease, a priority). Absent parts are left out.
+struct WorkUpdate: Encodable {
     let encounterId: UUID
-    let stage: Stage
-}
-
-struct QueryBody: Encodable {
-    let encounterId: UUID
-    let stage: Stage
-    let queryId: UUID
+    var stage: Stage?
+    var queryId: UUID?
+    var holder: UUID?
+    var lease: LeaseBody?
+    var priority: Int?
 }

@@ -14,7 +14,7 @@ struct QueryAnswerController: Sendable {
             let body = try await request.decode(QueryAnswerRequest.self)
             let (_, id) = try await encounters.visibleEncounter(context)
             try await coding.answerQuery(encounterID: id, answer: body.answer, audit: context.audit)
-            return try JSONResponse.make(StageBody(encounterId: id, stage: .readyToCode))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .readyToCode))
         }
     }
 }

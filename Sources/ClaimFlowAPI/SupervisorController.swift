@@ -68,19 +68,19 @@ struct SupervisorController: Sendable {
             let body = try await request.decode(ReassignRequest.self)
             let id = try await visibleEncounter(context)
             let lease = try await queue.reassign(encounterID: id, to: body.toUser, reason: body.reason, audit: context.audit)
-            return try JSONResponse.make(Reassigned(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
         }
         group.post("work/{id}/release") { request, context in
             let body = try await request.decode(SupervisorReleaseRequest.self)
             let id = try await visibleEncounter(context)
             try await queue.releaseLease(encounterID: id, reason: body.reason, audit: context.audit)
-            return try JSONResponse.make(StageBody(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
         }
         group.post("work/{id}/priority") { request, context in
             let body = try await request.decode(PriorityRequest.self)
             let id = try await visibleEncounter(context)
             try await queue.setPriority(encounterID: id, priority: body.priority, reason: body.reason, audit: context.audit)
-            return try JSONResponse.make(PriorityBody(encounterId: id, priority: body.priority))
+            return try JSONResponse.make(WorkUpdate(encounterId: id, priority: body.priority))
         }
     }
 
@@ -107,17 +107,6 @@ struct SupervisorController: Sendable {
         let from: CalendarDate
         let to: CalendarDate
         let users: [UserProductivity]
-    }
-
-    struct Reassigned: Encodable {
-        let encounterId: UUID
-        let holder: UUID
-        let lease: LeaseBody
-    }
-
-    struct PriorityBody: Encodable {
-        let encounterId: UUID
-        let priority: Int
     }
 
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> UUID {
