@@ -55,18 +55,30 @@ struct UsersCommand: AsyncParsableCommand {
         }
     }
 
-    struct Token: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Issue a new API token for a user and print it (once).")
-
+    /// A user and a token label, with the database to find them in.
+    struct UserTokens: ParsableArguments {
         @Argument var username: String
-        @Option(help: "A label to tell the user's tokens apart.") var label: String = "cli"
+        @Option(help: "The label that tells the user's tokens apart.") var label: String = "cli"
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
 
-        func run() async throws {
-            let (username, label) = (self.username, self.label)
+        /// Runs `body` with the user's id, or fails naming the user.
+        func withUser(_ body: @Sendable (UUID, UserStore) async throws -> Void) async throws {
+            let username = self.username
             try await withUsers(database, logging) { _, users, _ in
-                let id = try await requireUser(username, in: users)
+                try await body(try await requireUser(username, in: users), users)
+            }
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a new API token for a user and print it (once).")
+
+        @OptionGroup var target: UserTokens
+
+        func run() async throws {
+            let label = target.label
+            try await target.withUser { id, users in
                 print(try await users.issueToken(userID: id, label: label, audit: .system))
             }
         }
@@ -75,15 +87,11 @@ struct UsersCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a user's tokens with a label; effective at once.")
 
-        @Argument var username: String
-        @Option(help: "The label of the tokens to revoke.") var label: String = "cli"
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var logging: LoggingOptions
+        @OptionGroup var target: UserTokens
 
         func run() async throws {
-            let (username, label) = (self.username, self.label)
-            try await withUsers(database, logging) { _, users, _ in
-                let id = try await requireUser(username, in: users)
+            let (username, label) = (target.username, target.label)
+            try await target.withUser { id, users in
                 let count = try await users.revokeTokens(userID: id, label: label, audit: .system)
                 print("revoked \(count) token(s) of \(username) labelled '\(label)'")
             }
