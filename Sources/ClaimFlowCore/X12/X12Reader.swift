@@ -1,6 +1,9 @@
-// Reading X12 text into segments and checking the ISA/GS/ST envelope around them. The
-// payer-answer parsers (X12Answers.swift) work on the checked transaction sets, so every
-// envelope error is found before any answer is read.
+import Foundation
+
+// Reading X12 text: segments, the ISA/GS/ST envelope around them, and the element values
+// every answer shares (amounts, counts, control numbers). The readers of the 999, 277CA and
+// 835 work on checked transaction sets, so every envelope error is found before any answer
+// is read.
 
 /// The separators an interchange declares in its ISA. X12 has no fixed separators: each
 /// sender picks them, and the ISA's fixed width is what lets a reader find them.
@@ -351,4 +354,136 @@ struct X12Interchange: Sendable {
 
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+// MARK: - Errors
+
+/// Why a payer's file cannot be read. Parsing stops at the first problem and never returns a
+/// partial answer, so a claim is moved only by a file that was read whole.
+///
+/// The reason names segments, elements, codes, counts and control numbers; it never repeats
+/// names or member ids, so it is safe to log and to show to the uploader.
+public struct X12ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// 1-based index of the segment in the file (ISA is 1), so people can find it in an
+    /// editor that shows one segment per line.
+    public let segmentPosition: Int
+    /// The segment's id (`SE`, `CLP`); empty when the file has no readable id there.
+    public let segmentID: String
+    public let reason: String
+
+    public init(segmentPosition: Int, segmentID: String, reason: String) {
+        self.segmentPosition = segmentPosition
+        self.segmentID = segmentID
+        self.reason = reason
+    }
+
+    public var description: String {
+        segmentID.isEmpty
+            ? "segment \(segmentPosition): \(reason)"
+            : "segment \(segmentPosition) (\(segmentID)): \(reason)"
+    }
+}
+
+// MARK: - Reading helpers
+
+/// Walks a transaction set's body; past its end it stands on the SE, so "expected X, found
+/// SE" names the place where a required segment is missing.
+struct Cursor {
+    let set: X12TransactionSet
+    private(set) var index = 0
+
+    init(_ set: X12TransactionSet) {
+        self.set = set
+    }
+
+    var isAtEnd: Bool { index >= set.body.count }
+    var current: X12Segment { isAtEnd ? set.trailer : set.body[index] }
+
+    mutating func advance() { index += 1 }
+
+    func unexpected(expecting expected: String) -> X12ParseError {
+        let found = current
+        return isAtEnd
+            ? found.error("the transaction set ends where \(expected) is required")
+            : found.error("expected \(expected), found \(found.id)")
+    }
+}
+
+/// `CAS05`, `PLB10`: X12 names elements with two digits.
+func name(_ segment: String, _ element: Int) -> String {
+    segment + (element < 10 ? "0" : "") + String(element)
+}
+
+func amount(_ segment: X12Segment, _ element: Int, name label: String) throws(X12ParseError) -> Decimal {
+    guard let value = try optionalAmount(segment, element, name: label) else {
+        throw segment.error("\(name(segment.id, element)) (\(label)) is missing")
+    }
+    return value
+}
+
+/// X12's R type: an optional minus, up to 18 digits and at most one decimal point; no
+/// exponent, no plus sign, no thousands separators.
+func optionalAmount(_ segment: X12Segment, _ element: Int, name label: String) throws(X12ParseError) -> Decimal? {
+    let text = segment[element]
+    guard !text.isEmpty else { return nil }
+    var digits = 0
+    var points = 0
+    var valid = true
+    for (offset, character) in text.enumerated() {
+        if character.isASCIIDigit {
+            digits += 1
+        } else if character == "." {
+            points += 1
+        } else if !(character == "-" && offset == 0) {
+            valid = false
+        }
+    }
+    guard valid, (1...18).contains(digits), points <= 1,
+        let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+    else {
+        throw segment.error("\(name(segment.id, element)) \(text) (\(label)) is not an amount")
+    }
+    return value
+}
+
+func controlNumber(_ text: String) -> Int? {
+    guard (1...9).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
+    return Int(text)
+}
+
+func setCount(_ text: String) -> Int? {
+    guard (1...6).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
+    return Int(text)
+}
+
+// MARK: - Positions
+
+/// Finds segments in raw X12 text by what they start with, for messages that must name the
+/// segment position of a parsed value (an unknown claim in an 835, say).
+public enum X12Positions {
+    /// The 1-based position of the first segment whose text starts with `prefix` (elements
+    /// joined by the file's own separator), or nil. The separators come from the ISA header.
+    public static func position(of prefix: [String], in text: String) -> Int? {
+        let characters = Array(text.drop { $0 == "\u{FEFF}" || $0.isWhitespace })
+        guard characters.count >= 106, String(characters.prefix(3)) == "ISA" else { return nil }
+        let element = characters[3]
+        let terminator = characters[105]
+        let wanted = prefix.joined(separator: String(element))
+        var position = 0
+        for raw in String(characters).split(separator: terminator) {
+            let segment = raw.trimmingPrefix(while: { $0 == "\n" || $0 == "\r" })
+            guard !segment.isEmpty else { continue }
+            position += 1
+            if segment == wanted || segment.hasPrefix(wanted + String(element)) { return position }
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
+        var copy = self
+        while let first = copy.first, predicate(first) { copy = copy.dropFirst() }
+        return copy
+    }
 }

@@ -1,0 +1,136 @@
+/// One acknowledged 837P transaction set from a 999 (loop 2000, AK2...IK5).
+///
+/// ClaimFlow writes one claim per transaction set, so `groupControlNumber` (the GS06 we sent)
+/// and `transactionSetControlNumber` (the ST02 we sent) name one claim.
+public struct TransactionSetAck: Sendable, Hashable {
+    /// AK102: the GS06 of the acknowledged functional group.
+    public var groupControlNumber: Int
+    /// AK202: the ST02 of the acknowledged transaction set. Empty when the 999 answers for the
+    /// whole group without AK2 loops (see `coversWholeGroup`).
+    public var transactionSetControlNumber: String
+    /// IK501 `A` (accepted) or `E` (accepted with errors noted). `R`, `M`, `W` and `X` reject,
+    /// and so does an AK9 that rejects the whole group, whatever the IK5 said.
+    public var accepted: Bool
+    /// Error codes, each prefixed with the segment that carries it, since the code lists
+    /// overlap: `IK3:8` (segment error, IK304), `IK4:7` (element error, IK403), `IK5:5`
+    /// (transaction set error, IK502...IK506) and, when the group is rejected, `AK9:...`
+    /// (AK905...AK909).
+    public var errorCodes: [String]
+
+    public init(groupControlNumber: Int, transactionSetControlNumber: String, accepted: Bool, errorCodes: [String] = []) {
+        self.groupControlNumber = groupControlNumber
+        self.transactionSetControlNumber = transactionSetControlNumber
+        self.accepted = accepted
+        self.errorCodes = errorCodes
+    }
+
+    /// A receiver may accept or reject a whole group in AK9 without listing its transaction
+    /// sets; that answer then applies to every claim sent in the group.
+    public var coversWholeGroup: Bool { transactionSetControlNumber.isEmpty }
+}
+
+enum Ack999Reader {
+    static func read(_ set: X12TransactionSet) throws(X12ParseError) -> [TransactionSetAck] {
+        var cursor = Cursor(set)
+        let ak1 = cursor.current
+        guard ak1.id == "AK1" else { throw cursor.unexpected(expecting: "AK1 (the acknowledged group)") }
+        guard let group = controlNumber(ak1[2]) else {
+            throw ak1.error("AK102 \(ak1[2]) is not a group control number (1 to 9 digits)")
+        }
+        cursor.advance()
+
+        var acks: [TransactionSetAck] = []
+        while cursor.current.id == "AK2" {
+            let ak2 = cursor.current
+            let number = ak2[2]
+            guard !number.isEmpty else { throw ak2.error("AK202 (the acknowledged ST02) is empty") }
+            cursor.advance()
+            var codes: [String] = []
+            while ["IK3", "CTX", "IK4"].contains(cursor.current.id) {
+                let note = cursor.current
+                switch note.id {
+                case "IK3":
+                    guard !note[1].isEmpty, !note[4].isEmpty else {
+                        throw note.error("IK3 needs the segment id (IK301) and the error code (IK304)")
+                    }
+                    codes.append("IK3:" + note[4])
+                case "IK4":
+                    guard !note[3].isEmpty else { throw note.error("IK403 (the element error code) is empty") }
+                    codes.append("IK4:" + note[3])
+                default:
+                    break
+                }
+                cursor.advance()
+            }
+            let ik5 = cursor.current
+            guard ik5.id == "IK5" else {
+                throw cursor.unexpected(expecting: "IK5 closing the AK2 loop of transaction set \(number)")
+            }
+            let accepted: Bool
+            switch ik5[1] {
+            case "A", "E": accepted = true
+            case "M", "R", "W", "X": accepted = false
+            default: throw ik5.error("IK501 \(ik5[1]) is not A, E, M, R, W or X")
+            }
+            for element in 2...6 where !ik5[element].isEmpty {
+                codes.append("IK5:" + ik5[element])
+            }
+            acks.append(
+                TransactionSetAck(
+                    groupControlNumber: group, transactionSetControlNumber: number, accepted: accepted, errorCodes: codes))
+            cursor.advance()
+        }
+
+        let ak9 = cursor.current
+        guard ak9.id == "AK9" else { throw cursor.unexpected(expecting: "AK2 or AK9") }
+        let groupAccepted: Bool?
+        switch ak9[1] {
+        case "A", "E": groupAccepted = true
+        case "P": groupAccepted = nil
+        case "M", "R", "W", "X": groupAccepted = false
+        default: throw ak9.error("AK901 \(ak9[1]) is not A, E, P, M, R, W or X")
+        }
+        var counts: [Int] = []
+        for element in 2...4 {
+            guard let count = setCount(ak9[element]) else {
+                throw ak9.error("AK90\(element) \(ak9[element]) is not a transaction set count")
+            }
+            counts.append(count)
+        }
+        let (received, acceptedCount) = (counts[1], counts[2])
+        guard acks.count <= received else {
+            throw ak9.error("AK903 says \(received) transaction sets were received, the 999 answers for \(acks.count)")
+        }
+        guard acceptedCount <= received else {
+            throw ak9.error("AK904 says \(acceptedCount) transaction sets were accepted of \(received) received")
+        }
+        let groupCodes = (5...9).map { ak9[$0] }.filter { !$0.isEmpty }.map { "AK9:" + $0 }
+        if groupAccepted == false {
+            // A rejected group is rejected whole: the receiver processes none of its sets.
+            acks = acks.map { ack in
+                var ack = ack
+                ack.accepted = false
+                ack.errorCodes += groupCodes
+                return ack
+            }
+        } else if acks.count == received {
+            let listed = acks.count(where: \.accepted)
+            guard listed == acceptedCount else {
+                throw ak9.error("AK904 says \(acceptedCount) transaction sets were accepted, the IK5 segments accept \(listed)")
+            }
+        }
+        if acks.isEmpty {
+            guard let groupAccepted else {
+                throw ak9.error("AK901 P (partially accepted) without AK2 loops does not say which transaction sets were accepted")
+            }
+            acks = [
+                TransactionSetAck(
+                    groupControlNumber: group, transactionSetControlNumber: "", accepted: groupAccepted,
+                    errorCodes: groupCodes)
+            ]
+        }
+        cursor.advance()
+        guard cursor.isAtEnd else { throw cursor.current.error("\(cursor.current.id) after AK9; AK9 ends a 999") }
+        return acks
+    }
+}
