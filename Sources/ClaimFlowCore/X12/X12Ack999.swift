@@ -30,11 +30,15 @@ public struct TransactionSetAck: Sendable, Hashable {
 }
 
 enum Ack999Reader {
+    /// IK501 and AK901: `A` accepts, `E` accepts with errors noted, `M`, `R`, `W` and `X`
+    /// reject. AK901 may also say `P` (partially accepted), which is neither.
+    static let acceptance: [String: Bool] = ["A": true, "E": true, "M": false, "R": false, "W": false, "X": false]
+
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> [TransactionSetAck] {
-        var cursor = Cursor(set)
+        var cursor = X12Cursor(set)
         let ak1 = cursor.current
         guard ak1.id == "AK1" else { throw cursor.unexpected(expecting: "AK1 (the acknowledged group)") }
-        guard let group = controlNumber(ak1[2]) else {
+        guard let group = ak1.controlNumber(at: 2) else {
             throw ak1.error("AK102 \(ak1[2]) is not a group control number (1 to 9 digits)")
         }
         cursor.advance()
@@ -42,8 +46,7 @@ enum Ack999Reader {
         var acks: [TransactionSetAck] = []
         while cursor.current.id == "AK2" {
             let ak2 = cursor.current
-            let number = ak2[2]
-            guard !number.isEmpty else { throw ak2.error("AK202 (the acknowledged ST02) is empty") }
+            let number = try ak2.required(2, "the acknowledged ST02")
             cursor.advance()
             var codes: [String] = []
             while ["IK3", "CTX", "IK4"].contains(cursor.current.id) {
@@ -55,8 +58,7 @@ enum Ack999Reader {
                     }
                     codes.append("IK3:" + note[4])
                 case "IK4":
-                    guard !note[3].isEmpty else { throw note.error("IK403 (the element error code) is empty") }
-                    codes.append("IK4:" + note[3])
+                    codes.append("IK4:" + (try note.required(3, "the element error code")))
                 default:
                     break
                 }
@@ -66,15 +68,10 @@ enum Ack999Reader {
             guard ik5.id == "IK5" else {
                 throw cursor.unexpected(expecting: "IK5 closing the AK2 loop of transaction set \(number)")
             }
-            let accepted: Bool
-            switch ik5[1] {
-            case "A", "E": accepted = true
-            case "M", "R", "W", "X": accepted = false
-            default: throw ik5.error("IK501 \(ik5[1]) is not A, E, M, R, W or X")
+            guard let accepted = acceptance[ik5[1]] else {
+                throw ik5.error("IK501 \(ik5[1]) is not A, E, M, R, W or X")
             }
-            for element in 2...6 where !ik5[element].isEmpty {
-                codes.append("IK5:" + ik5[element])
-            }
+            codes += ik5.values(2...6).map { "IK5:" + $0 }
             acks.append(
                 TransactionSetAck(
                     groupControlNumber: group, transactionSetControlNumber: number, accepted: accepted, errorCodes: codes))
@@ -83,17 +80,14 @@ enum Ack999Reader {
 
         let ak9 = cursor.current
         guard ak9.id == "AK9" else { throw cursor.unexpected(expecting: "AK2 or AK9") }
-        let groupAccepted: Bool?
-        switch ak9[1] {
-        case "A", "E": groupAccepted = true
-        case "P": groupAccepted = nil
-        case "M", "R", "W", "X": groupAccepted = false
-        default: throw ak9.error("AK901 \(ak9[1]) is not A, E, P, M, R, W or X")
+        let groupAccepted = acceptance[ak9[1]]
+        guard groupAccepted != nil || ak9[1] == "P" else {
+            throw ak9.error("AK901 \(ak9[1]) is not A, E, P, M, R, W or X")
         }
         var counts: [Int] = []
         for element in 2...4 {
-            guard let count = setCount(ak9[element]) else {
-                throw ak9.error("AK90\(element) \(ak9[element]) is not a transaction set count")
+            guard let count = ak9.count(at: element) else {
+                throw ak9.error("\(ak9.elementName(element)) \(ak9[element]) is not a transaction set count")
             }
             counts.append(count)
         }
@@ -104,7 +98,7 @@ enum Ack999Reader {
         guard acceptedCount <= received else {
             throw ak9.error("AK904 says \(acceptedCount) transaction sets were accepted of \(received) received")
         }
-        let groupCodes = (5...9).map { ak9[$0] }.filter { !$0.isEmpty }.map { "AK9:" + $0 }
+        let groupCodes = ak9.values(5...9).map { "AK9:" + $0 }
         if groupAccepted == false {
             // A rejected group is rejected whole: the receiver processes none of its sets.
             acks = acks.map { ack in

@@ -47,7 +47,7 @@ enum ClaimAckReader {
     }
 
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> [ClaimAck] {
-        var cursor = Cursor(set)
+        var cursor = X12Cursor(set)
         let bht = cursor.current
         guard bht.id == "BHT" else { throw cursor.unexpected(expecting: "BHT") }
         guard bht[1] == "0085" else {
@@ -94,7 +94,7 @@ enum ClaimAckReader {
             case "TRN":
                 try finish()
                 guard segment[1] == "2" else { throw segment.error("TRN01 \(segment[1]) is not 2 (the claim's trace)") }
-                guard !segment[2].isEmpty else { throw segment.error("TRN02 (the patient control number) is empty") }
+                try segment.required(2, "the patient control number")
                 claim = Claim(trn: segment)
             case "STC":
                 guard claim != nil else { throw segment.error("STC before the claim's TRN") }
@@ -102,7 +102,7 @@ enum ClaimAckReader {
                 guard status.count >= 2, !status[0].isEmpty, !status[1].isEmpty else {
                     throw segment.error("STC01 needs a status category and a status code (such as A7:562)")
                 }
-                let amount = try optionalAmount(segment, 4, name: "total claim charge")
+                let amount = try segment.optionalAmount(4, "total claim charge")
                 if claim!.inServiceLine {
                     claim!.lineStatuses.append(segment)
                 } else {
@@ -111,7 +111,7 @@ enum ClaimAckReader {
                 }
             case "REF" where segment[1] == "1K":
                 guard claim != nil else { throw segment.error("REF*1K before the claim's TRN") }
-                if !claim!.inServiceLine, !segment[2].isEmpty { claim!.payerClaimControlNumber = segment[2] }
+                if !claim!.inServiceLine, let number = segment.value(2) { claim!.payerClaimControlNumber = number }
             case "SVC":
                 guard claim != nil else { throw segment.error("SVC before the claim's TRN") }
                 claim!.inServiceLine = true

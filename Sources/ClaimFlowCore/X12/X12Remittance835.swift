@@ -94,14 +94,33 @@ enum RemittanceReader {
     private struct Claim {
         var claim: RemittanceClaim
         var inServiceLine = false
+
+        /// Reads a CAS, MOA, MIA or SVC of the claim (loop 2100) or of its service lines (2110).
+        mutating func read(_ segment: X12Segment) throws(X12ParseError) {
+            switch segment.id {
+            case "CAS":
+                claim.adjustments += try adjustments(segment)
+            case "MOA":
+                claim.remarkCodes += segment.values(3...7)
+            case "MIA":
+                claim.remarkCodes += segment.values([5] + Array(20...24))
+            case "SVC":
+                guard !segment.components(1).isEmpty else { throw segment.error("SVC01 (the procedure) is empty") }
+                _ = try segment.amount(2, "line charge")
+                _ = try segment.amount(3, "line payment")
+                inServiceLine = true
+            default:
+                break
+            }
+        }
     }
 
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> Payment {
-        var cursor = Cursor(set)
+        var cursor = X12Cursor(set)
         let bpr = cursor.current
         guard bpr.id == "BPR" else { throw cursor.unexpected(expecting: "BPR") }
-        guard !bpr[1].isEmpty else { throw bpr.error("BPR01 (transaction handling code) is empty") }
-        _ = try amount(bpr, 2, name: "total payment")
+        try bpr.required(1, "transaction handling code")
+        _ = try bpr.amount(2, "total payment")
         cursor.advance()
 
         var trn: X12Segment?
@@ -111,9 +130,12 @@ enum RemittanceReader {
         var inHeader = true
         var claim: Claim?
         var claims: [RemittanceClaim] = []
+        // LX, CLP and PLB end the header (payer and payee loops) and the claim before them.
         func finish() {
             if let done = claim { claims.append(done.claim) }
             claim = nil
+            inHeader = false
+            inPayer = false
         }
         while !cursor.isAtEnd {
             let segment = cursor.current
@@ -121,47 +143,28 @@ enum RemittanceReader {
             switch segment.id {
             case "TRN" where inHeader:
                 guard trn == nil else { break }
-                guard !segment[2].isEmpty else { throw segment.error("TRN02 (check or EFT trace number) is empty") }
+                try segment.required(2, "check or EFT trace number")
                 trn = segment
             case "N1" where inHeader:
                 inPayer = segment[1] == "PR"
                 if inPayer, !segment[3].isEmpty, !segment[4].isEmpty { payerN1 = segment[4] }
             case "REF" where inPayer && segment[1] == "2U":
-                if !segment[2].isEmpty { payerREF = segment[2] }
+                payerREF = segment.value(2) ?? payerREF
             case "LX":
                 finish()
-                inHeader = false
-                inPayer = false
             case "CLP":
                 finish()
-                inHeader = false
-                inPayer = false
                 claim = Claim(claim: try clp(segment))
-            case "CAS":
-                guard claim != nil else { throw segment.error("CAS outside a claim (no CLP before it)") }
-                claim!.claim.adjustments += try adjustments(segment)
-            case "MOA":
-                guard claim != nil else { throw segment.error("MOA outside a claim (no CLP before it)") }
-                claim!.claim.remarkCodes += (3...7).map { segment[$0] }.filter { !$0.isEmpty }
-            case "MIA":
-                guard claim != nil else { throw segment.error("MIA outside a claim (no CLP before it)") }
-                claim!.claim.remarkCodes += ([5] + Array(20...24)).map { segment[$0] }.filter { !$0.isEmpty }
-            case "SVC":
-                guard claim != nil else { throw segment.error("SVC outside a claim (no CLP before it)") }
-                guard !segment.components(1).isEmpty else { throw segment.error("SVC01 (the procedure) is empty") }
-                _ = try amount(segment, 2, name: "line charge")
-                _ = try amount(segment, 3, name: "line payment")
-                claim!.inServiceLine = true
+            case "CAS", "MOA", "MIA", "SVC":
+                guard claim != nil else { throw segment.error("\(segment.id) outside a claim (no CLP before it)") }
+                try claim!.read(segment)
             case "LQ":
                 guard claim?.inServiceLine == true else { throw segment.error("LQ outside a service line (no SVC before it)") }
                 if segment[1] == "HE" {
-                    guard !segment[2].isEmpty else { throw segment.error("LQ02 (the remark code) is empty") }
-                    claim!.claim.remarkCodes.append(segment[2])
+                    claim!.claim.remarkCodes.append(try segment.required(2, "the remark code"))
                 }
             case "PLB":
                 finish()
-                inHeader = false
-                inPayer = false
                 try checkProviderAdjustment(segment)
             default:
                 break
@@ -169,7 +172,7 @@ enum RemittanceReader {
         }
         finish()
         guard let trn else { throw set.trailer.error("the 835 has no TRN (check or EFT trace number)") }
-        let payerID = payerREF ?? payerN1 ?? (trn[3].isEmpty ? nil : trn[3])
+        let payerID = payerREF ?? payerN1 ?? trn.value(3)
         let checkNumber = trn[2]
         return Payment(
             payerID: payerID, checkNumber: checkNumber,
@@ -182,17 +185,17 @@ enum RemittanceReader {
     }
 
     private static func clp(_ segment: X12Segment) throws(X12ParseError) -> RemittanceClaim {
-        guard !segment[1].isEmpty else { throw segment.error("CLP01 (the patient control number) is empty") }
-        guard !segment[2].isEmpty else { throw segment.error("CLP02 (the claim status) is empty") }
-        guard statusCodes.contains(segment[2]) else {
-            throw segment.error("CLP02 \(segment[2]) is not a claim status code (1, 2, 3, 4, 19, 20, 21, 22, 23 or 25)")
+        let patientControlNumber = try segment.required(1, "the patient control number")
+        let status = try segment.required(2, "the claim status")
+        guard statusCodes.contains(status) else {
+            throw segment.error("CLP02 \(status) is not a claim status code (1, 2, 3, 4, 19, 20, 21, 22, 23 or 25)")
         }
         return RemittanceClaim(
-            patientControlNumber: segment[1], statusCode: segment[2],
-            charge: try amount(segment, 3, name: "total claim charge"),
-            paid: try amount(segment, 4, name: "claim payment"),
-            patientResponsibility: try optionalAmount(segment, 5, name: "patient responsibility"),
-            payerClaimControlNumber: segment[7].isEmpty ? nil : segment[7])
+            patientControlNumber: patientControlNumber, statusCode: status,
+            charge: try segment.amount(3, "total claim charge"),
+            paid: try segment.amount(4, "claim payment"),
+            patientResponsibility: try segment.optionalAmount(5, "patient responsibility"),
+            payerClaimControlNumber: segment.value(7))
     }
 
     private static func adjustments(_ segment: X12Segment) throws(X12ParseError) -> [RemittanceClaim.Adjustment] {
@@ -206,15 +209,16 @@ enum RemittanceReader {
             let reason = segment[first]
             guard !reason.isEmpty else {
                 guard segment[first + 1].isEmpty, segment[first + 2].isEmpty else {
-                    throw segment.error("\(name("CAS", first + 1)) has an amount without a reason code (\(name("CAS", first)))")
+                    throw segment.error(
+                        "\(segment.elementName(first + 1)) has an amount without a reason code (\(segment.elementName(first)))")
                 }
                 continue
             }
             result.append(
                 RemittanceClaim.Adjustment(
                     groupCode: group, reasonCode: reason,
-                    amount: try amount(segment, first + 1, name: "adjustment amount for reason \(reason)"),
-                    quantity: try optionalAmount(segment, first + 2, name: "adjustment quantity")))
+                    amount: try segment.amount(first + 1, "adjustment amount for reason \(reason)"),
+                    quantity: try segment.optionalAmount(first + 2, "adjustment quantity")))
         }
         guard !result.isEmpty else { throw segment.error("CAS has no reason code and amount (CAS02, CAS03)") }
         return result
@@ -228,9 +232,9 @@ enum RemittanceReader {
         }
         for first in stride(from: 3, through: 13, by: 2) where !segment[first].isEmpty || !segment[first + 1].isEmpty {
             guard !segment[first].isEmpty else {
-                throw segment.error("\(name("PLB", first + 1)) has an amount without a reason (\(name("PLB", first)))")
+                throw segment.error("\(segment.elementName(first + 1)) has an amount without a reason (\(segment.elementName(first)))")
             }
-            _ = try amount(segment, first + 1, name: "provider adjustment amount")
+            _ = try segment.amount(first + 1, "provider adjustment amount")
         }
     }
 }
