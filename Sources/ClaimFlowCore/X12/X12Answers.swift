@@ -17,34 +17,26 @@ public enum X12AnswerKind: String, Sendable, Hashable, CaseIterable {
         self = kind
     }
 
-    /// ST01.
-    public var transactionSetIdentifier: String {
+    /// What the envelope says of each kind, one row a kind: ST01, the GS01 of the functional
+    /// group it must travel in, and the GS08 of its HIPAA implementation guide.
+    private var identifiers: (transactionSet: String, functionalGroup: String, guide: String) {
         switch self {
-        case .ack999: "999"
-        case .claimAck277CA: "277"
-        case .remittance835: "835"
+        case .ack999: ("999", "FA", "005010X231A1")
+        case .claimAck277CA: ("277", "HN", "005010X214")
+        case .remittance835: ("835", "HP", "005010X221A1")
         }
     }
 
+    /// ST01.
+    public var transactionSetIdentifier: String { identifiers.transactionSet }
+
     /// GS01: the functional group a transaction set of this kind must travel in.
-    var functionalIdentifier: String {
-        switch self {
-        case .ack999: "FA"
-        case .claimAck277CA: "HN"
-        case .remittance835: "HP"
-        }
-    }
+    var functionalIdentifier: String { identifiers.functionalGroup }
 
     /// GS08 of the HIPAA implementation guide. Only the part before the addenda letters is
     /// compared, so an unamended guide (005010X221) is read like its addendum (005010X221A1);
     /// a 277 claim status response (005010X212) is not a claim acknowledgment and is refused.
-    var implementationGuide: String {
-        switch self {
-        case .ack999: "005010X231A1"
-        case .claimAck277CA: "005010X214"
-        case .remittance835: "005010X221A1"
-        }
-    }
+    var implementationGuide: String { identifiers.guide }
 
     var implementationGuidePrefix: String { String(implementationGuide.prefix(10)) }
 }

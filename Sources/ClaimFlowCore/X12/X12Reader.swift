@@ -35,15 +35,23 @@ struct X12Segment: Sendable, Hashable {
     func components(_ number: Int) -> [String] {
         let value = self[number]
         guard !value.isEmpty else { return [] }
-        var parts = value.split(separator: componentSeparator, omittingEmptySubsequences: false).map {
+        return value.split(separator: componentSeparator, omittingEmptySubsequences: false).map {
             String($0).trimmingSpaces
-        }
-        while parts.last?.isEmpty == true { parts.removeLast() }
-        return parts
+        }.droppingTrailingEmpties
     }
 
     func error(_ reason: String) -> X12ParseError {
         X12ParseError(segmentPosition: position, segmentID: id, reason: reason)
+    }
+}
+
+extension [String] {
+    /// X12 leaves out trailing empty elements and components rather than ending a segment or
+    /// a composite with separators; the writer does so and the reader reads both forms alike.
+    var droppingTrailingEmpties: [String] {
+        var values = self
+        while values.last?.isEmpty == true { values.removeLast() }
+        return values
     }
 }
 
