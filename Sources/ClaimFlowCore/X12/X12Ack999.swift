@@ -36,21 +36,16 @@ enum Ack999Reader {
 
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> [TransactionSetAck] {
         var cursor = X12Cursor(set)
-        let ak1 = cursor.current
-        guard ak1.id == "AK1" else { throw cursor.unexpected(expecting: "AK1 (the acknowledged group)") }
+        let ak1 = try cursor.next("AK1", expecting: "AK1 (the acknowledged group)")
         guard let group = ak1.controlNumber(at: 2) else {
             throw ak1.error("AK102 \(ak1[2]) is not a group control number (1 to 9 digits)")
         }
-        cursor.advance()
 
         var acks: [TransactionSetAck] = []
-        while cursor.current.id == "AK2" {
-            let ak2 = cursor.current
+        while let ak2 = cursor.next(ifOneOf: ["AK2"]) {
             let number = try ak2.required(2, "the acknowledged ST02")
-            cursor.advance()
             var codes: [String] = []
-            while ["IK3", "CTX", "IK4"].contains(cursor.current.id) {
-                let note = cursor.current
+            while let note = cursor.next(ifOneOf: ["IK3", "CTX", "IK4"]) {
                 switch note.id {
                 case "IK3":
                     guard !note[1].isEmpty, !note[4].isEmpty else {
@@ -62,12 +57,8 @@ enum Ack999Reader {
                 default:
                     break
                 }
-                cursor.advance()
             }
-            let ik5 = cursor.current
-            guard ik5.id == "IK5" else {
-                throw cursor.unexpected(expecting: "IK5 closing the AK2 loop of transaction set \(number)")
-            }
+            let ik5 = try cursor.next("IK5", expecting: "IK5 closing the AK2 loop of transaction set \(number)")
             guard let accepted = acceptance[ik5[1]] else {
                 throw ik5.error("IK501 \(ik5[1]) is not A, E, M, R, W or X")
             }
@@ -75,11 +66,9 @@ enum Ack999Reader {
             acks.append(
                 TransactionSetAck(
                     groupControlNumber: group, transactionSetControlNumber: number, accepted: accepted, errorCodes: codes))
-            cursor.advance()
         }
 
-        let ak9 = cursor.current
-        guard ak9.id == "AK9" else { throw cursor.unexpected(expecting: "AK2 or AK9") }
+        let ak9 = try cursor.next("AK9", expecting: "AK2 or AK9")
         let groupAccepted = acceptance[ak9[1]]
         guard groupAccepted != nil || ak9[1] == "P" else {
             throw ak9.error("AK901 \(ak9[1]) is not A, E, P, M, R, W or X")
@@ -123,7 +112,6 @@ enum Ack999Reader {
                     errorCodes: groupCodes)
             ]
         }
-        cursor.advance()
         guard cursor.isAtEnd else { throw cursor.current.error("\(cursor.current.id) after AK9; AK9 ends a 999") }
         return acks
     }

@@ -48,12 +48,10 @@ enum ClaimAckReader {
 
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> [ClaimAck] {
         var cursor = X12Cursor(set)
-        let bht = cursor.current
-        guard bht.id == "BHT" else { throw cursor.unexpected(expecting: "BHT") }
+        let bht = try cursor.next("BHT")
         guard bht[1] == "0085" else {
             throw bht.error("BHT01 \(bht[1]) is not 0085, the 277CA's hierarchy (source, receiver, provider, patient)")
         }
-        cursor.advance()
 
         var levels: [String: String] = [:]
         var level: String?
@@ -63,9 +61,7 @@ enum ClaimAckReader {
             if let done = claim { acks.append(try ack(done)) }
             claim = nil
         }
-        while !cursor.isAtEnd {
-            let segment = cursor.current
-            cursor.advance()
+        for segment in cursor.rest {
             if segment.id == "HL" {
                 try finish()
                 let (id, parent, code) = (segment[1], segment[2], segment[3])

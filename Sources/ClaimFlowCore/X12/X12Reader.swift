@@ -391,9 +391,25 @@ struct X12Cursor {
     var isAtEnd: Bool { index >= set.body.count }
     var current: X12Segment { isAtEnd ? set.trailer : set.body[index] }
 
-    mutating func advance() { index += 1 }
+    /// The segments not read yet, up to the SE (which is not among them).
+    var rest: ArraySlice<X12Segment> { self.set.body.dropFirst(index) }
 
-    func unexpected(expecting expected: String) -> X12ParseError {
+    /// The current segment, which must be an `id` (`expected` says what was required, when
+    /// more than the id); the cursor moves past it.
+    mutating func next(_ id: String, expecting expected: String? = nil) throws(X12ParseError) -> X12Segment {
+        guard current.id == id else { throw unexpected(expecting: expected ?? id) }
+        defer { index += 1 }
+        return current
+    }
+
+    /// The current segment when it is one of `ids`, moving past it; otherwise nil, staying put.
+    mutating func next(ifOneOf ids: Set<String>) -> X12Segment? {
+        guard !isAtEnd, ids.contains(current.id) else { return nil }
+        defer { index += 1 }
+        return current
+    }
+
+    private func unexpected(expecting expected: String) -> X12ParseError {
         let found = current
         return isAtEnd
             ? found.error("the transaction set ends where \(expected) is required")

@@ -117,11 +117,9 @@ enum RemittanceReader {
 
     static func read(_ set: X12TransactionSet) throws(X12ParseError) -> Payment {
         var cursor = X12Cursor(set)
-        let bpr = cursor.current
-        guard bpr.id == "BPR" else { throw cursor.unexpected(expecting: "BPR") }
+        let bpr = try cursor.next("BPR")
         try bpr.required(1, "transaction handling code")
         _ = try bpr.amount(2, "total payment")
-        cursor.advance()
 
         var trn: X12Segment?
         var inPayer = false
@@ -137,9 +135,7 @@ enum RemittanceReader {
             inHeader = false
             inPayer = false
         }
-        while !cursor.isAtEnd {
-            let segment = cursor.current
-            cursor.advance()
+        for segment in cursor.rest {
             switch segment.id {
             case "TRN" where inHeader:
                 guard trn == nil else { break }
