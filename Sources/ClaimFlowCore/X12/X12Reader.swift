@@ -64,6 +64,10 @@ extension String {
     }
 }
 
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
 /// Splits an interchange into segments.
 ///
 /// Line feeds and carriage returns after a terminator are skipped, because most payers send
@@ -344,10 +348,6 @@ struct X12Interchange: Sendable {
     }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
 // MARK: - Errors
 
 /// Why a payer's file cannot be read. Parsing stops at the first problem and never returns a
@@ -394,8 +394,8 @@ struct X12Cursor {
     /// The segments not read yet, up to the SE (which is not among them).
     var rest: ArraySlice<X12Segment> { self.set.body.dropFirst(index) }
 
-    /// The current segment, which must be an `id` (`expected` says what was required, when
-    /// more than the id); the cursor moves past it.
+    /// The current segment, which must have the id `id` (`expected` says what was required,
+    /// when more than the id); the cursor moves past it.
     mutating func next(_ id: String, expecting expected: String? = nil) throws(X12ParseError) -> X12Segment {
         guard current.id == id else { throw unexpected(expecting: expected ?? id) }
         defer { index += 1 }
@@ -417,8 +417,8 @@ struct X12Cursor {
     }
 }
 
-/// Element values read the same way in every transaction set, so that every reader words
-/// its errors the same way.
+/// The element values every transaction set reads, checked in one place so that all readers
+/// word their errors alike.
 extension X12Segment {
     /// `CAS05`, `PLB10`: X12 names elements with two digits.
     static func elementName(_ id: String, _ number: Int) -> String {
