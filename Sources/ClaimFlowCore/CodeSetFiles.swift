@@ -53,12 +53,14 @@ public enum CodeSetParser {
     /// slices straight out of the file without making a string of every line first.
     public static func parse(bytes: ArraySlice<UInt8>, number: Int, kind: CodeSetKind) throws(CodeSetLineError) -> CodeSetRecord {
         let trimmed = bytes.last == 0x0D ? bytes.dropLast() : bytes
+        // The fixed-column layouts are sliced as bytes; the delimited ones are read as text.
+        var text: Substring { Substring(String(decoding: trimmed, as: UTF8.self)) }
         switch kind {
         case .icd10cm: return try icd10cm(Columns(trimmed), number)
         case .hcpcs: return try hcpcs(Columns(trimmed), number)
-        case .cpt: return try cpt(Substring(String(decoding: trimmed, as: UTF8.self)), number)
-        case .ncciPTP: return try ncci(Substring(String(decoding: trimmed, as: UTF8.self)), number)
-        case .mue: return try mue(Substring(String(decoding: trimmed, as: UTF8.self)), number)
+        case .cpt: return try cpt(text, number)
+        case .ncciPTP: return try ncci(text, number)
+        case .mue: return try mue(text, number)
         }
     }
 
@@ -134,9 +136,7 @@ public enum CodeSetParser {
     /// (YYYYMMDD or *), modifier indicator (0, 1, 9), rationale; tab-delimited, after
     /// title and header lines.
     static func ncci(_ text: Substring, _ number: Int) throws(CodeSetLineError) -> CodeSetRecord {
-        let fields = text.split(separator: "\t", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
+        let fields = tabFields(text)
         guard let first = fields.first, CodeFormat.isProcedure(first) else { return .skip }
         guard fields.count >= 6 else {
             throw CodeSetLineError(line: number, reason: "an NCCI PTP row needs 6 tab-separated columns, this has \(fields.count)")
@@ -164,10 +164,7 @@ public enum CodeSetParser {
     /// Code, MUE value, adjudication indicator, rationale: comma or tab separated, after
     /// title and header lines.
     static func mue(_ text: Substring, _ number: Int) throws(CodeSetLineError) -> CodeSetRecord {
-        let fields =
-            text.contains("\t")
-            ? text.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            : csvFields(text)
+        let fields = text.contains("\t") ? tabFields(text) : csvFields(text)
         guard let first = fields.first, CodeFormat.isProcedure(first) else { return .skip }
         guard fields.count >= 2, let units = Int(fields[1]), units >= 0 else {
             throw CodeSetLineError(line: number, reason: "the MUE value '\(fields.count > 1 ? fields[1] : "")' is not a whole number")
@@ -213,6 +210,11 @@ public enum CodeSetParser {
             let day = Int(text.suffix(2))
         else { return nil }
         return CalendarDate(year: year, month: month, day: day)
+    }
+
+    /// Splits one tab-delimited line; fields lose their surrounding spaces, as CSV fields do.
+    static func tabFields(_ text: Substring) -> [String] {
+        text.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// Splits one CSV line, honouring double quotes ("" inside quotes is a quote).

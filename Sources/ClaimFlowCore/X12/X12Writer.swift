@@ -178,14 +178,13 @@ private struct EnvelopeHeader {
         submitterName = try name("1000A NM103", envelope.submitterName)
         receiverName = try name("1000B NM103", envelope.receiverName)
         contactName = X12Text.clean(envelope.submitterContactName, max: 60)
-        contactPhone = String(envelope.submitterContactPhone.filter { $0.isASCII && $0.isNumber }.prefix(256))
+        contactPhone = String(envelope.submitterContactPhone.filter(\.isASCIIDigit).prefix(256))
         guard !contactPhone.isEmpty else { throw X12Error.invalidEnvelope(field: "1000A PER04", reason: "has no digits") }
 
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: envelope.createdAt)
-        let year = parts.year!, month = pad(parts.month!, width: 2), day = pad(parts.day!, width: 2)
-        date = pad(year, width: 4) + month + day
+        date = ccyymmdd(year: parts.year!, month: parts.month!, day: parts.day!)
         time = pad(parts.hour!, width: 2) + pad(parts.minute!, width: 2)
         interchangeControlNumber = pad(envelope.interchangeControlNumber, width: 9)
 
@@ -246,13 +245,13 @@ private struct TransactionSet {
                 throw X12Error.missingPayerClaimControlNumber(claimID: claimID, frequencyCode: claim.frequencyCode)
             }
         }
-        let relationship = claim.relationship.trimmingCharacters(in: .whitespaces).uppercased()
+        let relationship = Self.code(claim.relationship)
         let patientIsSubscriber = relationship == "18"
         guard patientIsSubscriber || Self.patientRelationships.contains(relationship) else {
             throw X12Error.invalidRelationship(claimID: claimID, code: claim.relationship)
         }
         let placeOfService = claim.placeOfService.trimmingCharacters(in: .whitespaces)
-        guard placeOfService.count == 2, placeOfService.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        guard placeOfService.count == 2, placeOfService.allSatisfy(\.isASCIIDigit) else {
             throw X12Error.invalidValue(claimID: claimID, field: "CLM05-1 place of service", reason: "must be 2 digits")
         }
         let filingIndicator = claim.claimFilingIndicator.uppercased()
@@ -269,7 +268,7 @@ private struct TransactionSet {
 
         let practice = claim.billingProvider
         let billingNPI = try npi(practice.npi, field: "2010AA NM109 billing provider NPI")
-        let taxID = practice.taxID.filter { $0.isASCII && $0.isNumber }
+        let taxID = practice.taxID.filter(\.isASCIIDigit)
         guard taxID.count == 9 else {
             throw X12Error.invalidValue(claimID: claimID, field: "2010AA REF02 tax id", reason: "must have 9 digits")
         }
@@ -393,7 +392,7 @@ private struct TransactionSet {
             throw X12Error.invalidValue(claimID: claimID, field: "\(party) N402 state", reason: "must be 2 letters")
         }
         let zip = address.postalCode.filter { $0 != "-" && $0 != " " }
-        guard zip.count == 5 || zip.count == 9, zip.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        guard zip.count == 5 || zip.count == 9, zip.allSatisfy(\.isASCIIDigit) else {
             throw X12Error.invalidValue(claimID: claimID, field: "\(party) N403 ZIP code", reason: "must be 5 or 9 digits")
         }
         add("N4", [city, state, zip])
@@ -423,7 +422,7 @@ private struct TransactionSet {
         guard raw.count <= 50 else { throw X12Error.tooManyServiceLines(claimID: claimID, count: raw.count) }
         return try raw.enumerated().map { index, line in
             let number = index + 1
-            let code = line.code.trimmingCharacters(in: .whitespaces).uppercased()
+            let code = Self.code(line.code)
             guard CodeFormat.isProcedure(code) else {
                 throw X12Error.invalidProcedureCode(claimID: claimID, line: number, code: line.code)
             }
@@ -431,7 +430,7 @@ private struct TransactionSet {
                 throw X12Error.tooManyModifiers(claimID: claimID, line: number, count: line.modifiers.count)
             }
             let modifiers = try line.modifiers.map { raw in
-                let modifier = raw.trimmingCharacters(in: .whitespaces).uppercased()
+                let modifier = Self.code(raw)
                 guard CodeFormat.isModifier(modifier) else {
                     throw X12Error.invalidModifier(claimID: claimID, line: number, modifier: raw)
                 }
@@ -499,7 +498,13 @@ private struct TransactionSet {
     }
 
     private static func text(_ date: CalendarDate) -> String {
-        pad(date.year, width: 4) + pad(date.month, width: 2) + pad(date.day, width: 2)
+        ccyymmdd(year: date.year, month: date.month, day: date.day)
+    }
+
+    /// Codes (procedure, modifier, relationship) as their code lists spell them: upper case,
+    /// without the spaces people type around them.
+    private static func code(_ raw: String) -> String {
+        raw.trimmingCharacters(in: .whitespaces).uppercased()
     }
 }
 
@@ -551,16 +556,16 @@ enum X12Text {
 }
 
 private func segment(_ id: String, _ elements: [String]) -> String {
-    // X12 drops trailing empty elements rather than ending a segment with separators.
-    var elements = elements
-    while elements.last?.isEmpty == true { elements.removeLast() }
-    return ([id] + elements).joined(separator: X12Text.elementSeparator)
+    ([id] + elements.droppingTrailingEmpties).joined(separator: X12Text.elementSeparator)
 }
 
 private func composite(_ components: [String]) -> String {
-    var components = components
-    while components.last?.isEmpty == true { components.removeLast() }
-    return components.joined(separator: X12Text.componentSeparator)
+    components.droppingTrailingEmpties.joined(separator: X12Text.componentSeparator)
+}
+
+/// CCYYMMDD, the D8 date format.
+private func ccyymmdd(year: Int, month: Int, day: Int) -> String {
+    pad(year, width: 4) + pad(month, width: 2) + pad(day, width: 2)
 }
 
 private func pad(_ value: Int, width: Int) -> String {

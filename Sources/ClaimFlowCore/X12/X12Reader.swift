@@ -1,6 +1,9 @@
-// Reading X12 text into segments and checking the ISA/GS/ST envelope around them. The
-// payer-answer parsers (X12Answers.swift) work on the checked transaction sets, so every
-// envelope error is found before any answer is read.
+import Foundation
+
+// Reading X12 text: segments, the ISA/GS/ST envelope around them, and the element values
+// every answer shares (amounts, counts, control numbers). The readers of the 999, 277CA and
+// 835 work on checked transaction sets, so every envelope error is found before any answer
+// is read.
 
 /// The separators an interchange declares in its ISA. X12 has no fixed separators: each
 /// sender picks them, and the ISA's fixed width is what lets a reader find them.
@@ -32,15 +35,23 @@ struct X12Segment: Sendable, Hashable {
     func components(_ number: Int) -> [String] {
         let value = self[number]
         guard !value.isEmpty else { return [] }
-        var parts = value.split(separator: componentSeparator, omittingEmptySubsequences: false).map {
+        return value.split(separator: componentSeparator, omittingEmptySubsequences: false).map {
             String($0).trimmingSpaces
-        }
-        while parts.last?.isEmpty == true { parts.removeLast() }
-        return parts
+        }.droppingTrailingEmpties
     }
 
     func error(_ reason: String) -> X12ParseError {
         X12ParseError(segmentPosition: position, segmentID: id, reason: reason)
+    }
+}
+
+extension [String] {
+    /// X12 leaves out trailing empty elements and components rather than ending a segment or
+    /// a composite with separators; the writer does so and the reader reads both forms alike.
+    var droppingTrailingEmpties: [String] {
+        var values = self
+        while values.last?.isEmpty == true { values.removeLast() }
+        return values
     }
 }
 
@@ -51,6 +62,10 @@ extension String {
         while scalars.last == " " { scalars.removeLast() }
         return String(scalars)
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 /// Splits an interchange into segments.
@@ -104,7 +119,7 @@ struct X12Tokenizer {
                 "has \(fields.count - 1) elements where 16 are required; the ISA must be \(Self.isaLength) characters counting separators")
         }
         for (index, (field, width)) in zip(fields, Self.isaWidths).enumerated() where field.count != width {
-            let name = index == 0 ? "the segment id" : "ISA" + (index < 10 ? "0" : "") + String(index)
+            let name = index == 0 ? "the segment id" : X12Segment.elementName("ISA", index)
             throw isaError(
                 "\(name) is \(field.count) characters where \(width) are required; "
                     + "the ISA must be \(Self.isaLength) characters counting separators"
@@ -215,7 +230,7 @@ struct X12Interchange: Sendable {
     init(_ text: String) throws(X12ParseError) {
         let segments = try X12Tokenizer(text).segments
         let isa = segments[0]
-        guard let interchangeControlNumber = Self.controlNumber(isa[13], maxDigits: 9) else {
+        guard let interchangeControlNumber = isa.controlNumber(at: 13) else {
             throw isa.error("ISA13 \(isa[13]) is not a 9-digit interchange control number")
         }
         header = isa
@@ -225,6 +240,16 @@ struct X12Interchange: Sendable {
         var group: (header: X12Segment, controlNumber: Int, sets: [X12TransactionSet])?
         var set: (header: X12Segment, body: [X12Segment])?
         var trailer: X12Segment?
+        // GS and IEA may not stand inside an open transaction set or group, nor ST and GE
+        // inside an open transaction set: the SE or GE before them is missing.
+        func refuseInsideOpen(_ segment: X12Segment, group checksGroup: Bool) throws(X12ParseError) {
+            if let set {
+                throw segment.error("\(segment.id) inside transaction set \(set.header[2]), which has no SE")
+            }
+            if checksGroup, let group {
+                throw segment.error("\(segment.id) inside functional group \(group.controlNumber), which has no GE")
+            }
+        }
 
         for segment in segments.dropFirst() {
             if trailer != nil {
@@ -234,24 +259,17 @@ struct X12Interchange: Sendable {
             case "ISA":
                 throw segment.error("a second ISA inside the interchange; the previous one has no IEA")
             case "GS":
-                if let set {
-                    throw segment.error("GS inside transaction set \(set.header[2]), which has no SE")
-                }
-                if let group {
-                    throw segment.error("GS inside functional group \(group.controlNumber), which has no GE")
-                }
-                guard let number = Self.controlNumber(segment[6], maxDigits: 9) else {
+                try refuseInsideOpen(segment, group: true)
+                guard let number = segment.controlNumber(at: 6) else {
                     throw segment.error("GS06 \(segment[6]) is not a group control number (1 to 9 digits)")
                 }
-                guard !segment[1].isEmpty else { throw segment.error("GS01 (functional identifier code) is empty") }
-                guard !segment[8].isEmpty else { throw segment.error("GS08 (version) is empty") }
+                try segment.required(1, "functional identifier code")
+                try segment.required(8, "version")
                 group = (segment, number, [])
             case "ST":
-                if let set {
-                    throw segment.error("ST inside transaction set \(set.header[2]), which has no SE")
-                }
+                try refuseInsideOpen(segment, group: false)
                 guard group != nil else { throw segment.error("ST outside a functional group (no GS before it)") }
-                guard !segment[1].isEmpty else { throw segment.error("ST01 (transaction set identifier) is empty") }
+                try segment.required(1, "transaction set identifier")
                 guard (4...9).contains(segment[2].count) else {
                     throw segment.error("ST02 \(segment[2]) is not a transaction set control number (4 to 9 characters)")
                 }
@@ -271,18 +289,16 @@ struct X12Interchange: Sendable {
                 group?.sets.append(X12TransactionSet(header: open.header, body: open.body, trailer: segment))
                 set = nil
             case "GE":
-                if let set {
-                    throw segment.error("GE inside transaction set \(set.header[2]), which has no SE")
-                }
+                try refuseInsideOpen(segment, group: false)
                 guard let open = group else { throw segment.error("GE without a GS") }
-                guard let said = Self.count(segment[1]) else {
+                guard let said = segment.count(at: 1) else {
                     throw segment.error("GE01 \(segment[1]) is not a transaction set count")
                 }
                 guard said == open.sets.count else {
                     throw segment.error(
                         "GE01 says \(said) transaction sets, the functional group has \(open.sets.count)")
                 }
-                guard Self.controlNumber(segment[2], maxDigits: 9) == open.controlNumber else {
+                guard segment.controlNumber(at: 2) == open.controlNumber else {
                     throw segment.error("GE02 \(segment[2]) does not match GS06 \(open.header[6])")
                 }
                 guard !open.sets.isEmpty else { throw segment.error("the functional group has no transaction set") }
@@ -292,19 +308,14 @@ struct X12Interchange: Sendable {
                         controlNumber: open.controlNumber))
                 group = nil
             case "IEA":
-                if let set {
-                    throw segment.error("IEA inside transaction set \(set.header[2]), which has no SE")
-                }
-                if let group {
-                    throw segment.error("IEA inside functional group \(group.controlNumber), which has no GE")
-                }
-                guard let said = Self.count(segment[1]) else {
+                try refuseInsideOpen(segment, group: true)
+                guard let said = segment.count(at: 1) else {
                     throw segment.error("IEA01 \(segment[1]) is not a functional group count")
                 }
                 guard said == groups.count else {
                     throw segment.error("IEA01 says \(said) functional groups, the interchange has \(groups.count)")
                 }
-                guard Self.controlNumber(segment[2], maxDigits: 9) == interchangeControlNumber else {
+                guard segment.controlNumber(at: 2) == interchangeControlNumber else {
                     throw segment.error("IEA02 \(segment[2]) does not match ISA13 \(isa[13])")
                 }
                 guard !groups.isEmpty else { throw segment.error("the interchange has no functional group") }
@@ -335,20 +346,178 @@ struct X12Interchange: Sendable {
         self.groups = groups
         self.trailer = trailer
     }
+}
 
-    /// X12 N0 control numbers may carry leading zeros (ISA13 always does), so they compare as
-    /// numbers.
-    private static func controlNumber(_ text: String, maxDigits: Int) -> Int? {
-        guard (1...maxDigits).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
-        return Int(text)
+// MARK: - Errors
+
+/// Why a payer's file cannot be read. Parsing stops at the first problem and never returns a
+/// partial answer, so a claim is moved only by a file that was read whole.
+///
+/// The reason names segments, elements, codes, counts and control numbers; it never repeats
+/// names or member ids, so it is safe to log and to show to the uploader.
+public struct X12ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// 1-based index of the segment in the file (ISA is 1), so people can find it in an
+    /// editor that shows one segment per line.
+    public let segmentPosition: Int
+    /// The segment's id (`SE`, `CLP`); empty when the file has no readable id there.
+    public let segmentID: String
+    public let reason: String
+
+    public init(segmentPosition: Int, segmentID: String, reason: String) {
+        self.segmentPosition = segmentPosition
+        self.segmentID = segmentID
+        self.reason = reason
     }
 
-    private static func count(_ text: String) -> Int? {
-        guard (1...6).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
+    public var description: String {
+        segmentID.isEmpty
+            ? "segment \(segmentPosition): \(reason)"
+            : "segment \(segmentPosition) (\(segmentID)): \(reason)"
+    }
+}
+
+// MARK: - Reading helpers
+
+/// Walks a transaction set's body; past its end it stands on the SE, so "expected X, found
+/// SE" names the place where a required segment is missing.
+struct X12Cursor {
+    let set: X12TransactionSet
+    private(set) var index = 0
+
+    init(_ set: X12TransactionSet) {
+        self.set = set
+    }
+
+    var isAtEnd: Bool { index >= set.body.count }
+    var current: X12Segment { isAtEnd ? set.trailer : set.body[index] }
+
+    /// The segments not read yet, up to the SE (which is not among them).
+    var rest: ArraySlice<X12Segment> { self.set.body.dropFirst(index) }
+
+    /// The current segment, which must have the id `id` (`expected` says what was required,
+    /// when more than the id); the cursor moves past it.
+    mutating func next(_ id: String, expecting expected: String? = nil) throws(X12ParseError) -> X12Segment {
+        guard current.id == id else { throw unexpected(expecting: expected ?? id) }
+        defer { index += 1 }
+        return current
+    }
+
+    /// The current segment when it is one of `ids`, moving past it; otherwise nil, staying put.
+    mutating func next(ifOneOf ids: Set<String>) -> X12Segment? {
+        guard !isAtEnd, ids.contains(current.id) else { return nil }
+        defer { index += 1 }
+        return current
+    }
+
+    private func unexpected(expecting expected: String) -> X12ParseError {
+        let found = current
+        return isAtEnd
+            ? found.error("the transaction set ends where \(expected) is required")
+            : found.error("expected \(expected), found \(found.id)")
+    }
+}
+
+/// The element values every transaction set reads, checked in one place so that all readers
+/// word their errors alike.
+extension X12Segment {
+    /// `CAS05`, `PLB10`: X12 names elements with two digits.
+    static func elementName(_ id: String, _ number: Int) -> String {
+        id + (number < 10 ? "0" : "") + String(number)
+    }
+
+    func elementName(_ number: Int) -> String { Self.elementName(id, number) }
+
+    /// Element `number`, or nil when it is empty or missing.
+    func value(_ number: Int) -> String? {
+        let value = self[number]
+        return value.isEmpty ? nil : value
+    }
+
+    /// The elements among `numbers` that are not empty, in that order.
+    func values(_ numbers: some Sequence<Int>) -> [String] {
+        numbers.compactMap { value($0) }
+    }
+
+    /// Element `number`, which must not be empty; `label` says what it holds.
+    @discardableResult
+    func required(_ number: Int, _ label: String) throws(X12ParseError) -> String {
+        guard let value = value(number) else { throw error("\(elementName(number)) (\(label)) is empty") }
+        return value
+    }
+
+    func amount(_ number: Int, _ label: String) throws(X12ParseError) -> Decimal {
+        guard let value = try optionalAmount(number, label) else {
+            throw error("\(elementName(number)) (\(label)) is missing")
+        }
+        return value
+    }
+
+    /// X12's R type: an optional minus, up to 18 digits and at most one decimal point; no
+    /// exponent, no plus sign, no thousands separators.
+    func optionalAmount(_ number: Int, _ label: String) throws(X12ParseError) -> Decimal? {
+        let text = self[number]
+        guard !text.isEmpty else { return nil }
+        var digits = 0
+        var points = 0
+        var valid = true
+        for (offset, character) in text.enumerated() {
+            if character.isASCIIDigit {
+                digits += 1
+            } else if character == "." {
+                points += 1
+            } else if !(character == "-" && offset == 0) {
+                valid = false
+            }
+        }
+        guard valid, (1...18).contains(digits), points <= 1,
+            let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+        else {
+            throw error("\(elementName(number)) \(text) (\(label)) is not an amount")
+        }
+        return value
+    }
+
+    /// A control number (ISA13, GS06, AK102): 1 to 9 digits. X12 N0 control numbers may
+    /// carry leading zeros (ISA13 always does), so they compare as numbers.
+    func controlNumber(at number: Int) -> Int? { Self.unsigned(self[number], maxDigits: 9) }
+
+    /// A count of transaction sets or groups (GE01, IEA01, AK902...AK904): 1 to 6 digits.
+    func count(at number: Int) -> Int? { Self.unsigned(self[number], maxDigits: 6) }
+
+    private static func unsigned(_ text: String, maxDigits: Int) -> Int? {
+        guard (1...maxDigits).contains(text.count), text.allSatisfy(\.isASCIIDigit) else { return nil }
         return Int(text)
     }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
+// MARK: - Positions
+
+/// Finds segments in raw X12 text by what they start with, for messages that must name the
+/// segment position of a parsed value (an unknown claim in an 835, say).
+public enum X12Positions {
+    /// The 1-based position of the first segment whose text starts with `prefix` (elements
+    /// joined by the file's own separator), or nil. The separators come from the ISA header.
+    public static func position(of prefix: [String], in text: String) -> Int? {
+        let characters = Array(text.drop { $0 == "\u{FEFF}" || $0.isWhitespace })
+        guard characters.count >= 106, String(characters.prefix(3)) == "ISA" else { return nil }
+        let element = characters[3]
+        let terminator = characters[105]
+        let wanted = prefix.joined(separator: String(element))
+        var position = 0
+        for raw in String(characters).split(separator: terminator) {
+            let segment = raw.trimmingPrefix(while: { $0 == "\n" || $0 == "\r" })
+            guard !segment.isEmpty else { continue }
+            position += 1
+            if segment == wanted || segment.hasPrefix(wanted + String(element)) { return position }
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingPrefix(while predicate: (Character) -> Bool) -> Substring {
+        var copy = self
+        while let first = copy.first, predicate(first) { copy = copy.dropFirst() }
+        return copy
+    }
 }
