@@ -77,7 +77,7 @@ public enum X12Error: Error, Sendable, Hashable, CustomStringConvertible {
         case .missingPayerClaimControlNumber(let claimID, let frequencyCode):
             "claim \(claimID): frequency \(frequencyCode) needs the payer's claim control number (REF*F8)"
         case .invalidRelationship(let claimID, let code):
-            "claim \(claimID): \(code) is not a patient relationship code (18, 01, 19, 20, 21, 39, 40, 53, G8)"
+            "claim \(claimID): \(code) is not a patient relationship code (\(PatientRelationship.codes.joined(separator: ", ")))"
         case .missingAddress(let claimID, let party):
             "claim \(claimID): the \(party) address is required"
         case .invalidValue(let claimID, let field, let reason):
@@ -212,7 +212,8 @@ private struct EnvelopeHeader {
 
 /// One ST...SE transaction set holding one claim.
 private struct TransactionSet {
-    static let patientRelationships: Set<String> = ["01", "19", "20", "21", "39", "40", "53", "G8"]
+    /// The relationships that add the patient loop 2000C: every code but self.
+    static let patientRelationships = Set(PatientRelationship.codes).subtracting([PatientRelationship.subscriberSelf])
     static let claimFilingIndicators: Set<String> = [
         "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM", "LM", "MA", "MB", "MC",
         "OF", "TV", "VA", "WC", "ZZ",
@@ -246,7 +247,7 @@ private struct TransactionSet {
             }
         }
         let relationship = Self.code(claim.relationship)
-        let patientIsSubscriber = relationship == "18"
+        let patientIsSubscriber = relationship == PatientRelationship.subscriberSelf
         guard patientIsSubscriber || Self.patientRelationships.contains(relationship) else {
             throw X12Error.invalidRelationship(claimID: claimID, code: claim.relationship)
         }
