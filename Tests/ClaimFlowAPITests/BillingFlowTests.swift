@@ -111,20 +111,33 @@ struct BillingFlowTests {
                     "SELECT count(*)::int FROM claims WHERE encounter_id = \(billing) AND version = 2 AND frequency_code = '7' AND status = 'ready'"
                 ) == 1)
 
-            // A replay changes nothing.
-            let replay = try await c.send(
-                .post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
-            #expect(replay.status == 200)
-            #expect((replay.json["claims"] as? [[String: Any]])?.allSatisfy { $0["changed"] as? Bool == false } == true)
+            // A replay of either file changes nothing in the database, and says so per claim.
+            for (endpoint, file, count) in [("/api/v1/remittances", remittance, 3), ("/api/v1/acknowledgments", ack, 4)] {
+                let before = try await DatabaseSnapshot.take(h.fixture.client)
+                let replay = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: file, contentType: "application/edi-x12")
+                #expect(replay.status == 200, "\(replay.body)")
+                let replayed = try #require(replay.json["claims"] as? [[String: Any]])
+                #expect(replayed.count == count)
+                #expect(replayed.allSatisfy { $0["changed"] as? Bool == false }, "\(replay.body)")
+                let after = try await DatabaseSnapshot.take(h.fixture.client)
+                #expect(after == before, "\(endpoint) replay changed the database")
+            }
         }
     }
 
-    @Test(
-        "bad 999, 277CA and 835 files are 422 naming the segment, and change no claim",
-        arguments: [
-            "truncated", "wrong segment count", "unknown claim", "wrong endpoint",
-        ])
-    func badFiles(_ problem: String) async throws {
+    /// Every kind of bad answer file the test knows: `allCases`, so no arm goes unrun.
+    enum BadFile: String, CaseIterable, Sendable {
+        case truncated = "truncated"
+        case wrongSegmentCount = "wrong segment count"
+        case unknownClaim = "unknown claim"
+        case unknownTransactionSet999 = "999 unknown transaction set"
+        case truncated277CA = "277CA truncated"
+        case unknownClaim277CA = "277CA unknown claim"
+        case wrongEndpoint = "wrong endpoint"
+    }
+
+    @Test("bad 999, 277CA and 835 files are 422 naming the segment, and change nothing", arguments: BadFile.allCases)
+    func badFiles(_ problem: BadFile) async throws {
         try await APIHarness.run { h, c in
             let coder = h.users[.coder]!
             let biller = h.users[.biller]!
@@ -139,35 +152,37 @@ struct BillingFlowTests {
             var endpoint = "/api/v1/remittances"
             var expected = ""
             switch problem {
-            case "truncated":
+            case .truncated:
                 text = String(text.prefix(text.count * 2 / 3))
                 expected = "segment "
-            case "wrong segment count":
+            case .wrongSegmentCount:
                 text = text.replacingOccurrences(of: "SE*", with: "SE*9")
                 expected = "(SE)"
-            case "unknown claim":
+            case .unknownClaim:
                 text = X12AnswerFiles.remittance([(pcn, 100, nil), ("00000000000000000000", 10, nil)])
                 expected = "segment 17 (CLP): no claim sent by ClaimFlow has patient control number 00000000000000000000"
-            case "999 unknown transaction set":
+            case .unknownTransactionSet999:
                 text = X12AnswerFiles.implementationAcknowledgment(group: 777_777, sets: [("0001", false)])
                 endpoint = "/api/v1/acknowledgments"
-                expected = "segment 4 (AK2): no claim sent by ClaimFlow is transaction set 0001 of group 777777"
-            case "277CA truncated":
+                expected = "segment 5 (AK2): no claim sent by ClaimFlow is transaction set 0001 of group 777777"
+            case .truncated277CA:
                 let whole = X12AnswerFiles.claimAcknowledgment([(pcn, false)])
                 text = String(whole.prefix(whole.count - 30))
                 endpoint = "/api/v1/acknowledgments"
                 expected = "segment "
-            case "277CA unknown claim":
+            case .unknownClaim277CA:
                 text = X12AnswerFiles.claimAcknowledgment([(pcn, false), ("FFFFFFFFFFFFFFFFFFFF", false)])
                 endpoint = "/api/v1/acknowledgments"
                 expected = "(TRN): no claim sent by ClaimFlow has patient control number FFFFFFFFFFFFFFFFFFFF"
-            default:
+            case .wrongEndpoint:
                 text = X12AnswerFiles.claimAcknowledgment([(pcn, true)])
                 endpoint = "/api/v1/remittances"
                 expected = "this is a 277CA; this endpoint takes 835"
             }
+            let before = try await DatabaseSnapshot.take(h.fixture.client)
             let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: text, contentType: "application/edi-x12")
             #expect(reply.status == 422, "\(reply.body)")
+            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
             #expect(reply.json["type"] as? String == "https://claimflow.dev/problems/x12-invalid")
             #expect((reply.json["detail"] as? String)?.contains(expected) == true, "\(reply.body)")
             #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE status = 'submitted'") == 1)
