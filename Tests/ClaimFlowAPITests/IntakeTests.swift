@@ -144,32 +144,49 @@ struct BadInputTests {
         try await APIHarness.run { h, c in
             let token = h.tokens[.intake]!
             let nasty = "x'); DROP TABLE encounters; -- \\ \" % _ $1 ;"
-            for field in ["practice_code", "external_id", "place_of_service", "specialty", "rendering_provider_npi", "date_of_service"] {
-                var body = h.intakeBody("S-\(field)")
+            // Fields whose format forbids the characters: 422 naming exactly that field.
+            for field in ["practice_code", "place_of_service", "specialty", "rendering_provider_npi", "date_of_service"] {
+                var body = h.intakeBody("SQL-\(field.count)")
                 body[field] = nasty
                 let reply = try await c.send(.post, "/api/v1/encounters", token: token, json: body)
-                #expect((400..<500).contains(reply.status), "\(field): \(reply.status) \(reply.body)")
-                #expect(reply.headers[.contentType] == "application/problem+json")
+                #expect(reply.status == 422, "\(field): \(reply.status) \(reply.body)")
+                let paths = (reply.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+                #expect(paths == ["$.\(field)"], "\(field): \(reply.body)")
             }
-            var accepted = 0
-            for (index, field) in ["mrn", "first_name", "last_name", "birth_date", "sex"].enumerated() {
-                var body = h.intakeBody("S-p\(index)")
+            for field in ["birth_date", "sex"] {
+                var body = h.intakeBody("SQL-P\(field.count)")
                 var patient = body["patient"] as! [String: Any]
-                patient[field] = field == "first_name" || field == "last_name" || field == "mrn" ? String(nasty.prefix(30)) : nasty
+                patient[field] = nasty
                 body["patient"] = patient
                 let reply = try await c.send(.post, "/api/v1/encounters", token: token, json: body)
-                // Names and record numbers are free text (O'Brien is a name); dates and sex are not.
-                #expect(reply.status == (["birth_date", "sex"].contains(field) ? 422 : 201), "patient.\(field): \(reply.body)")
-                if reply.status == 201 { accepted += 1 }
+                let paths = (reply.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+                #expect(reply.status == 422 && paths == ["$.patient.\(field)"], "patient.\(field): \(reply.body)")
             }
-            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters WHERE external_id LIKE 'S-%'") == accepted)
-            // Free text is data, bound as a parameter: it arrives exactly as sent.
-            let stored = try await c.send(.post, "/api/v1/encounters", token: token, json: h.intakeBody("S-doc", documentation: nasty))
-            #expect(stored.status == 201)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters") == 0)
+
+            // Free text is data, bound as a parameter: it is stored exactly as sent (O'Brien is a name).
+            var body = h.intakeBody("SQL-TEXT", documentation: nasty)
+            body["external_id"] = nasty
+            var patient = body["patient"] as! [String: Any]
+            patient["mrn"] = String(nasty.prefix(30))
+            patient["first_name"] = String(nasty.prefix(30))
+            patient["last_name"] = nasty
+            body["patient"] = patient
+            let stored = try await c.send(.post, "/api/v1/encounters", token: token, json: body)
+            #expect(stored.status == 201, "\(stored.body)")
             let rows = try await h.fixture.client.query(
-                "SELECT documentation FROM encounters WHERE external_id = 'S-doc'", logger: TestDatabase.logger
+                """
+                SELECT e.external_id, e.documentation, p.mrn, p.first_name, p.last_name
+                FROM encounters e JOIN patients p ON p.id = e.patient_id
+                """,
+                logger: TestDatabase.logger
             )
-            for try await text in rows.decode(String.self) { #expect(text == nasty) }
+            var found: [[String]] = []
+            for try await (external, documentation, mrn, first, last) in rows.decode((String, String, String, String, String).self) {
+                found.append([external, documentation, mrn, first, last])
+            }
+            let short = String(nasty.prefix(30))
+            #expect(found == [[nasty, nasty, short, short, nasty]])
             #expect(try await h.fixture.count("SELECT count(*)::int FROM pg_tables WHERE tablename = 'encounters'") == 1)
         }
     }
@@ -178,7 +195,8 @@ struct BadInputTests {
     func routing() async throws {
         try await APIHarness.run { h, c in
             let missing = try await c.send(.get, "/api/v1/nothing-here", token: h.tokens[.admin])
-            #expect(missing.status == 404 || missing.status == 401)
+            #expect(missing.status == 404, "\(missing.body)")
+            #expect(missing.headers[.contentType] == "application/problem+json")
             let unknownOpen = try await c.send(.get, "/nothing-here")
             #expect(unknownOpen.status == 404)
             #expect(unknownOpen.headers[.contentType] == "application/problem+json")
