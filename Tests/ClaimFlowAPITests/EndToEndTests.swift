@@ -28,7 +28,15 @@ struct EndToEndTests {
             let held = try await c.send(.post, "/api/v1/coder/next", token: coderTokens[8])
             let heldEncounter = try #require(held.uuid("encounter", "id"))
             let heldLease = try #require(held.uuid("lease", "id"))
-            #expect(held.json["encounter"].flatMap { ($0 as? [String: Any])?["patient_age"] } as? Int == 65)
+            // Minimum necessary: exactly these keys, so a new field with PHI fails here first.
+            let coderView = try #require(held.json["encounter"] as? [String: Any])
+            #expect(
+                Set(coderView.keys) == [
+                    "id", "external_id", "practice_code", "stage", "version", "date_of_service", "place_of_service", "specialty",
+                    "priority", "patient_age", "patient_sex", "rendering_provider", "documentation", "codes", "queries", "findings",
+                ])
+            #expect(coderView["patient_age"] as? Int == 65)
+            #expect(Set((coderView["codes"] as? [String: Any] ?? [:]).keys) == ["diagnoses", "lines"])
             #expect(!held.body.contains("Lovelace") && !held.body.contains("MEM-"), "a coder sees no names or member ids")
 
             let drained = try await withThrowingTaskGroup(of: [UUID].self) { group in
@@ -91,6 +99,17 @@ struct EndToEndTests {
             #expect(billed.status == 200)
             #expect(billed.uuid("claim", "encounter_id") == heldEncounter)
             #expect(!billed.body.contains("Follow-up, type 2 diabetes"), "a biller sees no documentation")
+            let billerView = try #require(billed.json["claim"] as? [String: Any])
+            #expect(
+                Set(billerView.keys) == [
+                    "id", "encounter_id", "version", "frequency_code", "status", "stage", "total_charge", "practice",
+                    "rendering_provider_npi", "rendering_provider_name", "payer_code", "payer_name", "member_id", "relationship",
+                    "subscriber", "patient", "date_of_service", "place_of_service", "codes",
+                ])
+            for party in ["patient", "subscriber"] {
+                let keys = Set((billerView[party] as? [String: Any] ?? [:]).keys)
+                #expect(keys == ["first_name", "last_name", "birth_date", "sex", "address"], "\(party): \(keys)")
+            }
             let claimID = try #require(billed.uuid("claim", "id"))
             let billingLease = try #require(billed.uuid("lease", "id"))
             let submitted = try await c.send(
@@ -127,12 +146,34 @@ struct AuditTests {
                 try await h.service.query("DELETE FROM events", logger: TestDatabase.logger)
             }
             #expect(delete?.serverInfo?[.sqlState] == "42501")
+            let truncate = await #expect(throws: PSQLError.self) {
+                try await h.service.query("TRUNCATE events", logger: TestDatabase.logger)
+            }
+            #expect(truncate?.serverInfo?[.sqlState] == "42501")
             // The service may still append.
             try await h.service.query(
                 "INSERT INTO events (action, detail) VALUES ('test.appended', '{}')", logger: TestDatabase.logger
             )
             #expect(try await h.fixture.count("SELECT count(*)::int FROM events WHERE action = 'tampered'") == 0)
             #expect(try await h.fixture.count("SELECT count(*)::int FROM events WHERE action = 'work.enqueued'") == 1)
+        }
+    }
+
+    @Test("even the owner's connection cannot UPDATE, DELETE or TRUNCATE an event: a trigger refuses")
+    func eventsAreAppendOnlyForTheOwner() async throws {
+        try await APIHarness.run { h, _ in
+            _ = try await h.fixture.receive("A-2")
+            let before = try await h.fixture.count("SELECT count(*)::int FROM events")
+            #expect(before > 0)
+            for statement: PostgresQuery in ["UPDATE events SET action = 'tampered'", "DELETE FROM events", "TRUNCATE events"] {
+                let error = await #expect(throws: PSQLError.self) {
+                    try await h.fixture.client.query(statement, logger: TestDatabase.logger)
+                }
+                // Raised by the append-only trigger (the owner holds every privilege), by its own message.
+                #expect(error?.serverInfo?[.sqlState] == "42501", "\(statement.sql): \(String(reflecting: error))")
+                #expect(error?.serverInfo?[.message]?.contains("append-only") == true, "\(statement.sql)")
+            }
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM events") == before)
         }
     }
 }
