@@ -19,7 +19,10 @@ struct DatabaseSnapshot: Equatable, CustomStringConvertible {
             // Table names come from the constant list above, never from input.
             let rows = try await client.query(
                 PostgresQuery(
-                    unsafeSQL: "SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(table) t"
+                    unsafeSQL: """
+                        SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')
+                        FROM \(table) t
+                        """
                 ),
                 logger: TestDatabase.logger
             )
