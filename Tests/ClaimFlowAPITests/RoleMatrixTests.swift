@@ -209,36 +209,72 @@ struct RoleMatrixTests {
         }
     }
 
-    @Test("another practice's encounter or claim is 404 for every role's routes")
+    @Test("another practice's encounters, claims, users and codes are 404 on every route that names one; its answers apply to nothing")
     func otherPracticeIsNotFound() async throws {
         try await APIHarness.run { h, c in
             let other = try await Fixture.make(h.fixture.client, code: "OTHER")
-            let foreign = try await other.receive("FOREIGN")
-            let (coderToken, supervisorToken) = (h.tokens[.coder]!, h.tokens[.supervisor]!)
+            let (otherCoder, otherBiller) = (try await other.user("other-coder"), try await other.user("other-biller", roles: [.biller]))
+            let encounter = try await other.receive("FOREIGN")
+            let claim = try await other.submittedClaim("FOREIGN-CLAIM", coder: otherCoder, biller: otherBiller)
+            _ = try await SubmissionBatcher(
+                client: h.service, queue: h.fixture.queue,
+                outbox: FileManager.default.temporaryDirectory.appending(path: "claimflow-foreign-\(UUID().uuidString)"),
+                settings: X12Settings(), logger: TestDatabase.logger
+            ).runOnce()
+            _ = try await other.users.issueToken(userID: otherCoder, label: "foreign", audit: .system)
+            let token = try #require(try await other.users.tokens(of: otherCoder).first).id
+            let pcn = X12Claim.patientControlNumber(for: claim)
             let lease: [String: Any] = ["lease_id": Self.unknown]
-            for (method, uri, token, body) in [
-                (HTTPRequest.Method.post, "/api/v1/coder/encounters/\(foreign)/complete", coderToken, lease),
-                (.put, "/api/v1/coder/encounters/\(foreign)/codes", coderToken, lease.merging(APIHarness.codesBody()) { $1 }),
-                (.post, "/api/v1/coder/encounters/\(foreign)/heartbeat", coderToken, lease),
-                (
-                    .post, "/api/v1/supervisor/work/\(foreign)/reassign", supervisorToken,
-                    ["to_user": h.users[.coder]!.uuidString, "reason": "balance"]
-                ),
-                (.post, "/api/v1/supervisor/work/\(foreign)/priority", supervisorToken, ["priority": 5, "reason": "filing limit"]),
-                (.get, "/api/v1/encounters/\(foreign)/history", supervisorToken, [:]),
-            ] {
-                let reply = try await c.send(method, uri, token: token, json: method == .get ? nil : body)
-                #expect(reply.status == 404, "\(method) \(uri): \(reply.status) \(reply.body)")
+            // The id each templated route gets: the foreign encounter, claim, user, token or practice.
+            let ids = ["encounters": encounter, "work": encounter, "claims": claim, "users": otherCoder]
+            let bodies: [String: Any] = [
+                "PUT /api/v1/coder/encounters/{id}/codes": lease.merging(APIHarness.codesBody()) { $1 },
+                "POST /api/v1/coder/encounters/{id}/query": lease.merging(["question": "Which knee?"]) { $1 },
+                "POST /api/v1/coder/encounters/{id}/release": lease,
+                "POST /api/v1/biller/claims/{id}/return": lease.merging(["reason": "wrong modifier"]) { $1 },
+                "POST /api/v1/supervisor/work/{id}/reassign": ["to_user": h.users[.coder]!.uuidString, "reason": "balance"],
+                "POST /api/v1/supervisor/work/{id}/release": ["reason": "stuck"],
+                "POST /api/v1/supervisor/work/{id}/priority": ["priority": 5, "reason": "filing limit"],
+                "POST /api/v1/encounters/{id}/answer": ["answer": "Right knee."],
+                "POST /api/v1/admin/users/{id}/tokens": ["label": "stolen"],
+                "POST /api/v1/admin/practices/{code}/providers": ["npi": "1234567893", "first_name": "Eve", "last_name": "Mallory"],
+            ]
+            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let templated = Self.cases.filter { $0.path.contains("{") }
+            #expect(templated.count == 19, "every route that names a resource")
+            for route in templated {
+                let segments = route.path.split(separator: "/").map(String.init)
+                var uri = ""
+                for (index, segment) in segments.enumerated() {
+                    switch segment {
+                    case "{id}": uri += "/\(ids[segments[index - 1]]!)"
+                    case "{token}": uri += "/\(token)"
+                    case "{code}": uri += "/OTHER"
+                    default: uri += "/\(segment)"
+                    }
+                }
+                let key = "\(route.method) \(route.path)"
+                let body: Any? = route.method == .get ? nil : (bodies[key] ?? lease)
+                let reply = try await c.send(route.method, uri, token: h.tokens[route.role], json: body)
+                #expect(reply.status == 404, "\(key) as \(route.role): \(reply.status) \(reply.body)")
             }
-            // The foreign encounter was not touched.
-            #expect(try await other.encounters.stage(of: foreign) == .readyToCode)
-            let foreignClaimReply = try await c.send(.get, "/api/v1/biller/claims/\(foreign)", token: h.tokens[.biller])
-            #expect(foreignClaimReply.status == 404)
+            // Answers naming the foreign claim find no claim of the caller's.
+            for (endpoint, file) in [
+                ("/api/v1/acknowledgments", X12AnswerFiles.claimAcknowledgment([(pcn, false)])),
+                ("/api/v1/remittances", X12AnswerFiles.remittance([(pcn, 125, nil)])),
+            ] {
+                let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: file, contentType: "application/edi-x12")
+                #expect(reply.status == 422, "\(endpoint): \(reply.body)")
+                #expect((reply.json["detail"] as? String)?.contains("no claim sent by ClaimFlow has patient control number \(pcn)") == true)
+            }
+            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before, "nothing of the other practice changed")
+            #expect(try await other.encounters.stage(of: encounter) == .readyToCode)
+            #expect(try await other.users.tokens(of: otherCoder).count == 1)
         }
     }
 }
 
-/// An encounter leased to the harness's coder through the API: (encounter id, lease id).
+/// A coding lease held by the harness's coder through the API: (encounter id, lease id).
 func leasedCoding(_ h: APIHarness, _ c: TestClientProtocolBox) async throws -> (UUID, UUID) {
     try await h.fixture.receive("L-\(UUID().uuidString.prefix(8))")
     let reply = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
