@@ -59,6 +59,19 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["claimflow-embed-sql"]
         ),
+        // What runs beside the service: the embedded PostgreSQL, child processes, code-set files
+        // read from disk. The executable and the tests use it; the libraries do not.
+        .target(
+            name: "ClaimFlowHosting",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ClaimFlowAPI",
             dependencies: [
@@ -92,6 +105,7 @@ let package = Package(
             dependencies: [
                 "ClaimFlowCore",
                 "ClaimFlowStore",
+                "ClaimFlowHosting",
                 "ClaimFlowAPI",
                 "ClaimFlowWorkers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -107,6 +121,7 @@ let package = Package(
             dependencies: [
                 "ClaimFlowCore",
                 "ClaimFlowStore",
+                "ClaimFlowHosting",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -124,6 +139,7 @@ let package = Package(
             name: "ClaimFlowStoreTests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -135,6 +151,7 @@ let package = Package(
             name: "ClaimFlowAPITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowWorkers",
                 "ClaimFlowAPI",
                 "ClaimFlowStore",
@@ -151,6 +168,7 @@ let package = Package(
             name: "ClaimFlowWorkersTests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowWorkers",
                 "ClaimFlowStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -162,6 +180,7 @@ let package = Package(
             name: "ClaimFlowCLITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

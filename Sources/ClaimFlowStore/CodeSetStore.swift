@@ -32,22 +32,23 @@ public struct CodeSetStore: Sendable {
         public let changed: Bool
     }
 
-    /// Imports a code-set file (plain or gzip) as release `label`, in force from
-    /// `effectiveFrom` through `effectiveTo`. One transaction: a file that fails to parse,
-    /// anywhere, changes nothing, and the release in force before stays in force. Importing
-    /// the same file under the same label again changes nothing.
-    public func importFile(
-        _ url: URL,
+    /// Imports the contents of a code-set file (already decompressed; `fileName` names it in
+    /// messages) as release `label`, in force from `effectiveFrom` through `effectiveTo`. One
+    /// transaction: a file that fails to parse, anywhere, changes nothing, and the release in
+    /// force before stays in force. Importing the same contents under the same label again
+    /// changes nothing. Reading a file from disk is ClaimFlowHosting's `importFile(_:...)`.
+    public func importContents(
+        _ data: Data,
+        fileName: String,
         kind: CodeSetKind,
         label: String,
         effectiveFrom: CalendarDate,
         effectiveTo: CalendarDate?,
         progress: (@Sendable (Double) -> Void)? = nil
     ) async throws -> ImportSummary {
-        let data = try CodeSetFile.contents(of: url)
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let parseStarted = ContinuousClock.now
-        let records = try CodeSetFile.records(data, kind: kind, name: url.lastPathComponent)
+        let records = try CodeSetFile.records(data, kind: kind, name: fileName)
         logger.debug("code-set file parsed", metadata: ["rows": "\(records.rows)", "elapsed": "\(ContinuousClock.now - parseStarted)"])
 
         return try await client.transaction(logger: logger) { connection in

@@ -1,0 +1,36 @@
+public import Logging
+public import PostgresNIO
+
+/// The databases of a PostgreSQL server, as its owner sees them: for setting up ClaimFlow's
+/// own database in a cluster ClaimFlow has just started (the embedded default).
+public struct DatabaseCatalog: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// `client` connects to a database that always exists (`postgres`), as a role that may
+    /// create databases.
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Creates the database unless it exists; returns whether it created it.
+    ///
+    /// A database name cannot be a bind parameter, so `name` must be a plain lower-case
+    /// identifier (a constant of the caller's), and goes into the statement quoted.
+    @discardableResult
+    public func createDatabaseIfMissing(_ name: String) async throws -> Bool {
+        precondition(
+            name.utf8.count < 64 && name.first.map { !$0.isNumber } == true
+                && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" },
+            "'\(name)' is not a plain database name"
+        )
+        let rows = try await client.query(
+            "SELECT count(*)::int FROM pg_database WHERE datname = \(name)",
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) where count > 0 { return false }
+        try await client.query("CREATE DATABASE \(unescaped: "\"" + name + "\"")", logger: logger)
+        return true
+    }
+}
