@@ -13,14 +13,12 @@ public import PostgresNIO
 ///   is a coding reason (the `coding_denial_reasons` table), to the coding queue as a new coding
 ///   version whose claim will replace this one (frequency 7), otherwise to the billing queue as
 ///   a replacement claim version.
-public struct AnswerStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct AnswerStore: Sendable, DatabaseStore {
+    let database: Database
     let queue: WorkQueue
 
     public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.queue = queue
     }
 
@@ -57,7 +55,7 @@ public struct AnswerStore: Sendable {
 
     /// Applies a parsed answer. `text` is the file, to name segment positions in refusals.
     public func apply(_ answer: X12Answer, text: String, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> [Outcome] {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             var outcomes: [Outcome] = []
             switch answer {
             case .acknowledgment999(let sets):

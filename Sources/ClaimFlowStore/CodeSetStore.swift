@@ -7,13 +7,11 @@ public import PostgresNIO
 
 /// The imported code sets: releases of ICD-10-CM, HCPCS Level II (with modifiers), a CPT
 /// licensee table, NCCI PTP edits and MUE limits, and the facts the handoff rules need.
-public struct CodeSetStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct CodeSetStore: Sendable, DatabaseStore {
+    let database: Database
 
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
     }
 
     /// What an import did.
@@ -51,12 +49,9 @@ public struct CodeSetStore: Sendable {
         let records = try CodeSetFile.records(data, kind: kind, name: fileName)
         logger.debug("code-set file parsed", metadata: ["rows": "\(records.rows)", "elapsed": "\(ContinuousClock.now - parseStarted)"])
 
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             // One import of a kind at a time; a concurrent one waits, then sees this one's result.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.codes." + kind.rawValue)))",
-                logger: logger
-            )
+            try await database.lock(.codeSetImport(kind), on: connection)
             let existing = try await connection.query(
                 "SELECT id, source_sha256, row_count FROM code_set_releases WHERE kind = \(kind.rawValue) AND label = \(label)",
                 logger: logger
@@ -234,7 +229,7 @@ public struct CodeSetStore: Sendable {
 
     /// What the code sets in force on the draft's date of service say about its codes.
     public func facts(for draft: ClaimDraft, on connection: PostgresConnection? = nil) async throws -> CodeFacts {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let dos = draft.dateOfService.description
             var releases: [String: Int64] = [:]
             let releaseRows = try await connection.query(

@@ -5,14 +5,12 @@ public import PostgresNIO
 
 /// A coder's work on an encounter: the codes (diagnoses and service lines, per coding
 /// version), the coder's view of the encounter, and provider queries.
-public struct CodingStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct CodingStore: Sendable, DatabaseStore {
+    let database: Database
     let queue: WorkQueue
 
     public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.queue = queue
     }
 
@@ -25,7 +23,7 @@ public struct CodingStore: Sendable {
         codes: CodeAssignment,
         audit: AuditContext
     ) async throws {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, on: connection)
             let version = try await currentVersion(of: encounterID, on: connection)
             try await connection.query(
@@ -79,7 +77,7 @@ public struct CodingStore: Sendable {
 
     /// The codes of one coding version.
     public func codes(of encounterID: UUID, version: Int, on connection: PostgresConnection? = nil) async throws -> CodeAssignment {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             var diagnoses: [String] = []
             let diagnosisRows = try await connection.query(
                 "SELECT code FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY position",
@@ -107,7 +105,7 @@ public struct CodingStore: Sendable {
     /// practice's encounter does not exist for this user), recording the read of PHI.
     public func coderView(encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> CoderEncounterView? {
         let practices = Array(practiceIDs)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 SELECT e.id, e.external_id, pr.code, e.stage, e.version, e.date_of_service::text, e.place_of_service,
@@ -151,7 +149,7 @@ public struct CodingStore: Sendable {
         question: String,
         audit: AuditContext
     ) async throws -> UUID {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await queue.finish(
                 encounterID: encounterID, leaseID: leaseID, holder: holder, queue: .coding, to: .onHold,
                 action: "coding.query_asked", audit: audit, on: connection
@@ -172,7 +170,7 @@ public struct CodingStore: Sendable {
     /// The encounter's current coding version as the handoff rules see it, or nil when there is
     /// no such encounter.
     public func draft(of encounterID: UUID, on connection: PostgresConnection? = nil) async throws -> ClaimDraft? {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
@@ -252,7 +250,7 @@ public struct CodingStore: Sendable {
         offerFor: Duration = .seconds(3600),
         audit: AuditContext
     ) async throws {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 UPDATE provider_queries SET answer = \(answer), answered_by = \(audit.actorID), answered_at = now()

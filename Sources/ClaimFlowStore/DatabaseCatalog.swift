@@ -3,15 +3,13 @@ public import PostgresNIO
 
 /// The databases of a PostgreSQL server, as its owner sees them: for setting up ClaimFlow's
 /// own database in a cluster ClaimFlow has just started (the embedded default).
-public struct DatabaseCatalog: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct DatabaseCatalog: Sendable, DatabaseStore {
+    let database: Database
 
     /// `client` connects to a database that always exists (`postgres`), as a role that may
     /// create databases.
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
     }
 
     /// Creates the database unless it exists; returns whether it created it.

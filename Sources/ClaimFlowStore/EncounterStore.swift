@@ -5,14 +5,12 @@ public import Logging
 public import PostgresNIO
 
 /// Encounters: intake, and the current stage of each.
-public struct EncounterStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct EncounterStore: Sendable, DatabaseStore {
+    let database: Database
     let queue: WorkQueue
 
     public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.queue = queue
     }
 
@@ -28,7 +26,7 @@ public struct EncounterStore: Sendable {
     /// (`created == false`); a different intake under the same external id is a `conflict`.
     public func receive(_ intake: EncounterIntake, audit: AuditContext) async throws -> Received {
         let digest = try Self.digest(of: intake)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let existing = try await connection.query(
                 """
                 SELECT id, intake_digest FROM encounters
@@ -143,6 +141,16 @@ public struct EncounterStore: Sendable {
         return ids
     }
 
+    /// How many encounters the practice has, in any stage.
+    public func count(inPractice practiceID: UUID) async throws -> Int {
+        let rows = try await client.query(
+            "SELECT count(*)::int FROM encounters WHERE practice_id = \(practiceID)",
+            logger: logger
+        )
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
     /// The encounter's current stage, or nil when there is no such encounter.
     public func stage(of encounterID: UUID) async throws -> Stage? {
         let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)
@@ -179,12 +187,7 @@ public struct EncounterStore: Sendable {
             )
             SELECT count(*)::int FROM moved
             """
-        let rows =
-            if let connection {
-                try await connection.query(statement, logger: logger)
-            } else {
-                try await client.query(statement, logger: logger)
-            }
+        let rows = try await database.query(statement, on: connection)
         for try await count in rows.decode(Int.self) where count == 1 {
             StoreMetrics.transition(from: from, to: to)
             return

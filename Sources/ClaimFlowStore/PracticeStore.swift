@@ -4,13 +4,11 @@ public import Logging
 public import PostgresNIO
 
 /// Practices, their rendering providers, and payers: the reference data a claim is built on.
-public struct PracticeStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct PracticeStore: Sendable, DatabaseStore {
+    let database: Database
 
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
     }
 
     /// Creates a practice, or returns the id of the one with the same code.

@@ -5,17 +5,15 @@ public import PostgresNIO
 
 /// The 837P outbox: submitted claim versions, the interchanges that carry them, and the
 /// record of which interchange files have been written.
-public struct SubmissionStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct SubmissionStore: Sendable, DatabaseStore {
+    let database: Database
     let claims: ClaimStore
 
     /// The control number of previews; the sequence stops one short of it.
     public static let previewControlNumber = 999_999_999
 
     public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.claims = ClaimStore(client: client, logger: logger, queue: queue)
     }
 
@@ -36,12 +34,8 @@ public struct SubmissionStore: Sendable {
     /// Nothing is written to disk here: the file is written from the record afterwards, so a
     /// crash at any point leaves every claim version in exactly one interchange.
     public func recordNextInterchange(limit: Int, settings: X12Settings, now: Date = Date()) async throws -> Interchange? {
-        try await client.transaction(logger: logger) { connection in
-            let locked = try await connection.query(
-                "SELECT pg_try_advisory_xact_lock(hashtext('claimflow.submission-batcher'))",
-                logger: logger
-            )
-            for try await acquired in locked.decode(Bool.self) where !acquired { return nil }
+        try await database.transaction { connection in
+            guard try await database.tryLock(.submissionBatcher, on: connection) else { return nil }
             let rows = try await connection.query(
                 """
                 SELECT c.id FROM claims c

@@ -4,13 +4,11 @@ public import Logging
 public import PostgresNIO
 
 /// The supervisor's read side: queue health and the work list. Ids and stages only, no PHI.
-public struct SupervisorStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct SupervisorStore: Sendable, DatabaseStore {
+    let database: Database
 
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
     }
 
     /// Every queue of every practice in `practiceIDs`, with depth, leases and aging.

@@ -5,13 +5,11 @@ public import Logging
 public import PostgresNIO
 
 /// Users, the practices they work in, and their API tokens.
-public struct UserStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct UserStore: Sendable, DatabaseStore {
+    let database: Database
 
     public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
     }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
@@ -19,7 +17,7 @@ public struct UserStore: Sendable {
         let roles = user.roles.map(\.rawValue).sorted()
         let skills = user.skills.sorted()
         let practices = Array(user.practiceIDs)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 INSERT INTO users (username, display_name, roles, skills, active)

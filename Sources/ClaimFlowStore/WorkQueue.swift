@@ -9,15 +9,13 @@ public import PostgresNIO
 /// written to `events` in the same statement or transaction as the move itself. Each method
 /// moves the encounter's stage only along ``StageTransitions/allowed`` (the database's stage
 /// trigger enforces the same list).
-public struct WorkQueue: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct WorkQueue: Sendable, DatabaseStore {
+    let database: Database
     /// How long a lease lasts before the reaper may return the work to the queue.
     public let leaseDuration: Duration
 
     public init(client: PostgresClient, logger: Logger, leaseDuration: Duration = .seconds(900)) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.leaseDuration = leaseDuration
     }
 
@@ -234,7 +232,7 @@ public struct WorkQueue: Sendable {
     ) async throws {
         let leasedStage = queue.leasedStage
         try check(from: leasedStage, to: to)
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 WITH done AS (
@@ -339,7 +337,7 @@ public struct WorkQueue: Sendable {
         reason: String?,
         audit: AuditContext
     ) async throws {
-        let released = try await client.transaction(logger: logger) { connection in
+        let released = try await database.transaction { connection in
             try await unlease(
                 encounterID: encounterID,
                 matching: leaseID,
@@ -363,7 +361,7 @@ public struct WorkQueue: Sendable {
     /// The assignee must be active, hold the queue's role, belong to the practice and have the
     /// required skill.
     public func reassign(encounterID: UUID, to userID: UUID, reason: String?, audit: AuditContext) async throws -> Lease {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let current = try await connection.query(
                 """
                 SELECT w.queue, w.waiting_stage, w.lease_id, w.lease_holder, e.stage,
@@ -430,7 +428,7 @@ public struct WorkQueue: Sendable {
 
     /// A supervisor returns leased work to the queue; the holder's lease dies at once.
     public func releaseLease(encounterID: UUID, reason: String?, audit: AuditContext) async throws {
-        let released = try await client.transaction(logger: logger) { connection in
+        let released = try await database.transaction { connection in
             try await unlease(
                 encounterID: encounterID,
                 matching: nil,
@@ -474,12 +472,40 @@ public struct WorkQueue: Sendable {
 
     // MARK: Reaper
 
+    /// What one upkeep pass did.
+    public struct Upkeep: Sendable, Hashable {
+        /// Expired leases returned to their queues.
+        public let reaped: Int
+        /// Work items moved up because their filing limit is near.
+        public let raised: Int
+    }
+
+    /// The lease reaper's pass, a singleton by agreement: in one transaction holding the
+    /// reaper's transaction-level advisory lock (so it also works behind PgBouncer in
+    /// transaction mode), returns every expired lease to its queue, `batch` at a time, and
+    /// moves work near its timely filing limit up. Nil, at once, when another process holds
+    /// the lock. The reap itself would be safe to run concurrently (it claims rows with SKIP
+    /// LOCKED); the lock only saves duplicate work.
+    public func upkeep(batch: Int = 500) async throws -> Upkeep? {
+        try await database.transaction { connection in
+            guard try await database.tryLock(.leaseReaper, on: connection) else { return nil }
+            var reaped = 0
+            while true {
+                let returned = try await reapExpiredLeases(limit: batch, connection)
+                reaped += returned
+                if returned < batch { break }
+            }
+            let raised = try await raisePriorityNearFilingLimit(on: connection)
+            return Upkeep(reaped: reaped, raised: raised)
+        }
+    }
+
     /// Returns up to `limit` expired leases to their queues and reports how many it returned.
     ///
     /// Safe to run from several processes: rows are claimed with SKIP LOCKED, and a holder's
     /// in-flight write (which locks the row) finishes before its lease can be reaped.
     public func reapExpiredLeases(limit: Int = 500, on connection: PostgresConnection? = nil) async throws -> Int {
-        try await client.using(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
+        try await database.withConnection(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
     }
 
     private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
@@ -525,7 +551,7 @@ public struct WorkQueue: Sendable {
     public func raisePriorityNearFilingLimit(
         days: Int = 30, priority: Int = 90, on connection: PostgresConnection? = nil
     ) async throws -> Int {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 WITH raised AS (

@@ -11,8 +11,6 @@ public import ServiceLifecycle
 /// works behind PgBouncer in transaction mode. (The reap itself is safe to run concurrently:
 /// it claims rows with SKIP LOCKED; the lock only saves duplicate work.)
 public struct LeaseReaper: Service {
-    static let lockKey: Int64 = 0x436C_6169_6D52_6570
-
     let client: PostgresClient
     let queue: WorkQueue
     let interval: Duration
@@ -39,18 +37,8 @@ public struct LeaseReaper: Service {
 
     /// One pass; returns the number of leases returned, or 0 when another process holds the lock.
     public func reapOnce() async throws -> Int {
-        try await client.transaction(logger: logger) { connection in
-            let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-            for try await acquired in locked.decode(Bool.self) where !acquired { return 0 }
-            var total = 0
-            while true {
-                let reaped = try await queue.reapExpiredLeases(limit: 500, on: connection)
-                total += reaped
-                if reaped < 500 { break }
-            }
-            let raised = try await queue.raisePriorityNearFilingLimit(on: connection)
-            if raised > 0 { logger.info("work near its filing limit moved up", metadata: ["count": "\(raised)"]) }
-            return total
-        }
+        guard let pass = try await queue.upkeep() else { return 0 }
+        if pass.raised > 0 { logger.info("work near its filing limit moved up", metadata: ["count": "\(pass.raised)"]) }
+        return pass.reaped
     }
 }

@@ -38,38 +38,17 @@ public struct QueueMetricsSampler: Service {
 
     /// One sample of the queue gauges.
     public func sampleQueues() async throws {
-        let rows = try await client.query(
-            """
-            SELECT q.queue,
-                   count(w.id) FILTER (WHERE w.lease_id IS NULL)::int,
-                   count(w.id) FILTER (WHERE w.lease_id IS NOT NULL)::int,
-                   coalesce(extract(epoch FROM now() - min(w.enqueued_at) FILTER (WHERE w.lease_id IS NULL)), 0)::float8
-            FROM (VALUES ('coding'), ('billing')) AS q(queue)
-            LEFT JOIN work_items w ON w.queue = q.queue
-            GROUP BY q.queue
-            """,
-            logger: logger
-        )
-        for try await (queue, waiting, leased, oldest) in rows.decode((String, Int, Int, Double).self) {
-            Gauge(label: "claimflow_queue_depth", dimensions: [("queue", queue)]).record(waiting)
-            Gauge(label: "claimflow_active_leases", dimensions: [("queue", queue)]).record(leased)
-            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: [("queue", queue)]).record(oldest)
+        for figures in try await MetricsStore(client: client, logger: logger).queueFigures() {
+            Gauge(label: "claimflow_queue_depth", dimensions: [("queue", figures.queue)]).record(figures.waiting)
+            Gauge(label: "claimflow_active_leases", dimensions: [("queue", figures.queue)]).record(figures.leased)
+            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: [("queue", figures.queue)])
+                .record(figures.oldestAgeSeconds)
         }
     }
 
     /// One sample of claims by status.
     public func sampleClaims() async throws {
-        let rows = try await client.query(
-            """
-            SELECT s.status, count(c.id)::int
-            FROM (VALUES ('ready'), ('withdrawn'), ('submitted'), ('accepted'), ('rejected'), ('paid'), ('denied'), ('voided'))
-                 AS s(status)
-            LEFT JOIN claims c ON c.status = s.status
-            GROUP BY s.status
-            """,
-            logger: logger
-        )
-        for try await (status, count) in rows.decode((String, Int).self) {
+        for (status, count) in try await MetricsStore(client: client, logger: logger).claimsByStatus() {
             Gauge(label: "claimflow_claims", dimensions: [("status", status)]).record(count)
         }
     }

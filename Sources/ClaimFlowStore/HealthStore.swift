@@ -1,0 +1,17 @@
+public import Logging
+public import PostgresNIO
+
+/// Whether the database answers, for the readiness probe (`/readyz`).
+public struct HealthStore: Sendable, DatabaseStore {
+    let database: Database
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.database = Database(client: client, logger: logger)
+    }
+
+    /// One round trip to the server; throws when it cannot be made.
+    public func ping() async throws {
+        let rows = try await client.query("SELECT 1", logger: logger)
+        for try await _ in rows {}
+    }
+}
