@@ -63,15 +63,10 @@ public struct CodingStore: Sendable, DatabaseStore {
             let detail = try jsonObject([
                 "diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count),
             ])
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, lease_id, client_address, request_id, detail)
-                SELECT id, practice_id, \(audit.actorID), 'codes.saved', \(leaseID), \(audit.clientAddress),
-                       \(audit.requestID), \(detail)::jsonb
-                FROM encounters WHERE id = \(encounterID)
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "codes.saved", by: audit, encounter: "id", practice: "practice_id", lease: "\(leaseID)",
+                detail: "\(detail)::jsonb", rows: "FROM encounters WHERE id = \(encounterID)"
+            ).write(on: connection, logger: logger)
         }
     }
 
@@ -295,13 +290,8 @@ public struct CodingStore: Sendable, DatabaseStore {
 
 /// Writes the audit event for a read of an encounter's PHI.
 func recordRead(encounterID: UUID, view: String, audit: AuditContext, on connection: PostgresConnection) async throws {
-    try await connection.query(
-        """
-        INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
-        SELECT id, practice_id, \(audit.actorID), 'phi.viewed', \(audit.clientAddress), \(audit.requestID),
-               jsonb_build_object('view', \(view))
-        FROM encounters WHERE id = \(encounterID)
-        """,
-        logger: Logger(label: "claimflow.audit")
-    )
+    try await AuditEntry(
+        "phi.viewed", by: audit, encounter: "id", practice: "practice_id", detail: "jsonb_build_object('view', \(view))",
+        rows: "FROM encounters WHERE id = \(encounterID)"
+    ).write(on: connection, logger: Logger(label: "claimflow.audit"))
 }

@@ -67,14 +67,10 @@ public struct EncounterStore: Sendable, DatabaseStore {
             guard let encounterID else {
                 throw StoreError(.conflict, "external id was taken by a concurrent intake; retry")
             }
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, to_stage, client_address, request_id)
-                VALUES (\(encounterID), \(intake.practiceID), \(audit.actorID), 'encounter.received', 'received',
-                        \(audit.clientAddress), \(audit.requestID))
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "encounter.received", by: audit, encounter: "\(encounterID)", practice: "\(intake.practiceID)",
+                to: "\(Stage.received.rawValue)"
+            ).write(on: connection, logger: logger)
             try await queue.enqueue(
                 encounterID: encounterID,
                 from: .received,
@@ -173,20 +169,20 @@ public struct EncounterStore: Sendable, DatabaseStore {
         } catch {
             throw StoreError(.illegalTransition, error.description)
         }
-        let statement: PostgresQuery = """
-            WITH moved AS (
-                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
-                WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id
-            ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    client_address, request_id)
-                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(to.rawValue),
-                       \(audit.clientAddress), \(audit.requestID)
-                FROM moved
-            )
-            SELECT count(*)::int FROM moved
-            """
+        let logged = AuditEntry(
+            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)", to: "\(to.rawValue)",
+            rows: "FROM moved"
+        )
+        let statement: PostgresQuery = try """
+        WITH moved AS (
+            UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
+            WHERE id = \(encounterID) AND stage = \(from.rawValue)
+            RETURNING id, practice_id
+        ), logged AS (
+            \(logged)
+        )
+        SELECT count(*)::int FROM moved
+        """
         let rows = try await database.query(statement, on: connection)
         for try await count in rows.decode(Int.self) where count == 1 {
             StoreMetrics.transition(from: from, to: to)

@@ -14,6 +14,7 @@ public struct PracticeStore: Sendable, DatabaseStore {
     /// Creates a practice, or returns the id of the one with the same code.
     public func upsert(_ practice: Practice, audit: AuditContext) async throws -> UUID {
         let address = practice.address
+        let logged = AuditEntry("practice.saved", by: audit, practice: "id", rows: "FROM saved")
         let rows = try await client.query(
             """
             WITH saved AS (
@@ -25,8 +26,7 @@ public struct PracticeStore: Sendable, DatabaseStore {
             ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
             RETURNING id
             ), logged AS (
-                INSERT INTO events (practice_id, actor_id, action, client_address, request_id)
-                SELECT id, \(audit.actorID), 'practice.saved', \(audit.clientAddress), \(audit.requestID) FROM saved
+                \(logged)
             )
             SELECT id FROM saved
             """,
@@ -45,6 +45,10 @@ public struct PracticeStore: Sendable, DatabaseStore {
 
     /// Creates a rendering provider, or returns the id of the practice's provider with that NPI.
     public func upsert(_ provider: Provider, audit: AuditContext) async throws -> UUID {
+        let logged = AuditEntry(
+            "provider.saved", by: audit, practice: "practice_id", detail: "jsonb_build_object('provider_id', id)",
+            rows: "FROM saved"
+        )
         let rows = try await client.query(
             """
             WITH saved AS (
@@ -54,10 +58,7 @@ public struct PracticeStore: Sendable, DatabaseStore {
             ON CONFLICT (practice_id, npi) DO UPDATE SET npi = EXCLUDED.npi
             RETURNING id, practice_id
             ), logged AS (
-                INSERT INTO events (practice_id, actor_id, action, client_address, request_id, detail)
-                SELECT practice_id, \(audit.actorID), 'provider.saved', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('provider_id', id)
-                FROM saved
+                \(logged)
             )
             SELECT id FROM saved
             """,
@@ -69,6 +70,9 @@ public struct PracticeStore: Sendable, DatabaseStore {
 
     /// Creates a payer, or returns the id of the payer with that payer code.
     public func upsert(_ payer: Payer, audit: AuditContext) async throws -> UUID {
+        let logged = AuditEntry(
+            "payer.saved", by: audit, detail: "jsonb_build_object('payer_id', id)", rows: "FROM saved"
+        )
         let rows = try await client.query(
             """
             WITH saved AS (
@@ -77,10 +81,7 @@ public struct PracticeStore: Sendable, DatabaseStore {
             ON CONFLICT (payer_code) DO UPDATE SET payer_code = EXCLUDED.payer_code
             RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'payer.saved', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('payer_id', id)
-                FROM saved
+                \(logged)
             )
             SELECT id FROM saved
             """,

@@ -36,6 +36,11 @@ struct SQLFragment: ExpressibleByStringInterpolation {
         mutating func appendInterpolation<Value: PostgresThrowingDynamicTypeEncodable>(_ value: Value?) {
             pieces.append { try $0.appendInterpolation(value) }
         }
+
+        /// Another fragment, written in place (its values numbered where this one lands).
+        mutating func appendInterpolation(_ fragment: SQLFragment) {
+            pieces.append(contentsOf: fragment.pieces)
+        }
     }
 }
 

@@ -92,16 +92,11 @@ public struct SubmissionStore: Sendable, DatabaseStore {
                 """,
                 logger: logger
             )
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, action, detail)
-                SELECT e.id, e.practice_id, 'claim.batched',
-                       jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))
-                FROM claims c JOIN encounters e ON e.id = c.encounter_id
-                WHERE c.id = ANY (\(batch.map(\.claimID)))
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "claim.batched", by: .system, encounter: "e.id", practice: "e.practice_id",
+                detail: "jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))",
+                rows: "FROM claims c JOIN encounters e ON e.id = c.encounter_id WHERE c.id = ANY (\(batch.map(\.claimID)))"
+            ).write(on: connection, logger: logger)
             return Interchange(
                 id: interchangeID, controlNumber: control, fileName: fileName, content: content, claimIDs: batch.map(\.claimID)
             )

@@ -45,13 +45,7 @@ public struct UserStore: Sendable, DatabaseStore {
                 logger: logger
             )
             let detail = try jsonObject(["user_id": userID.uuidString, "roles": roles.joined(separator: ",")])
-            try await connection.query(
-                """
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                VALUES (\(audit.actorID), 'user.saved', \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb)
-                """,
-                logger: logger
-            )
+            try await AuditEntry("user.saved", by: audit, detail: "\(detail)::jsonb").write(on: connection, logger: logger)
             return userID
         }
     }
@@ -61,6 +55,7 @@ public struct UserStore: Sendable, DatabaseStore {
     public func issueToken(userID: UUID, label: String, audit: AuditContext) async throws -> String {
         let token = Self.makeToken()
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        let logged = Self.tokenEvent("token.issued", userID: userID, audit: audit, rows: "FROM issued")
         let rows = try await client.query(
             """
             WITH issued AS (
@@ -68,10 +63,7 @@ public struct UserStore: Sendable, DatabaseStore {
                 VALUES (\(userID), \(digest), \(label))
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.issued', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM issued
+                \(logged)
             )
             SELECT id FROM issued
             """,
@@ -84,6 +76,7 @@ public struct UserStore: Sendable, DatabaseStore {
     /// Revokes every live token of the user that carries `label`; returns how many.
     @discardableResult
     public func revokeTokens(userID: UUID, label: String, audit: AuditContext) async throws -> Int {
+        let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
         let rows = try await client.query(
             """
             WITH revoked AS (
@@ -91,10 +84,7 @@ public struct UserStore: Sendable, DatabaseStore {
                 WHERE user_id = \(userID) AND label = \(label) AND revoked_at IS NULL
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.revoked', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM revoked
+                \(logged)
             )
             SELECT count(*)::int FROM revoked
             """,
@@ -201,6 +191,7 @@ public struct UserStore: Sendable, DatabaseStore {
 
     /// Revokes one token of the user; effective on the very next request.
     public func revokeToken(_ tokenID: UUID, of userID: UUID, audit: AuditContext) async throws {
+        let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
         let rows = try await client.query(
             """
             WITH revoked AS (
@@ -208,10 +199,7 @@ public struct UserStore: Sendable, DatabaseStore {
                 WHERE id = \(tokenID) AND user_id = \(userID)
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.revoked', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM revoked
+                \(logged)
             )
             SELECT count(*)::int FROM revoked
             """,
@@ -219,6 +207,13 @@ public struct UserStore: Sendable, DatabaseStore {
         )
         for try await count in rows.decode(Int.self) where count == 1 { return }
         throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found")
+    }
+
+    /// The audit entry of a token issued or revoked: the token's id comes from `rows`.
+    private static func tokenEvent(_ action: String, userID: UUID, audit: AuditContext, rows: SQLFragment) -> AuditEntry {
+        AuditEntry(
+            action, by: audit, detail: "jsonb_build_object('user_id', \(userID), 'token_id', id)", rows: rows
+        )
     }
 
     /// 32 random bytes, base64url without padding: 43 URL-safe characters.

@@ -44,6 +44,10 @@ public struct WorkQueue: Sendable, DatabaseStore {
             throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
         }
         try check(from: from, to: waitingStage)
+        let logged = AuditEntry(
+            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)",
+            to: "\(waitingStage.rawValue)", detail: "\(detail)::jsonb", rows: "FROM moved"
+        )
         // The caller's transaction holds the stage move and the new work item together.
         let rows = try await connection.query(
             """
@@ -52,11 +56,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                 WHERE id = \(encounterID) AND stage = \(from.rawValue)
                 RETURNING id, practice_id
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    client_address, request_id, detail)
-                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(waitingStage.rawValue),
-                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                FROM moved
+                \(logged)
             )
             SELECT count(*)::int FROM moved
             """,
@@ -85,6 +85,10 @@ public struct WorkQueue: Sendable, DatabaseStore {
     /// encounter they get.
     public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
         let leasedStage = queue.leasedStage
+        let logged = AuditEntry(
+            "work.pulled", by: audit.acting(as: userID), encounter: "encounter_id", practice: "practice_id",
+            from: "waiting_stage", to: "\(leasedStage.rawValue)", lease: "lease_id", rows: "FROM leased"
+        )
         let rows = try await client.query(
             """
             WITH puller AS (
@@ -120,11 +124,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                 FROM leased WHERE e.id = leased.encounter_id AND e.stage = leased.waiting_stage
                 RETURNING e.id
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    lease_id, client_address, request_id)
-                SELECT encounter_id, practice_id, \(userID), 'work.pulled', waiting_stage, \(leasedStage.rawValue),
-                       lease_id, \(audit.clientAddress), \(audit.requestID)
-                FROM leased
+                \(logged)
             )
             SELECT leased.encounter_id, leased.lease_id, leased.lease_expires_at, (SELECT count(*)::int FROM moved),
                    leased.waiting_stage
@@ -232,6 +232,11 @@ public struct WorkQueue: Sendable, DatabaseStore {
     ) async throws {
         let leasedStage = queue.leasedStage
         try check(from: leasedStage, to: to)
+        let logged = AuditEntry(
+            action, by: audit.acting(as: audit.actorID ?? holder), encounter: "id", practice: "practice_id",
+            from: "\(leasedStage.rawValue)", to: "\(to.rawValue)", lease: "\(leaseID)", detail: "\(detail)::jsonb",
+            rows: "FROM moved"
+        )
         try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
@@ -248,11 +253,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                     WHERE e.id = done.encounter_id AND e.stage = \(leasedStage.rawValue)
                     RETURNING e.id, e.practice_id
                 ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                        lease_id, client_address, request_id, detail)
-                    SELECT id, practice_id, \(audit.actorID ?? holder), \(action), \(leasedStage.rawValue),
-                           \(to.rawValue), \(leaseID), \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                    FROM moved
+                    \(logged)
                 )
                 SELECT count(*)::int FROM moved
                 """,
@@ -394,6 +395,11 @@ public struct WorkQueue: Sendable, DatabaseStore {
             let fromStage = Stage(rawValue: stageName) ?? waiting
             if oldLease == nil { try check(from: waiting, to: queue.leasedStage) }
             let detail = try jsonObject(["reason": reason, "previous_holder": oldHolder?.uuidString])
+            let logged = AuditEntry(
+                "work.reassigned", by: audit, encounter: "encounter_id", practice: "practice_id",
+                from: "\(fromStage.rawValue)", to: "\(queue.leasedStage.rawValue)", lease: "lease_id",
+                detail: "\(detail)::jsonb", rows: "FROM leased"
+            )
             let rows = try await connection.query(
                 """
                 WITH leased AS (
@@ -407,12 +413,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                     UPDATE encounters SET stage = \(queue.leasedStage.rawValue), updated_at = now()
                     WHERE id = \(encounterID) AND stage <> \(queue.leasedStage.rawValue)
                 ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                        lease_id, client_address, request_id, detail)
-                    SELECT encounter_id, practice_id, \(audit.actorID), 'work.reassigned', \(fromStage.rawValue),
-                           \(queue.leasedStage.rawValue), lease_id, \(audit.clientAddress), \(audit.requestID),
-                           \(detail)::jsonb
-                    FROM leased
+                    \(logged)
                 )
                 SELECT lease_id, lease_expires_at FROM leased
                 """,
@@ -446,6 +447,10 @@ public struct WorkQueue: Sendable, DatabaseStore {
 
     /// Changes the priority of the encounter's open work (0 lowest, 100 highest).
     public func setPriority(encounterID: UUID, priority: Int, reason: String? = nil, audit: AuditContext) async throws {
+        let logged = AuditEntry(
+            "work.priority_changed", by: audit, encounter: "encounter_id", practice: "practice_id",
+            detail: "jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)", rows: "FROM changed"
+        )
         let rows = try await client.query(
             """
             WITH changed AS (
@@ -456,11 +461,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                 UPDATE encounters SET priority = \(priority), updated_at = now()
                 FROM changed WHERE encounters.id = changed.encounter_id
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
-                SELECT encounter_id, practice_id, \(audit.actorID), 'work.priority_changed',
-                       \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)
-                FROM changed
+                \(logged)
             )
             SELECT count(*)::int FROM changed
             """,
@@ -509,6 +510,11 @@ public struct WorkQueue: Sendable, DatabaseStore {
     }
 
     private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
+        let logged = AuditEntry(
+            "lease.expired", by: .system, encounter: "encounter_id", practice: "practice_id", from: "queue",
+            to: "waiting_stage", lease: "old_lease", detail: "jsonb_build_object('previous_holder', old_holder)",
+            rows: "FROM freed"
+        )
         let rows = try await connection.query(
             """
             WITH expired AS (
@@ -529,10 +535,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                 WHERE e.id = freed.encounter_id
                   AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage, lease_id, detail)
-                SELECT encounter_id, practice_id, NULL, 'lease.expired', queue, waiting_stage, old_lease,
-                       jsonb_build_object('previous_holder', old_holder)
-                FROM freed
+                \(logged)
             )
             SELECT queue, waiting_stage, count(*)::int FROM freed GROUP BY queue, waiting_stage
             """,
@@ -551,7 +554,12 @@ public struct WorkQueue: Sendable, DatabaseStore {
     public func raisePriorityNearFilingLimit(
         days: Int = 30, priority: Int = 90, on connection: PostgresConnection? = nil
     ) async throws -> Int {
-        try await database.withConnection(connection) { connection in
+        let logged = AuditEntry(
+            "work.priority_raised", by: .system, encounter: "encounter_id", practice: "practice_id",
+            detail: "jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')",
+            rows: "FROM raised"
+        )
+        return try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 WITH raised AS (
@@ -559,10 +567,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                     WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
                     RETURNING encounter_id, practice_id
                 ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, action, detail)
-                    SELECT encounter_id, practice_id, 'work.priority_raised',
-                           jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')
-                    FROM raised
+                    \(logged)
                 )
                 SELECT count(*)::int FROM raised
                 """,
@@ -588,6 +593,10 @@ public struct WorkQueue: Sendable, DatabaseStore {
         on connection: PostgresConnection
     ) async throws -> Bool {
         let detail = try jsonObject(["reason": reason])
+        let logged = AuditEntry(
+            action, by: audit, encounter: "encounter_id", practice: "practice_id", from: "queue", to: "waiting_stage",
+            lease: "old_lease", detail: "\(detail)::jsonb", rows: "FROM freed"
+        )
         let rows = try await connection.query(
             """
             WITH current AS (
@@ -608,11 +617,7 @@ public struct WorkQueue: Sendable, DatabaseStore {
                 WHERE e.id = freed.encounter_id
                   AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    lease_id, client_address, request_id, detail)
-                SELECT encounter_id, practice_id, \(audit.actorID), \(action), queue, waiting_stage, old_lease,
-                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                FROM freed
+                \(logged)
             )
             SELECT queue, waiting_stage FROM freed
             """,
