@@ -171,6 +171,8 @@ let package = Package(
                 "ClaimFlowHosting",
                 "ClaimFlowWorkers",
                 "ClaimFlowStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -2,38 +2,36 @@ import ClaimFlowStore
 public import Logging
 import Metrics
 public import PostgresNIO
-public import ServiceLifecycle
 
 /// Samples queue depth, oldest age, active leases and claims by status into gauges, on its
 /// own clock, so a Prometheus scrape only reads memory and never counts a table.
 ///
 /// The queue figures come from the small `work_items` table every `interval`; claims by status
 /// (a larger table) every `claimsInterval`.
-public struct QueueMetricsSampler: Service {
+public struct QueueMetricsSampler: PeriodicWork {
+    public let name = "metrics sampler"
     let client: PostgresClient
-    let logger: Logger
-    let interval: Duration
+    public let logger: Logger
+    public let interval: Duration
     let claimsEvery: Int
+    private var pass = 0
 
     public init(client: PostgresClient, logger: Logger, interval: Duration = .seconds(15), claimsEvery: Int = 4) {
         self.client = client
         self.logger = logger
         self.interval = interval
-        self.claimsEvery = claimsEvery
+        self.claimsEvery = max(claimsEvery, 1)
     }
 
-    public func run() async throws {
-        var pass = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await sampleQueues()
-                if pass % claimsEvery == 0 { try await sampleClaims() }
-            } catch {
-                logger.debug("metrics sample failed", metadata: ["error": "\(logSafeDescription(of: error))"])
-            }
-            pass += 1
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+    /// The next sample is seconds away and the gauges keep their last values meanwhile.
+    public var failureLogLevel: Logger.Level { .debug }
+
+    /// The queue gauges every pass, claims by status every `claimsEvery` passes.
+    public mutating func runPass() async throws -> PassOutcome {
+        defer { pass += 1 }
+        try await sampleQueues()
+        if pass % claimsEvery == 0 { try await sampleClaims() }
+        return .done
     }
 
     /// One sample of the queue gauges.
