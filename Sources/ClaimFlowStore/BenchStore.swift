@@ -1,15 +1,12 @@
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Benchmark data for a scratch database (`claimflow bench seed`): bulk SQL, one statement
 /// per table with generate_series for the rows, as a billing office accumulates over years.
 /// Never used on a real practice's database: it refuses one that has encounters.
-public struct BenchStore: Sendable, DatabaseStore {
-    let database: Database
+public struct BenchStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// Seeds `encounters` encounters over `practices` practices, `open` of them in the coding
     /// and billing queues and the rest closed, with the users `bench-coder`, `bench-biller`

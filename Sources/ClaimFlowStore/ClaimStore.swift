@@ -1,17 +1,12 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
 public import PostgresNIO
 
 /// Claims: one row per claim version of an encounter, built from that version's codes.
-public struct ClaimStore: Sendable, DatabaseStore {
-    let database: Database
-    let queue: WorkQueue
+public struct ClaimStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.database = Database(client: client, logger: logger)
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// Passes a coded encounter on to billing: the claim for its current version (created, or
     /// made ready again after billing withdrew it) and a billing work item, in one transaction.

@@ -1,18 +1,16 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
+import Logging
 import NIOCore
 public import PostgresNIO
 
 /// The imported code sets: releases of ICD-10-CM, HCPCS Level II (with modifiers), a CPT
 /// licensee table, NCCI PTP edits and MUE limits, and the facts the handoff rules need.
-public struct CodeSetStore: Sendable, DatabaseStore {
-    let database: Database
+public struct CodeSetStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// What an import did.
     public struct ImportSummary: Sendable, Hashable {

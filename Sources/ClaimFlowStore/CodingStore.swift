@@ -1,18 +1,14 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
+import Logging
 public import PostgresNIO
 
 /// A coder's work on an encounter: the codes (diagnoses and service lines, per coding
 /// version), the coder's view of the encounter, and provider queries.
-public struct CodingStore: Sendable, DatabaseStore {
-    let database: Database
-    let queue: WorkQueue
+public struct CodingStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.database = Database(client: client, logger: logger)
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// Replaces the draft codes of the encounter's current version. Only the holder of the
     /// live coding lease may write; the lease row stays locked until the codes are in.

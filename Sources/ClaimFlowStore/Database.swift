@@ -58,14 +58,43 @@ public struct Database: Sendable {
     }
 }
 
-/// Every store: SQL for one part of the billing office, run through one ``Database``.
-protocol DatabaseStore: Sendable {
+/// A type whose statements run through one ``Database``; `client` and `logger` are its
+/// shorthands.
+public protocol DatabaseBacked: Sendable {
     var database: Database { get }
 }
 
-extension DatabaseStore {
+extension DatabaseBacked {
     var client: PostgresClient { database.client }
     var logger: Logger { database.logger }
+}
+
+/// A store: the SQL of one part of the billing office. Made from a ``Database``, or from a
+/// client and a logger.
+public protocol DatabaseStore: DatabaseBacked {
+    init(database: Database)
+}
+
+extension DatabaseStore {
+    public init(client: PostgresClient, logger: Logger) {
+        self.init(database: Database(client: client, logger: logger))
+    }
+}
+
+/// A store whose changes move encounters through the ``WorkQueue``, in the same transaction:
+/// it works through the queue's database.
+public protocol QueueStore: DatabaseBacked {
+    var queue: WorkQueue { get }
+    init(queue: WorkQueue)
+}
+
+extension QueueStore {
+    public var database: Database { queue.database }
+
+    /// A store on `client`, logging to `logger`, whose queue has `queue`'s lease length.
+    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
+        self.init(queue: WorkQueue(client: client, logger: logger, leaseDuration: queue.leaseDuration))
+    }
 }
 
 /// A transaction-level advisory lock that ClaimFlow processes agree on, by the key PostgreSQL

@@ -1,16 +1,11 @@
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// The databases of a PostgreSQL server, as its owner sees them: for setting up ClaimFlow's
 /// own database in a cluster ClaimFlow has just started (the embedded default).
-public struct DatabaseCatalog: Sendable, DatabaseStore {
-    let database: Database
+public struct DatabaseCatalog: DatabaseStore {
+    public let database: Database
 
-    /// `client` connects to a database that always exists (`postgres`), as a role that may
-    /// create databases.
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// Creates the database unless it exists; returns whether it created it.
     ///

@@ -1,18 +1,13 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
 public import PostgresNIO
 
 /// Encounters: intake, and the current stage of each.
-public struct EncounterStore: Sendable, DatabaseStore {
-    let database: Database
-    let queue: WorkQueue
+public struct EncounterStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.database = Database(client: client, logger: logger)
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// The outcome of an intake: the encounter's id, and whether this call created it.
     public struct Received: Sendable, Hashable {

@@ -1,13 +1,10 @@
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Whether the database answers, for the readiness probe (`/readyz`).
-public struct HealthStore: Sendable, DatabaseStore {
-    let database: Database
+public struct HealthStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// One round trip to the server; throws when it cannot be made.
     public func ping() async throws {

@@ -1,14 +1,11 @@
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// The figures the metrics sampler turns into gauges: queue depth and age from the small
 /// `work_items` table, claims by status from the larger `claims` table.
-public struct MetricsStore: Sendable, DatabaseStore {
-    let database: Database
+public struct MetricsStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// One queue's figures at one moment.
     public struct QueueFigures: Sendable, Hashable {

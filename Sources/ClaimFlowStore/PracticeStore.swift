@@ -1,15 +1,12 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Practices, their rendering providers, and payers: the reference data a claim is built on.
-public struct PracticeStore: Sendable, DatabaseStore {
-    let database: Database
+public struct PracticeStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// Creates a practice, or returns the id of the one with the same code.
     public func upsert(_ practice: Practice, audit: AuditContext) async throws -> UUID {

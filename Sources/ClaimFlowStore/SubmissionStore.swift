@@ -1,21 +1,19 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import Logging
+import PostgresNIO
 
 /// The 837P outbox: submitted claim versions, the interchanges that carry them, and the
 /// record of which interchange files have been written.
-public struct SubmissionStore: Sendable, DatabaseStore {
-    let database: Database
-    let claims: ClaimStore
+public struct SubmissionStore: QueueStore {
+    public let queue: WorkQueue
 
     /// The control number of previews; the sequence stops one short of it.
     public static let previewControlNumber = 999_999_999
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.database = Database(client: client, logger: logger)
-        self.claims = ClaimStore(client: client, logger: logger, queue: queue)
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
+
+    var claims: ClaimStore { ClaimStore(queue: queue) }
 
     /// An interchange as recorded: its file name and full text.
     public struct Interchange: Sendable, Hashable {

@@ -1,16 +1,13 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Users, the practices they work in, and their API tokens.
-public struct UserStore: Sendable, DatabaseStore {
-    let database: Database
+public struct UserStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.database = Database(client: client, logger: logger)
-    }
+    public init(database: Database) { self.database = database }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
     public func upsert(_ user: User, audit: AuditContext) async throws -> UUID {

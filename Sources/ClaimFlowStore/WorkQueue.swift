@@ -9,8 +9,8 @@ public import PostgresNIO
 /// written to `events` in the same statement or transaction as the move itself. Each method
 /// moves the encounter's stage only along ``StageTransitions/allowed`` (the database's stage
 /// trigger enforces the same list).
-public struct WorkQueue: Sendable, DatabaseStore {
-    let database: Database
+public struct WorkQueue: DatabaseBacked {
+    public let database: Database
     /// How long a lease lasts before the reaper may return the work to the queue.
     public let leaseDuration: Duration
 

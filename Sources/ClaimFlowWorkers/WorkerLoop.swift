@@ -1,4 +1,4 @@
-public import ClaimFlowStore
+import ClaimFlowStore
 public import Logging
 public import ServiceLifecycle
 
