@@ -12,9 +12,9 @@ public struct BenchStore: DatabaseStore {
     /// and billing queues and the rest closed, with the users `bench-coder`, `bench-biller`
     /// and `bench-supervisor`. Throws `conflict` when the database has encounters already.
     public func seed(encounters: Int, open: Int, practices: Int) async throws {
-        let existing = try await client.query("SELECT count(*)::int FROM encounters", logger: logger)
-        for try await count in existing.decode(Int.self) where count > 0 {
-            throw StoreError(.conflict, "the database already has \(count) encounters; seed an empty scratch database")
+        let existing = try await database.count("SELECT count(*)::int FROM encounters")
+        guard existing == 0 else {
+            throw StoreError(.conflict, "the database already has \(existing) encounters; seed an empty scratch database")
         }
         let statements: [PostgresQuery] = [
             """

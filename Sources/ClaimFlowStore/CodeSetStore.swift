@@ -153,66 +153,53 @@ public struct CodeSetStore: DatabaseStore {
             }
             report(records.diagnoses.count)
         }
-        for chunk in records.procedures.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
-                                                 \(chunk.map(\.long))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        // The smaller tables: a few thousand rows a statement, as arrays unnested server-side.
+        func insert<Record>(_ rows: [Record], _ statement: (ArraySlice<Record>) throws -> PostgresQuery) async throws {
+            for chunk in rows.chunked(batch) {
+                try await connection.query(try statement(chunk), logger: logger)
+                report(chunk.count)
+            }
         }
-        for chunk in records.modifiers.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO code_modifiers (release_id, code, description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.procedures) { chunk in
+            """
+            INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
+                                             \(chunk.map(\.long))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.cpt.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO cpt_codes (release_id, code, short_description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.modifiers) { chunk in
+            """
+            INSERT INTO code_modifiers (release_id, code, description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.edits.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO ncci_ptp_edits (release_id, column1, column2, effective_date, deletion_date, modifier_indicator)
-                SELECT \(release), c1, c2, e::date, nullif(d, '')::date, m
-                FROM unnest(\(chunk.map(\.column1))::text[], \(chunk.map(\.column2))::text[],
-                            \(chunk.map { $0.effective.description })::text[], \(chunk.map { $0.deletion?.description ?? "" })::text[],
-                            \(chunk.map(\.indicator))::int[]) AS t(c1, c2, e, d, m)
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.cpt) { chunk in
+            """
+            INSERT INTO cpt_codes (release_id, code, short_description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.limits.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
-                SELECT \(release), c, u, nullif(i, ''), nullif(r, '')
-                FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.units))::int[],
-                            \(chunk.map { $0.indicator ?? "" })::text[], \(chunk.map { $0.rationale ?? "" })::text[]) AS t(c, u, i, r)
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.edits) { chunk in
+            """
+            INSERT INTO ncci_ptp_edits (release_id, column1, column2, effective_date, deletion_date, modifier_indicator)
+            SELECT \(release), c1, c2, e::date, nullif(d, '')::date, m
+            FROM unnest(\(chunk.map(\.column1))::text[], \(chunk.map(\.column2))::text[],
+                        \(chunk.map { $0.effective.description })::text[], \(chunk.map { $0.deletion?.description ?? "" })::text[],
+                        \(chunk.map(\.indicator))::int[]) AS t(c1, c2, e, d, m)
+            ON CONFLICT DO NOTHING
+            """
+        }
+        try await insert(records.limits) { chunk in
+            """
+            INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
+            SELECT \(release), c, u, nullif(i, ''), nullif(r, '')
+            FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.units))::int[],
+                        \(chunk.map { $0.indicator ?? "" })::text[], \(chunk.map { $0.rationale ?? "" })::text[]) AS t(c, u, i, r)
+            ON CONFLICT DO NOTHING
+            """
         }
     }
 

@@ -43,13 +43,26 @@ public struct Database: Sendable {
         return try await client.query(query, logger: logger)
     }
 
+    /// The first row of a statement's result, decoded as `column`; nil when it returns none.
+    func first<Column: PostgresDecodable & Sendable>(
+        _ column: Column.Type,
+        _ query: PostgresQuery,
+        on connection: PostgresConnection? = nil
+    ) async throws -> Column? {
+        for try await value in try await self.query(query, on: connection).decode(column) { return value }
+        return nil
+    }
+
+    /// The count a statement ends with (`SELECT count(*)::int ...`); 0 when it returns no row.
+    func count(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> Int {
+        try await first(Int.self, query, on: connection) ?? 0
+    }
+
     /// Takes the transaction-level advisory `lock` on `connection`, inside a transaction, and
     /// returns false at once when another session holds it. Released at commit or rollback, so
     /// it also works behind PgBouncer in transaction mode.
     func tryLock(_ lock: AdvisoryLock, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("SELECT pg_try_advisory_xact_lock(\(lock))", logger: logger)
-        for try await acquired in rows.decode(Bool.self) { return acquired }
-        return false
+        try await first(Bool.self, "SELECT pg_try_advisory_xact_lock(\(lock))", on: connection) ?? false
     }
 
     /// Takes the transaction-level advisory `lock`, waiting while another session holds it.

@@ -18,11 +18,9 @@ public struct DatabaseCatalog: DatabaseStore {
                 && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" },
             "'\(name)' is not a plain database name"
         )
-        let rows = try await client.query(
-            "SELECT count(*)::int FROM pg_database WHERE datname = \(name)",
-            logger: logger
-        )
-        for try await count in rows.decode(Int.self) where count > 0 { return false }
+        guard try await database.count("SELECT count(*)::int FROM pg_database WHERE datname = \(name)") == 0 else {
+            return false
+        }
         try await client.query("CREATE DATABASE \(unescaped: "\"" + name + "\"")", logger: logger)
         return true
     }

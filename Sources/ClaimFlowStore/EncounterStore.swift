@@ -134,19 +134,12 @@ public struct EncounterStore: QueueStore {
 
     /// How many encounters the practice has, in any stage.
     public func count(inPractice practiceID: UUID) async throws -> Int {
-        let rows = try await client.query(
-            "SELECT count(*)::int FROM encounters WHERE practice_id = \(practiceID)",
-            logger: logger
-        )
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+        try await database.count("SELECT count(*)::int FROM encounters WHERE practice_id = \(practiceID)")
     }
 
     /// The encounter's current stage, or nil when there is no such encounter.
     public func stage(of encounterID: UUID) async throws -> Stage? {
-        let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)
-        for try await name in rows.decode(String.self) { return Stage(rawValue: name) }
-        return nil
+        try await database.first(String.self, "SELECT stage FROM encounters WHERE id = \(encounterID)").flatMap(Stage.init)
     }
 
     /// Moves an encounter that is not in any queue from one stage to another (for example the
@@ -159,34 +152,10 @@ public struct EncounterStore: QueueStore {
         audit: AuditContext,
         on connection: PostgresConnection? = nil
     ) async throws {
-        do {
-            try StageTransitions.check(from: from, to: to)
-        } catch {
-            throw StoreError(.illegalTransition, error.description)
+        try await database.withConnection(connection) { connection in
+            try await queue.moveStage(encounterID, from: from, to: to, action: action, audit: audit, on: connection)
         }
-        let logged = AuditEntry(
-            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)", to: "\(to.rawValue)",
-            rows: "FROM moved"
-        )
-        let statement: PostgresQuery = try """
-        WITH moved AS (
-            UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
-            WHERE id = \(encounterID) AND stage = \(from.rawValue)
-            RETURNING id, practice_id
-        ), logged AS (
-            \(logged)
-        )
-        SELECT count(*)::int FROM moved
-        """
-        let rows = try await database.query(statement, on: connection)
-        for try await count in rows.decode(Int.self) where count == 1 {
-            StoreMetrics.transition(from: from, to: to)
-            return
-        }
-        guard let current = try await stage(of: encounterID) else {
-            throw StoreError(.notFound, "encounter \(encounterID) not found")
-        }
-        throw StoreError(.wrongStage, "encounter \(encounterID) is \(current.rawValue), not \(from.rawValue)")
+        StoreMetrics.transition(from: from, to: to)
     }
 
     private func upsertPatient(_ intake: EncounterIntake, on connection: PostgresConnection) async throws -> UUID {

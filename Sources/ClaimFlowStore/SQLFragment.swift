@@ -49,4 +49,10 @@ extension PostgresQuery.StringInterpolation {
     mutating func append(_ fragment: SQLFragment) throws {
         for piece in fragment.pieces { try piece(&self) }
     }
+
+    /// `\(fragment: part)`: the fragment's SQL in place, its values bound as this statement's.
+    /// Labelled, so a string can never be taken for SQL where a bound value was meant.
+    mutating func appendInterpolation(fragment: SQLFragment) throws {
+        try append(fragment)
+    }
 }

@@ -74,7 +74,7 @@ public struct UserStore: DatabaseStore {
     @discardableResult
     public func revokeTokens(userID: UUID, label: String, audit: AuditContext) async throws -> Int {
         let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
-        let rows = try await client.query(
+        return try await database.count(
             """
             WITH revoked AS (
                 UPDATE api_tokens SET revoked_at = now()
@@ -84,12 +84,8 @@ public struct UserStore: DatabaseStore {
                 \(logged)
             )
             SELECT count(*)::int FROM revoked
-            """,
-            logger: logger
+            """
         )
-        var count = 0
-        for try await revoked in rows.decode(Int.self) { count = revoked }
-        return count
     }
 
     /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
@@ -189,7 +185,7 @@ public struct UserStore: DatabaseStore {
     /// Revokes one token of the user; effective on the very next request.
     public func revokeToken(_ tokenID: UUID, of userID: UUID, audit: AuditContext) async throws {
         let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
-        let rows = try await client.query(
+        let revoked = try await database.count(
             """
             WITH revoked AS (
                 UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
@@ -199,11 +195,9 @@ public struct UserStore: DatabaseStore {
                 \(logged)
             )
             SELECT count(*)::int FROM revoked
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) where count == 1 { return }
-        throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found")
+        guard revoked == 1 else { throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found") }
     }
 
     /// The audit entry of a token issued or revoked: the token's id comes from `rows`.

@@ -43,16 +43,37 @@ public struct WorkQueue: DatabaseBacked {
         guard let queue = WorkQueueName.waiting(in: waitingStage) else {
             throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
         }
-        try check(from: from, to: waitingStage)
-        let logged = AuditEntry(
-            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)",
-            to: "\(waitingStage.rawValue)", detail: "\(detail)::jsonb", rows: "FROM moved"
-        )
         // The caller's transaction holds the stage move and the new work item together.
-        let rows = try await connection.query(
+        try await moveStage(encounterID, from: from, to: waitingStage, action: action, detail: detail, audit: audit, on: connection)
+        try await insertWorkItem(
+            encounterID: encounterID, queue: queue, waitingStage: waitingStage, priority: priority, offeredTo: offeredTo,
+            offerFor: offerFor, on: connection
+        )
+        StoreMetrics.transition(from: from, to: waitingStage)
+    }
+
+    /// Moves an encounter from `from` to `to` (checked against ``StageTransitions``) with its
+    /// audit event, in one statement on the caller's connection. Refuses with `wrongStage` or
+    /// `notFound` when the encounter is not in `from`. The caller counts the transition once
+    /// its whole change has been made.
+    func moveStage(
+        _ encounterID: UUID,
+        from: Stage,
+        to: Stage,
+        action: String,
+        detail: String = "{}",
+        audit: AuditContext,
+        on connection: PostgresConnection
+    ) async throws {
+        try check(from: from, to: to)
+        let logged = AuditEntry(
+            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)", to: "\(to.rawValue)",
+            detail: "\(detail)::jsonb", rows: "FROM moved"
+        )
+        let moved = try await database.count(
             """
             WITH moved AS (
-                UPDATE encounters SET stage = \(waitingStage.rawValue), updated_at = now()
+                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
                 WHERE id = \(encounterID) AND stage = \(from.rawValue)
                 RETURNING id, practice_id
             ), logged AS (
@@ -60,18 +81,11 @@ public struct WorkQueue: DatabaseBacked {
             )
             SELECT count(*)::int FROM moved
             """,
-            logger: logger
+            on: connection
         )
-        var moved = 0
-        for try await count in rows.decode(Int.self) { moved = count }
         if moved == 0 {
             throw try await refusal(encounterID: encounterID, expected: from, on: connection)
         }
-        try await insertWorkItem(
-            encounterID: encounterID, queue: queue, waitingStage: waitingStage, priority: priority, offeredTo: offeredTo,
-            offerFor: offerFor, on: connection
-        )
-        StoreMetrics.transition(from: from, to: waitingStage)
     }
 
     // MARK: Pull
@@ -238,7 +252,7 @@ public struct WorkQueue: DatabaseBacked {
             rows: "FROM moved"
         )
         try await database.withConnection(connection) { connection in
-            let rows = try await connection.query(
+            let finished = try await database.count(
                 """
                 WITH done AS (
                     DELETE FROM work_items
@@ -257,13 +271,10 @@ public struct WorkQueue: DatabaseBacked {
                 )
                 SELECT count(*)::int FROM moved
                 """,
-                logger: logger
+                on: connection
             )
-            for try await count in rows.decode(Int.self) where count == 1 {
-                StoreMetrics.transition(from: leasedStage, to: to)
-                return
-            }
-            throw try await refusal(encounterID: encounterID, on: connection)
+            guard finished == 1 else { throw try await refusal(encounterID: encounterID, on: connection) }
+            StoreMetrics.transition(from: leasedStage, to: to)
         }
     }
 
@@ -451,7 +462,7 @@ public struct WorkQueue: DatabaseBacked {
             "work.priority_changed", by: audit, encounter: "encounter_id", practice: "practice_id",
             detail: "jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)", rows: "FROM changed"
         )
-        let rows = try await client.query(
+        let changed = try await database.count(
             """
             WITH changed AS (
                 UPDATE work_items SET priority = \(priority)
@@ -464,11 +475,9 @@ public struct WorkQueue: DatabaseBacked {
                 \(logged)
             )
             SELECT count(*)::int FROM changed
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) where count == 1 { return }
-        throw StoreError(.notFound, "encounter \(encounterID) has no open work")
+        guard changed == 1 else { throw StoreError(.notFound, "encounter \(encounterID) has no open work") }
     }
 
     // MARK: Reaper
@@ -559,24 +568,19 @@ public struct WorkQueue: DatabaseBacked {
             detail: "jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')",
             rows: "FROM raised"
         )
-        return try await database.withConnection(connection) { connection in
-            let rows = try await connection.query(
-                """
-                WITH raised AS (
-                    UPDATE work_items SET priority = \(priority)
-                    WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
-                    RETURNING encounter_id, practice_id
-                ), logged AS (
-                    \(logged)
-                )
-                SELECT count(*)::int FROM raised
-                """,
-                logger: logger
+        return try await database.count(
+            """
+            WITH raised AS (
+                UPDATE work_items SET priority = \(priority)
+                WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
+                RETURNING encounter_id, practice_id
+            ), logged AS (
+                \(logged)
             )
-            var raised = 0
-            for try await count in rows.decode(Int.self) { raised = count }
-            return raised
-        }
+            SELECT count(*)::int FROM raised
+            """,
+            on: connection
+        )
     }
 
     // MARK: Helpers
