@@ -13,7 +13,7 @@ import PostgresNIO
 /// Interpolated into a statement (`logged AS (\(entry))`) the insert joins that statement,
 /// so a move and its event stay one round trip; ``write(on:logger:)`` runs it alone.
 struct AuditEntry {
-    fileprivate let insert: SQLFragment
+    let insert: SQLFragment
 
     /// - Parameter rows: the `FROM ...` clause the values are read from; none for one row of
     ///   bound values.
@@ -41,6 +41,13 @@ struct AuditEntry {
     /// the caller's transaction).
     func write(on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("\(self)", logger: logger)
+    }
+}
+
+extension SQLFragment.StringInterpolation {
+    /// The entry's insert inside a larger fragment.
+    mutating func appendInterpolation(_ entry: AuditEntry) {
+        appendInterpolation(entry.insert)
     }
 }
 

@@ -242,16 +242,15 @@ public struct CodingStore: QueueStore {
         audit: AuditContext
     ) async throws {
         try await database.transaction { connection in
-            let rows = try await connection.query(
+            let asker = try await database.first(
+                UUID.self,
                 """
                 UPDATE provider_queries SET answer = \(answer), answered_by = \(audit.actorID), answered_at = now()
                 WHERE encounter_id = \(encounterID) AND answered_at IS NULL
                 RETURNING asked_by
                 """,
-                logger: logger
+                on: connection
             )
-            var asker: UUID?
-            for try await askedBy in rows.decode(UUID.self) { asker = askedBy }
             guard let asker else {
                 throw StoreError(.wrongStage, "encounter \(encounterID) has no open provider query")
             }

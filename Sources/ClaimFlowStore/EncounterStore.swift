@@ -43,7 +43,8 @@ public struct EncounterStore: QueueStore {
             let subscriberID = try await upsertSubscriber(intake, on: connection)
             // ON CONFLICT DO NOTHING: a concurrent intake of the same external id wins the
             // race; this one then finds its row and compares digests like a replay.
-            let inserted = try await connection.query(
+            let encounterID = try await database.first(
+                UUID.self,
                 """
                 INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship,
                                         payer_id, rendering_provider_id, date_of_service, place_of_service,
@@ -55,10 +56,8 @@ public struct EncounterStore: QueueStore {
                 ON CONFLICT (practice_id, external_id) DO NOTHING
                 RETURNING id
                 """,
-                logger: logger
+                on: connection
             )
-            var encounterID: UUID?
-            for try await id in inserted.decode(UUID.self) { encounterID = id }
             guard let encounterID else {
                 throw StoreError(.conflict, "external id was taken by a concurrent intake; retry")
             }

@@ -7,17 +7,9 @@ public struct MetricsStore: DatabaseStore {
 
     public init(database: Database) { self.database = database }
 
-    /// One queue's figures at one moment.
-    public struct QueueFigures: Sendable, Hashable {
-        public let queue: String
-        public let waiting: Int
-        public let leased: Int
-        /// Seconds since the oldest waiting item was enqueued; 0 when none waits.
-        public let oldestAgeSeconds: Double
-    }
-
-    /// Both queues, listed even when empty.
-    public func queueFigures() async throws -> [QueueFigures] {
+    /// Each queue's waiting and leased items and the age in seconds of its oldest waiting item
+    /// (0 when none waits); both queues, listed even when empty.
+    public func queueFigures() async throws -> [(queue: String, waiting: Int, leased: Int, oldestAgeSeconds: Double)] {
         let rows = try await client.query(
             """
             SELECT q.queue,
@@ -30,10 +22,8 @@ public struct MetricsStore: DatabaseStore {
             """,
             logger: logger
         )
-        var figures: [QueueFigures] = []
-        for try await (queue, waiting, leased, oldest) in rows.decode((String, Int, Int, Double).self) {
-            figures.append(QueueFigures(queue: queue, waiting: waiting, leased: leased, oldestAgeSeconds: oldest))
-        }
+        var figures: [(queue: String, waiting: Int, leased: Int, oldestAgeSeconds: Double)] = []
+        for try await row in rows.decode((String, Int, Int, Double).self) { figures.append(row) }
         return figures
     }
 

@@ -349,17 +349,8 @@ public struct WorkQueue: DatabaseBacked {
         reason: String?,
         audit: AuditContext
     ) async throws {
-        let released = try await database.transaction { connection in
-            try await unlease(
-                encounterID: encounterID,
-                matching: leaseID,
-                holder: holder,
-                action: "work.released",
-                reason: reason,
-                audit: audit,
-                on: connection
-            )
-        }
+        let released = try await unlease(
+            encounterID, matching: leaseID, holder: holder, action: "work.released", reason: reason, audit: audit)
         if !released {
             throw try await client.withConnection { try await refusal(encounterID: encounterID, on: $0) }
         }
@@ -440,17 +431,9 @@ public struct WorkQueue: DatabaseBacked {
 
     /// A supervisor returns leased work to the queue; the holder's lease dies at once.
     public func releaseLease(encounterID: UUID, reason: String?, audit: AuditContext) async throws {
-        let released = try await database.transaction { connection in
-            try await unlease(
-                encounterID: encounterID,
-                matching: nil,
-                holder: nil,
-                action: "work.released_by_supervisor",
-                reason: reason,
-                audit: audit,
-                on: connection
-            )
-        }
+        let released = try await unlease(
+            encounterID, matching: nil, holder: nil, action: "work.released_by_supervisor", reason: reason, audit: audit
+        )
         if !released {
             throw StoreError(.notFound, "encounter \(encounterID) has no leased work to release")
         }
@@ -519,10 +502,8 @@ public struct WorkQueue: DatabaseBacked {
     }
 
     private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
-        let logged = AuditEntry(
-            "lease.expired", by: .system, encounter: "encounter_id", practice: "practice_id", from: "queue",
-            to: "waiting_stage", lease: "old_lease", detail: "jsonb_build_object('previous_holder', old_holder)",
-            rows: "FROM freed"
+        let returned = returnToWaiting(
+            "lease.expired", by: .system, detail: "jsonb_build_object('previous_holder', old_holder)"
         )
         let rows = try await connection.query(
             """
@@ -538,14 +519,7 @@ public struct WorkQueue: DatabaseBacked {
                 FROM expired WHERE w.id = expired.id
                 RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage,
                           expired.lease_id AS old_lease, expired.lease_holder AS old_holder
-            ), moved AS (
-                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
-                FROM freed
-                WHERE e.id = freed.encounter_id
-                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
-            ), logged AS (
-                \(logged)
-            )
+            ), \(fragment: returned)
             SELECT queue, waiting_stage, count(*)::int FROM freed GROUP BY queue, waiting_stage
             """,
             logger: logger
@@ -586,22 +560,19 @@ public struct WorkQueue: DatabaseBacked {
     // MARK: Helpers
 
     /// Clears a lease (the holder's when `matching` is given, any otherwise) and puts the
-    /// encounter back in its waiting stage. Returns false when there was no such lease.
+    /// encounter back in its waiting stage, in one statement. Returns false when there was no
+    /// such lease.
     private func unlease(
-        encounterID: UUID,
+        _ encounterID: UUID,
         matching leaseID: UUID?,
         holder: UUID?,
         action: String,
         reason: String?,
-        audit: AuditContext,
-        on connection: PostgresConnection
+        audit: AuditContext
     ) async throws -> Bool {
         let detail = try jsonObject(["reason": reason])
-        let logged = AuditEntry(
-            action, by: audit, encounter: "encounter_id", practice: "practice_id", from: "queue", to: "waiting_stage",
-            lease: "old_lease", detail: "\(detail)::jsonb", rows: "FROM freed"
-        )
-        let rows = try await connection.query(
+        let returned = returnToWaiting(action, by: audit, detail: "\(detail)::jsonb")
+        let rows = try await client.query(
             """
             WITH current AS (
                 SELECT id, lease_id, lease_holder FROM work_items
@@ -615,14 +586,7 @@ public struct WorkQueue: DatabaseBacked {
                     available_at = now()
                 FROM current WHERE w.id = current.id
                 RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage, current.lease_id AS old_lease
-            ), moved AS (
-                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
-                FROM freed
-                WHERE e.id = freed.encounter_id
-                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
-            ), logged AS (
-                \(logged)
-            )
+            ), \(fragment: returned)
             SELECT queue, waiting_stage FROM freed
             """,
             logger: logger
@@ -633,6 +597,27 @@ public struct WorkQueue: DatabaseBacked {
             return true
         }
         return false
+    }
+
+    /// What both lease-returning statements share. Given the CTE `freed` (work items whose
+    /// lease was just cleared, with encounter_id, practice_id, queue, waiting_stage and
+    /// old_lease), it moves each encounter from the queue's leased stage back to the stage it
+    /// waited in, and logs `action` for it.
+    private func returnToWaiting(_ action: String, by audit: AuditContext, detail: SQLFragment) -> SQLFragment {
+        let logged = AuditEntry(
+            action, by: audit, encounter: "encounter_id", practice: "practice_id", from: "queue", to: "waiting_stage",
+            lease: "old_lease", detail: detail, rows: "FROM freed"
+        )
+        return """
+            moved AS (
+                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
+                FROM freed
+                WHERE e.id = freed.encounter_id
+                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
+            ), logged AS (
+                \(logged)
+            )
+            """
     }
 
     private func check(from: Stage, to: Stage) throws {
