@@ -128,6 +128,7 @@ struct AdvisoryLock {
 }
 
 extension PostgresQuery.StringInterpolation {
+    /// The lock's key, bound in this statement.
     mutating func appendInterpolation(_ lock: AdvisoryLock) throws {
         try append(lock.key)
     }

@@ -7,7 +7,7 @@ public import PostgresNIO
 /// own clock, so a Prometheus scrape only reads memory and never counts a table.
 ///
 /// The queue figures come from the small `work_items` table every `interval`; claims by status
-/// (a larger table) every `claimsInterval`.
+/// (a larger table) every `claimsEvery` samples.
 public struct QueueMetricsSampler: PeriodicWork {
     public let name = "metrics sampler"
     let client: PostgresClient
