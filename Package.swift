@@ -60,6 +60,19 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["claimflow-embed-text"]
         ),
+        // What runs beside the service: the embedded PostgreSQL, child processes, code-set files
+        // read from disk. The executable and the tests use it; the libraries do not.
+        .target(
+            name: "ClaimFlowHosting",
+            dependencies: [
+                "ClaimFlowCore",
+                "ClaimFlowStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ClaimFlowAPI",
             dependencies: [
@@ -93,6 +106,7 @@ let package = Package(
             dependencies: [
                 "ClaimFlowCore",
                 "ClaimFlowStore",
+                "ClaimFlowHosting",
                 "ClaimFlowAPI",
                 "ClaimFlowWorkers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -108,6 +122,7 @@ let package = Package(
             dependencies: [
                 "ClaimFlowCore",
                 "ClaimFlowStore",
+                "ClaimFlowHosting",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -125,6 +140,7 @@ let package = Package(
             name: "ClaimFlowStoreTests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -136,6 +152,7 @@ let package = Package(
             name: "ClaimFlowAPITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowWorkers",
                 "ClaimFlowAPI",
                 "ClaimFlowStore",
@@ -152,8 +169,11 @@ let package = Package(
             name: "ClaimFlowWorkersTests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowWorkers",
                 "ClaimFlowStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,6 +183,7 @@ let package = Package(
             name: "ClaimFlowCLITests",
             dependencies: [
                 "ClaimFlowTestSupport",
+                "ClaimFlowHosting",
                 "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

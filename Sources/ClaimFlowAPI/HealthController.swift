@@ -33,8 +33,7 @@ struct HealthController: Sendable {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 do {
-                    let rows = try await client.query("SELECT 1", logger: logger)
-                    for try await _ in rows {}
+                    try await HealthStore(client: client, logger: logger).ping()
                     return true
                 } catch {
                     logger.warning("readiness probe failed", metadata: ["error": "\(logSafeDescription(of: error))"])

@@ -1,7 +1,6 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Applies the payer's answers (999, 277CA, 835) to claims, each file in one transaction: a
 /// file with any claim that cannot be applied changes nothing.
@@ -13,16 +12,10 @@ public import PostgresNIO
 ///   is a coding reason (the `coding_denial_reasons` table), to the coding queue as a new coding
 ///   version whose claim will replace this one (frequency 7), otherwise to the billing queue as
 ///   a replacement claim version.
-public struct AnswerStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-    let queue: WorkQueue
+public struct AnswerStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// What happened to one claim.
     public struct Outcome: Sendable, Hashable, Codable {
@@ -57,7 +50,7 @@ public struct AnswerStore: Sendable {
 
     /// Applies a parsed answer. `text` is the file, to name segment positions in refusals.
     public func apply(_ answer: X12Answer, text: String, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> [Outcome] {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             var outcomes: [Outcome] = []
             switch answer {
             case .acknowledgment999(let sets):

@@ -1,36 +1,26 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
 public import PostgresNIO
 
 /// Claims: one row per claim version of an encounter, built from that version's codes.
-public struct ClaimStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-    let queue: WorkQueue
+public struct ClaimStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// Passes a coded encounter on to billing: the claim for its current version (created, or
     /// made ready again after billing withdrew it) and a billing work item, in one transaction.
     /// The handoff worker calls this once the handoff rules pass.
     @discardableResult
     public func handOff(encounterID: UUID, audit: AuditContext, on connection: PostgresConnection? = nil) async throws -> UUID {
-        if let connection { return try await handOff(encounterID, audit, connection) }
-        return try await client.transaction(logger: logger) { try await handOff(encounterID, audit, $0) }
-    }
-
-    private func handOff(_ encounterID: UUID, _ audit: AuditContext, _ connection: PostgresConnection) async throws -> UUID {
-        let claimID = try await claimForHandoff(encounterID, on: connection)
-        try await queue.enqueue(
-            encounterID: encounterID, from: .coded, to: .readyToBill, audit: audit, action: "handoff.passed",
-            detail: try jsonObject(["claim_id": claimID.uuidString]), on: connection
-        )
-        return claimID
+        try await database.transaction(joining: connection) { connection in
+            let claimID = try await claimForHandoff(encounterID, on: connection)
+            try await queue.enqueue(
+                encounterID: encounterID, from: .coded, to: .readyToBill, audit: audit, action: "handoff.passed",
+                detail: try jsonObject(["claim_id": claimID.uuidString]), on: connection
+            )
+            return claimID
+        }
     }
 
     /// The claim version that carries the encounter's current coding version to billing:
@@ -99,7 +89,7 @@ public struct ClaimStore: Sendable {
 
     /// The biller's view of a claim in one of `practiceIDs`, recording the read of PHI.
     public func billerView(claimID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> BillerClaimView? {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 SELECT c.id, c.encounter_id, c.version, c.frequency_code, c.status, e.stage, c.total_charge,
@@ -170,7 +160,7 @@ public struct ClaimStore: Sendable {
     /// Submits the claim: ends the biller's lease (checked), marks the claim submitted and
     /// moves the encounter to `submitted`, atomically.
     public func submit(claimID: UUID, leaseID: UUID, holder: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
             try await requireDutiesSegregated(encounterID: encounterID, biller: holder, on: connection)
             // Refuse now what the batcher could not write later.
@@ -203,7 +193,7 @@ public struct ClaimStore: Sendable {
         offerToCoderFor: Duration = .seconds(3600),
         audit: AuditContext
     ) async throws {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
             var coder: UUID?
             let rows = try await connection.query("SELECT coded_by FROM encounters WHERE id = \(encounterID)", logger: logger)
@@ -219,7 +209,7 @@ public struct ClaimStore: Sendable {
 
     /// Everything the 837P needs for one claim version, read in the caller's transaction.
     public func x12Claim(_ claimID: UUID, on connection: PostgresConnection? = nil) async throws -> X12Claim {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 SELECT c.id, c.frequency_code, c.payer_claim_number, c.total_charge, e.place_of_service,

@@ -1,7 +1,7 @@
 import ClaimFlowCore
 import Foundation
 
-/// Reads a code-set file (plain, or gzip-compressed) and parses every line of it.
+/// Parses every line of a code-set file (its bytes already read and decompressed by the caller).
 enum CodeSetFile {
     struct Diagnosis {
         let code: String
@@ -29,30 +29,6 @@ enum CodeSetFile {
         var limits: [(code: String, units: Int, indicator: String?, rationale: String?)] = []
 
         var count: Int { diagnoses.count + procedures.count + modifiers.count + cpt.count + edits.count + limits.count }
-    }
-
-    /// The file's bytes, decompressed when it starts with the gzip magic number. `gzip`
-    /// (in every Debian system) does the decompression and reports a truncated file.
-    static func contents(of url: URL) throws -> Data {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw CodeSetImportError("\(url.path): cannot read the file")
-        }
-        guard data.starts(with: [0x1F, 0x8B]) else { return data }
-        let output = FileManager.default.temporaryDirectory.appending(path: "claimflow-codes-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let pid = try ChildProcess.spawn("/bin/gzip", ["-dc", url.path], standardOutput: output.path, standardError: output.path + ".err")
-        defer { try? FileManager.default.removeItem(atPath: output.path + ".err") }
-        let status = try ChildProcess.exitStatus(of: pid, waiting: true)
-        guard status == 0 else {
-            let message =
-                (try? String(contentsOfFile: output.path + ".err", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            throw CodeSetImportError("\(url.lastPathComponent): not a readable gzip file (truncated or corrupt: \(message))")
-        }
-        return try Data(contentsOf: output)
     }
 
     /// Parses every line; the first line that does not fit the layout stops the import.
@@ -136,5 +112,5 @@ enum CodeSetFile {
 public struct CodeSetImportError: Error, Sendable, CustomStringConvertible {
     public let description: String
 
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

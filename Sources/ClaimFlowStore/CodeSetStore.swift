@@ -1,20 +1,16 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
+import Logging
 import NIOCore
 public import PostgresNIO
 
 /// The imported code sets: releases of ICD-10-CM, HCPCS Level II (with modifiers), a CPT
 /// licensee table, NCCI PTP edits and MUE limits, and the facts the handoff rules need.
-public struct CodeSetStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct CodeSetStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
+    public init(database: Database) { self.database = database }
 
     /// What an import did.
     public struct ImportSummary: Sendable, Hashable {
@@ -32,30 +28,28 @@ public struct CodeSetStore: Sendable {
         public let changed: Bool
     }
 
-    /// Imports a code-set file (plain or gzip) as release `label`, in force from
-    /// `effectiveFrom` through `effectiveTo`. One transaction: a file that fails to parse,
-    /// anywhere, changes nothing, and the release in force before stays in force. Importing
-    /// the same file under the same label again changes nothing.
-    public func importFile(
-        _ url: URL,
+    /// Imports the contents of a code-set file (already decompressed; `fileName` names it in
+    /// messages) as release `label`, in force from `effectiveFrom` through `effectiveTo`. One
+    /// transaction: a file that fails to parse, anywhere, changes nothing, and the release in
+    /// force before stays in force. Importing the same contents under the same label again
+    /// changes nothing. Reading a file from disk is ClaimFlowHosting's `importFile(_:...)`.
+    public func importContents(
+        _ data: Data,
+        fileName: String,
         kind: CodeSetKind,
         label: String,
         effectiveFrom: CalendarDate,
         effectiveTo: CalendarDate?,
         progress: (@Sendable (Double) -> Void)? = nil
     ) async throws -> ImportSummary {
-        let data = try CodeSetFile.contents(of: url)
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let parseStarted = ContinuousClock.now
-        let records = try CodeSetFile.records(data, kind: kind, name: url.lastPathComponent)
+        let records = try CodeSetFile.records(data, kind: kind, name: fileName)
         logger.debug("code-set file parsed", metadata: ["rows": "\(records.rows)", "elapsed": "\(ContinuousClock.now - parseStarted)"])
 
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             // One import of a kind at a time; a concurrent one waits, then sees this one's result.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.codes." + kind.rawValue)))",
-                logger: logger
-            )
+            try await database.lock(.codeSetImport(kind), on: connection)
             let existing = try await connection.query(
                 "SELECT id, source_sha256, row_count FROM code_set_releases WHERE kind = \(kind.rawValue) AND label = \(label)",
                 logger: logger
@@ -159,66 +153,53 @@ public struct CodeSetStore: Sendable {
             }
             report(records.diagnoses.count)
         }
-        for chunk in records.procedures.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
-                                                 \(chunk.map(\.long))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        // The smaller tables: a few thousand rows a statement, as arrays unnested server-side.
+        func insert<Record>(_ rows: [Record], _ statement: (ArraySlice<Record>) throws -> PostgresQuery) async throws {
+            for chunk in rows.chunked(batch) {
+                try await connection.query(try statement(chunk), logger: logger)
+                report(chunk.count)
+            }
         }
-        for chunk in records.modifiers.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO code_modifiers (release_id, code, description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.procedures) { chunk in
+            """
+            INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
+                                             \(chunk.map(\.long))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.cpt.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO cpt_codes (release_id, code, short_description)
-                SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[])
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.modifiers) { chunk in
+            """
+            INSERT INTO code_modifiers (release_id, code, description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.edits.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO ncci_ptp_edits (release_id, column1, column2, effective_date, deletion_date, modifier_indicator)
-                SELECT \(release), c1, c2, e::date, nullif(d, '')::date, m
-                FROM unnest(\(chunk.map(\.column1))::text[], \(chunk.map(\.column2))::text[],
-                            \(chunk.map { $0.effective.description })::text[], \(chunk.map { $0.deletion?.description ?? "" })::text[],
-                            \(chunk.map(\.indicator))::int[]) AS t(c1, c2, e, d, m)
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.cpt) { chunk in
+            """
+            INSERT INTO cpt_codes (release_id, code, short_description)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[])
+            ON CONFLICT DO NOTHING
+            """
         }
-        for chunk in records.limits.chunked(batch) {
-            try await connection.query(
-                """
-                INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
-                SELECT \(release), c, u, nullif(i, ''), nullif(r, '')
-                FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.units))::int[],
-                            \(chunk.map { $0.indicator ?? "" })::text[], \(chunk.map { $0.rationale ?? "" })::text[]) AS t(c, u, i, r)
-                ON CONFLICT DO NOTHING
-                """,
-                logger: logger
-            )
-            report(chunk.count)
+        try await insert(records.edits) { chunk in
+            """
+            INSERT INTO ncci_ptp_edits (release_id, column1, column2, effective_date, deletion_date, modifier_indicator)
+            SELECT \(release), c1, c2, e::date, nullif(d, '')::date, m
+            FROM unnest(\(chunk.map(\.column1))::text[], \(chunk.map(\.column2))::text[],
+                        \(chunk.map { $0.effective.description })::text[], \(chunk.map { $0.deletion?.description ?? "" })::text[],
+                        \(chunk.map(\.indicator))::int[]) AS t(c1, c2, e, d, m)
+            ON CONFLICT DO NOTHING
+            """
+        }
+        try await insert(records.limits) { chunk in
+            """
+            INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
+            SELECT \(release), c, u, nullif(i, ''), nullif(r, '')
+            FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.units))::int[],
+                        \(chunk.map { $0.indicator ?? "" })::text[], \(chunk.map { $0.rationale ?? "" })::text[]) AS t(c, u, i, r)
+            ON CONFLICT DO NOTHING
+            """
         }
     }
 
@@ -233,7 +214,7 @@ public struct CodeSetStore: Sendable {
 
     /// What the code sets in force on the draft's date of service say about its codes.
     public func facts(for draft: ClaimDraft, on connection: PostgresConnection? = nil) async throws -> CodeFacts {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let dos = draft.dateOfService.description
             var releases: [String: Int64] = [:]
             let releaseRows = try await connection.query(

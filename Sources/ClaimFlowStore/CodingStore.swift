@@ -1,20 +1,14 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
+import Logging
 public import PostgresNIO
 
 /// A coder's work on an encounter: the codes (diagnoses and service lines, per coding
 /// version), the coder's view of the encounter, and provider queries.
-public struct CodingStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-    let queue: WorkQueue
+public struct CodingStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// Replaces the draft codes of the encounter's current version. Only the holder of the
     /// live coding lease may write; the lease row stays locked until the codes are in.
@@ -25,7 +19,7 @@ public struct CodingStore: Sendable {
         codes: CodeAssignment,
         audit: AuditContext
     ) async throws {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, on: connection)
             let version = try await currentVersion(of: encounterID, on: connection)
             try await connection.query(
@@ -65,21 +59,16 @@ public struct CodingStore: Sendable {
             let detail = try jsonObject([
                 "diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count),
             ])
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, lease_id, client_address, request_id, detail)
-                SELECT id, practice_id, \(audit.actorID), 'codes.saved', \(leaseID), \(audit.clientAddress),
-                       \(audit.requestID), \(detail)::jsonb
-                FROM encounters WHERE id = \(encounterID)
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "codes.saved", by: audit, encounter: "id", practice: "practice_id", lease: "\(leaseID)",
+                detail: "\(detail)::jsonb", rows: "FROM encounters WHERE id = \(encounterID)"
+            ).write(on: connection, logger: logger)
         }
     }
 
     /// The codes of one coding version.
     public func codes(of encounterID: UUID, version: Int, on connection: PostgresConnection? = nil) async throws -> CodeAssignment {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             var diagnoses: [String] = []
             let diagnosisRows = try await connection.query(
                 "SELECT code FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY position",
@@ -107,7 +96,7 @@ public struct CodingStore: Sendable {
     /// practice's encounter does not exist for this user), recording the read of PHI.
     public func coderView(encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> CoderEncounterView? {
         let practices = Array(practiceIDs)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 SELECT e.id, e.external_id, pr.code, e.stage, e.version, e.date_of_service::text, e.place_of_service,
@@ -151,7 +140,7 @@ public struct CodingStore: Sendable {
         question: String,
         audit: AuditContext
     ) async throws -> UUID {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await queue.finish(
                 encounterID: encounterID, leaseID: leaseID, holder: holder, queue: .coding, to: .onHold,
                 action: "coding.query_asked", audit: audit, on: connection
@@ -172,7 +161,7 @@ public struct CodingStore: Sendable {
     /// The encounter's current coding version as the handoff rules see it, or nil when there is
     /// no such encounter.
     public func draft(of encounterID: UUID, on connection: PostgresConnection? = nil) async throws -> ClaimDraft? {
-        try await client.using(connection) { connection in
+        try await database.withConnection(connection) { connection in
             let rows = try await connection.query(
                 """
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
@@ -252,17 +241,16 @@ public struct CodingStore: Sendable {
         offerFor: Duration = .seconds(3600),
         audit: AuditContext
     ) async throws {
-        try await client.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
+        try await database.transaction { connection in
+            let asker = try await database.first(
+                UUID.self,
                 """
                 UPDATE provider_queries SET answer = \(answer), answered_by = \(audit.actorID), answered_at = now()
                 WHERE encounter_id = \(encounterID) AND answered_at IS NULL
                 RETURNING asked_by
                 """,
-                logger: logger
+                on: connection
             )
-            var asker: UUID?
-            for try await askedBy in rows.decode(UUID.self) { asker = askedBy }
             guard let asker else {
                 throw StoreError(.wrongStage, "encounter \(encounterID) has no open provider query")
             }
@@ -297,13 +285,8 @@ public struct CodingStore: Sendable {
 
 /// Writes the audit event for a read of an encounter's PHI.
 func recordRead(encounterID: UUID, view: String, audit: AuditContext, on connection: PostgresConnection) async throws {
-    try await connection.query(
-        """
-        INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
-        SELECT id, practice_id, \(audit.actorID), 'phi.viewed', \(audit.clientAddress), \(audit.requestID),
-               jsonb_build_object('view', \(view))
-        FROM encounters WHERE id = \(encounterID)
-        """,
-        logger: Logger(label: "claimflow.audit")
-    )
+    try await AuditEntry(
+        "phi.viewed", by: audit, encounter: "id", practice: "practice_id", detail: "jsonb_build_object('view', \(view))",
+        rows: "FROM encounters WHERE id = \(encounterID)"
+    ).write(on: connection, logger: Logger(label: "claimflow.audit"))
 }

@@ -118,35 +118,25 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// The PostgresNIO client configuration for this address; with `role`, every connection
     /// runs as that role.
     public func clientConfiguration(maximumConnections: Int = 20, role: String? = nil) -> PostgresClient.Configuration {
-        var configuration: PostgresClient.Configuration
-        if let socketDirectory {
-            configuration = .init(
-                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)",
-                username: username,
-                password: password,
-                database: database
-            )
-        } else {
-            let tls: PostgresClient.Configuration.TLS =
-                switch tlsMode {
-                case .disable: .disable
-                case .prefer: .prefer(tlsSettings)
-                case .require, .verifyFull: .require(tlsSettings)
-                }
-            configuration = .init(
-                host: host ?? "localhost",
-                port: port,
-                username: username,
-                password: password,
-                database: database,
-                tls: tls
-            )
-        }
+        var configuration: PostgresClient.Configuration = serverConfiguration()
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", "claimflow")]
         if let role { configuration.options.additionalStartupParameters.append(("role", role)) }
         return configuration
+    }
+
+    /// This address as either of PostgresNIO's configurations, the pool's or one connection's.
+    func serverConfiguration<Configuration: ServerConfiguration>() throws(Configuration.Failure) -> Configuration {
+        if let socketDirectory {
+            return Configuration(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database
+            )
+        }
+        return Configuration(
+            host: host ?? "localhost", port: port, username: username, password: password, database: database,
+            tls: try Configuration.tls(tlsMode, tlsSettings)
+        )
     }
 }
 
@@ -154,33 +144,40 @@ extension DatabaseURL {
     /// Opens one connection and closes it again, so a bad address, a refused connection or
     /// a failed login is reported at once with its cause (the pool would retry silently).
     public func checkConnection(logger: Logger) async throws {
-        var configuration: PostgresConnection.Configuration
-        if let socketDirectory {
-            configuration = .init(
-                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)",
-                username: username,
-                password: password,
-                database: database
-            )
-        } else {
-            let tls: PostgresConnection.Configuration.TLS =
-                switch tlsMode {
-                case .disable: .disable
-                case .prefer: .prefer(try NIOSSLContext(configuration: tlsSettings))
-                case .require, .verifyFull: .require(try NIOSSLContext(configuration: tlsSettings))
-                }
-            configuration = .init(
-                host: host ?? "localhost",
-                port: port,
-                username: username,
-                password: password,
-                database: database,
-                tls: tls
-            )
-        }
+        var configuration: PostgresConnection.Configuration = try serverConfiguration()
         configuration.options.connectTimeout = .seconds(10)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         try await connection.close()
+    }
+}
+
+/// PostgresNIO's pool and single-connection configurations take an address alike but their
+/// TLS differently; this lets ``DatabaseURL/serverConfiguration()`` build either.
+protocol ServerConfiguration {
+    associatedtype TLS
+    associatedtype Failure: Error
+    init(host: String, port: Int, username: String, password: String?, database: String?, tls: TLS)
+    init(unixSocketPath: String, username: String, password: String?, database: String?)
+    /// TLS as `mode` asks, with `settings`.
+    static func tls(_ mode: DatabaseURL.TLSMode, _ settings: TLSConfiguration) throws(Failure) -> TLS
+}
+
+extension PostgresClient.Configuration: ServerConfiguration {
+    static func tls(_ mode: DatabaseURL.TLSMode, _ settings: TLSConfiguration) -> TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(settings)
+        case .require, .verifyFull: .require(settings)
+        }
+    }
+}
+
+extension PostgresConnection.Configuration: ServerConfiguration {
+    /// A single connection takes a ready TLS context, which may fail to build.
+    static func tls(_ mode: DatabaseURL.TLSMode, _ settings: TLSConfiguration) throws -> TLS {
+        guard mode != .disable else { return .disable }
+        let context = try NIOSSLContext(configuration: settings)
+        return mode == .prefer ? .prefer(context) : .require(context)
     }
 }
 

@@ -1,20 +1,13 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
 public import PostgresNIO
 
 /// Encounters: intake, and the current stage of each.
-public struct EncounterStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-    let queue: WorkQueue
+public struct EncounterStore: QueueStore {
+    public let queue: WorkQueue
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
-        self.queue = queue
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
 
     /// The outcome of an intake: the encounter's id, and whether this call created it.
     public struct Received: Sendable, Hashable {
@@ -28,7 +21,7 @@ public struct EncounterStore: Sendable {
     /// (`created == false`); a different intake under the same external id is a `conflict`.
     public func receive(_ intake: EncounterIntake, audit: AuditContext) async throws -> Received {
         let digest = try Self.digest(of: intake)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let existing = try await connection.query(
                 """
                 SELECT id, intake_digest FROM encounters
@@ -50,7 +43,8 @@ public struct EncounterStore: Sendable {
             let subscriberID = try await upsertSubscriber(intake, on: connection)
             // ON CONFLICT DO NOTHING: a concurrent intake of the same external id wins the
             // race; this one then finds its row and compares digests like a replay.
-            let inserted = try await connection.query(
+            let encounterID = try await database.first(
+                UUID.self,
                 """
                 INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship,
                                         payer_id, rendering_provider_id, date_of_service, place_of_service,
@@ -62,21 +56,15 @@ public struct EncounterStore: Sendable {
                 ON CONFLICT (practice_id, external_id) DO NOTHING
                 RETURNING id
                 """,
-                logger: logger
+                on: connection
             )
-            var encounterID: UUID?
-            for try await id in inserted.decode(UUID.self) { encounterID = id }
             guard let encounterID else {
                 throw StoreError(.conflict, "external id was taken by a concurrent intake; retry")
             }
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, to_stage, client_address, request_id)
-                VALUES (\(encounterID), \(intake.practiceID), \(audit.actorID), 'encounter.received', 'received',
-                        \(audit.clientAddress), \(audit.requestID))
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "encounter.received", by: audit, encounter: "\(encounterID)", practice: "\(intake.practiceID)",
+                to: "\(Stage.received.rawValue)"
+            ).write(on: connection, logger: logger)
             try await queue.enqueue(
                 encounterID: encounterID,
                 from: .received,
@@ -143,11 +131,14 @@ public struct EncounterStore: Sendable {
         return ids
     }
 
+    /// How many encounters the practice has, in any stage.
+    public func count(inPractice practiceID: UUID) async throws -> Int {
+        try await database.count("SELECT count(*)::int FROM encounters WHERE practice_id = \(practiceID)")
+    }
+
     /// The encounter's current stage, or nil when there is no such encounter.
     public func stage(of encounterID: UUID) async throws -> Stage? {
-        let rows = try await client.query("SELECT stage FROM encounters WHERE id = \(encounterID)", logger: logger)
-        for try await name in rows.decode(String.self) { return Stage(rawValue: name) }
-        return nil
+        try await database.first(String.self, "SELECT stage FROM encounters WHERE id = \(encounterID)").flatMap(Stage.init)
     }
 
     /// Moves an encounter that is not in any queue from one stage to another (for example the
@@ -160,39 +151,10 @@ public struct EncounterStore: Sendable {
         audit: AuditContext,
         on connection: PostgresConnection? = nil
     ) async throws {
-        do {
-            try StageTransitions.check(from: from, to: to)
-        } catch {
-            throw StoreError(.illegalTransition, error.description)
+        try await database.withConnection(connection) { connection in
+            try await queue.moveStage(encounterID, from: from, to: to, action: action, audit: audit, on: connection)
         }
-        let statement: PostgresQuery = """
-            WITH moved AS (
-                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
-                WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id
-            ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    client_address, request_id)
-                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(to.rawValue),
-                       \(audit.clientAddress), \(audit.requestID)
-                FROM moved
-            )
-            SELECT count(*)::int FROM moved
-            """
-        let rows =
-            if let connection {
-                try await connection.query(statement, logger: logger)
-            } else {
-                try await client.query(statement, logger: logger)
-            }
-        for try await count in rows.decode(Int.self) where count == 1 {
-            StoreMetrics.transition(from: from, to: to)
-            return
-        }
-        guard let current = try await stage(of: encounterID) else {
-            throw StoreError(.notFound, "encounter \(encounterID) not found")
-        }
-        throw StoreError(.wrongStage, "encounter \(encounterID) is \(current.rawValue), not \(from.rawValue)")
+        StoreMetrics.transition(from: from, to: to)
     }
 
     private func upsertPatient(_ intake: EncounterIntake, on connection: PostgresConnection) async throws -> UUID {

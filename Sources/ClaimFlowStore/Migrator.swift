@@ -44,17 +44,15 @@ public struct MigrationStatus: Sendable, Hashable {
 /// Each migration runs in its own transaction and is recorded in `schema_migrations`. A
 /// session-level advisory lock serialises concurrent runs: when two `claimflow migrate`
 /// processes race, one applies and the other waits, then finds nothing left to do.
-public struct Migrator: Sendable {
+public struct Migrator: DatabaseBacked {
     /// Arbitrary but fixed: the advisory-lock key that every ClaimFlow migrator agrees on.
     static let lockKey: Int64 = 0x436C_6169_6D46_6C6F
 
-    let client: PostgresClient
-    let logger: Logger
+    public let database: Database
     let migrations: [Migration]
 
     public init(client: PostgresClient, logger: Logger, migrations: [Migration] = Migration.all) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.migrations = migrations
     }
 

@@ -1,24 +1,18 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Practices, their rendering providers, and payers: the reference data a claim is built on.
-public struct PracticeStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct PracticeStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
+    public init(database: Database) { self.database = database }
 
     /// Creates a practice, or returns the id of the one with the same code.
     public func upsert(_ practice: Practice, audit: AuditContext) async throws -> UUID {
         let address = practice.address
-        let rows = try await client.query(
+        return try await save(
             """
-            WITH saved AS (
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state,
                                    postal_code, segregate_duties)
             VALUES (\(practice.code), \(practice.name), \(practice.npi), \(practice.taxID), \(practice.taxonomy),
@@ -26,70 +20,61 @@ public struct PracticeStore: Sendable {
                     \(practice.segregateDuties))
             ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
             RETURNING id
-            ), logged AS (
-                INSERT INTO events (practice_id, actor_id, action, client_address, request_id)
-                SELECT id, \(audit.actorID), 'practice.saved', \(audit.clientAddress), \(audit.requestID) FROM saved
-            )
-            SELECT id FROM saved
             """,
-            logger: logger
+            logging: AuditEntry("practice.saved", by: audit, practice: "id", rows: "FROM saved"),
+            otherwise: "practice \(practice.code) was not saved"
         )
-        for try await id in rows.decode(UUID.self) { return id }
-        throw StoreError(.conflict, "practice \(practice.code) was not saved")
     }
 
     /// The id of the practice with this code.
     public func id(forCode code: String) async throws -> UUID? {
-        let rows = try await client.query("SELECT id FROM practices WHERE code = \(code)", logger: logger)
-        for try await id in rows.decode(UUID.self) { return id }
-        return nil
+        try await database.first(UUID.self, "SELECT id FROM practices WHERE code = \(code)")
     }
 
     /// Creates a rendering provider, or returns the id of the practice's provider with that NPI.
     public func upsert(_ provider: Provider, audit: AuditContext) async throws -> UUID {
-        let rows = try await client.query(
+        try await save(
             """
-            WITH saved AS (
             INSERT INTO providers (practice_id, npi, first_name, last_name, taxonomy)
             VALUES (\(provider.practiceID), \(provider.npi), \(provider.firstName), \(provider.lastName),
                     \(provider.taxonomy))
             ON CONFLICT (practice_id, npi) DO UPDATE SET npi = EXCLUDED.npi
             RETURNING id, practice_id
-            ), logged AS (
-                INSERT INTO events (practice_id, actor_id, action, client_address, request_id, detail)
-                SELECT practice_id, \(audit.actorID), 'provider.saved', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('provider_id', id)
-                FROM saved
-            )
-            SELECT id FROM saved
             """,
-            logger: logger
+            logging: AuditEntry(
+                "provider.saved", by: audit, practice: "practice_id", detail: "jsonb_build_object('provider_id', id)",
+                rows: "FROM saved"
+            ),
+            otherwise: "provider was not saved"
         )
-        for try await id in rows.decode(UUID.self) { return id }
-        throw StoreError(.conflict, "provider was not saved")
     }
 
     /// Creates a payer, or returns the id of the payer with that payer code.
     public func upsert(_ payer: Payer, audit: AuditContext) async throws -> UUID {
-        let rows = try await client.query(
+        try await save(
             """
-            WITH saved AS (
             INSERT INTO payers (payer_code, name, filing_limit_days)
             VALUES (\(payer.payerCode), \(payer.name), \(payer.filingLimitDays))
             ON CONFLICT (payer_code) DO UPDATE SET payer_code = EXCLUDED.payer_code
             RETURNING id
-            ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'payer.saved', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('payer_id', id)
-                FROM saved
-            )
-            SELECT id FROM saved
             """,
-            logger: logger
+            logging: AuditEntry("payer.saved", by: audit, detail: "jsonb_build_object('payer_id', id)", rows: "FROM saved"),
+            otherwise: "payer \(payer.payerCode) was not saved"
         )
-        for try await id in rows.decode(UUID.self) { return id }
-        throw StoreError(.conflict, "payer \(payer.payerCode) was not saved")
+    }
+
+    /// Runs an upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING id`) as the CTE `saved`,
+    /// with its audit entry over `saved` in the same statement, and returns the row's id.
+    private func save(_ upsert: SQLFragment, logging entry: AuditEntry, otherwise refusal: String) async throws -> UUID {
+        let saved = try await database.first(
+            UUID.self,
+            """
+            WITH saved AS (\(fragment: upsert)), logged AS (\(entry))
+            SELECT id FROM saved
+            """
+        )
+        guard let saved else { throw StoreError(.conflict, refusal) }
+        return saved
     }
 
     /// The id of the practice with `code`, when it is one of `practiceIDs`.

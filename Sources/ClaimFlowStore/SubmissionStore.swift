@@ -1,23 +1,19 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import Logging
+import PostgresNIO
 
 /// The 837P outbox: submitted claim versions, the interchanges that carry them, and the
 /// record of which interchange files have been written.
-public struct SubmissionStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
-    let claims: ClaimStore
+public struct SubmissionStore: QueueStore {
+    public let queue: WorkQueue
 
     /// The control number of previews; the sequence stops one short of it.
     public static let previewControlNumber = 999_999_999
 
-    public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.client = client
-        self.logger = logger
-        self.claims = ClaimStore(client: client, logger: logger, queue: queue)
-    }
+    public init(queue: WorkQueue) { self.queue = queue }
+
+    var claims: ClaimStore { ClaimStore(queue: queue) }
 
     /// An interchange as recorded: its file name and full text.
     public struct Interchange: Sendable, Hashable {
@@ -36,12 +32,8 @@ public struct SubmissionStore: Sendable {
     /// Nothing is written to disk here: the file is written from the record afterwards, so a
     /// crash at any point leaves every claim version in exactly one interchange.
     public func recordNextInterchange(limit: Int, settings: X12Settings, now: Date = Date()) async throws -> Interchange? {
-        try await client.transaction(logger: logger) { connection in
-            let locked = try await connection.query(
-                "SELECT pg_try_advisory_xact_lock(hashtext('claimflow.submission-batcher'))",
-                logger: logger
-            )
-            for try await acquired in locked.decode(Bool.self) where !acquired { return nil }
+        try await database.transaction { connection in
+            guard try await database.tryLock(.submissionBatcher, on: connection) else { return nil }
             let rows = try await connection.query(
                 """
                 SELECT c.id FROM claims c
@@ -98,16 +90,11 @@ public struct SubmissionStore: Sendable {
                 """,
                 logger: logger
             )
-            try await connection.query(
-                """
-                INSERT INTO events (encounter_id, practice_id, action, detail)
-                SELECT e.id, e.practice_id, 'claim.batched',
-                       jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))
-                FROM claims c JOIN encounters e ON e.id = c.encounter_id
-                WHERE c.id = ANY (\(batch.map(\.claimID)))
-                """,
-                logger: logger
-            )
+            try await AuditEntry(
+                "claim.batched", by: .system, encounter: "e.id", practice: "e.practice_id",
+                detail: "jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))",
+                rows: "FROM claims c JOIN encounters e ON e.id = c.encounter_id WHERE c.id = ANY (\(batch.map(\.claimID)))"
+            ).write(on: connection, logger: logger)
             return Interchange(
                 id: interchangeID, controlNumber: control, fileName: fileName, content: content, claimIDs: batch.map(\.claimID)
             )

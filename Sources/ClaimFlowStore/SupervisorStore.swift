@@ -1,17 +1,12 @@
 public import ClaimFlowCore
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// The supervisor's read side: queue health and the work list. Ids and stages only, no PHI.
-public struct SupervisorStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct SupervisorStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
+    public init(database: Database) { self.database = database }
 
     /// Every queue of every practice in `practiceIDs`, with depth, leases and aging.
     public func queues(practiceIDs: Set<UUID>) async throws -> (queues: [QueueSummary], holds: [HoldSummary]) {

@@ -1,25 +1,20 @@
 public import ClaimFlowCore
 import Crypto
 public import Foundation
-public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// Users, the practices they work in, and their API tokens.
-public struct UserStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct UserStore: DatabaseStore {
+    public let database: Database
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
+    public init(database: Database) { self.database = database }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
     public func upsert(_ user: User, audit: AuditContext) async throws -> UUID {
         let roles = user.roles.map(\.rawValue).sorted()
         let skills = user.skills.sorted()
         let practices = Array(user.practiceIDs)
-        return try await client.transaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query(
                 """
                 INSERT INTO users (username, display_name, roles, skills, active)
@@ -47,13 +42,7 @@ public struct UserStore: Sendable {
                 logger: logger
             )
             let detail = try jsonObject(["user_id": userID.uuidString, "roles": roles.joined(separator: ",")])
-            try await connection.query(
-                """
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                VALUES (\(audit.actorID), 'user.saved', \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb)
-                """,
-                logger: logger
-            )
+            try await AuditEntry("user.saved", by: audit, detail: "\(detail)::jsonb").write(on: connection, logger: logger)
             return userID
         }
     }
@@ -63,6 +52,7 @@ public struct UserStore: Sendable {
     public func issueToken(userID: UUID, label: String, audit: AuditContext) async throws -> String {
         let token = Self.makeToken()
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        let logged = Self.tokenEvent("token.issued", userID: userID, audit: audit, rows: "FROM issued")
         let rows = try await client.query(
             """
             WITH issued AS (
@@ -70,10 +60,7 @@ public struct UserStore: Sendable {
                 VALUES (\(userID), \(digest), \(label))
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.issued', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM issued
+                \(logged)
             )
             SELECT id FROM issued
             """,
@@ -86,25 +73,19 @@ public struct UserStore: Sendable {
     /// Revokes every live token of the user that carries `label`; returns how many.
     @discardableResult
     public func revokeTokens(userID: UUID, label: String, audit: AuditContext) async throws -> Int {
-        let rows = try await client.query(
+        let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
+        return try await database.count(
             """
             WITH revoked AS (
                 UPDATE api_tokens SET revoked_at = now()
                 WHERE user_id = \(userID) AND label = \(label) AND revoked_at IS NULL
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.revoked', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM revoked
+                \(logged)
             )
             SELECT count(*)::int FROM revoked
-            """,
-            logger: logger
+            """
         )
-        var count = 0
-        for try await revoked in rows.decode(Int.self) { count = revoked }
-        return count
     }
 
     /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
@@ -203,24 +184,27 @@ public struct UserStore: Sendable {
 
     /// Revokes one token of the user; effective on the very next request.
     public func revokeToken(_ tokenID: UUID, of userID: UUID, audit: AuditContext) async throws {
-        let rows = try await client.query(
+        let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
+        let revoked = try await database.count(
             """
             WITH revoked AS (
                 UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
                 WHERE id = \(tokenID) AND user_id = \(userID)
                 RETURNING id
             ), logged AS (
-                INSERT INTO events (actor_id, action, client_address, request_id, detail)
-                SELECT \(audit.actorID), 'token.revoked', \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('user_id', \(userID), 'token_id', id)
-                FROM revoked
+                \(logged)
             )
             SELECT count(*)::int FROM revoked
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) where count == 1 { return }
-        throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found")
+        guard revoked == 1 else { throw StoreError(.notFound, "token \(tokenID) of user \(userID) not found") }
+    }
+
+    /// The audit entry of a token issued or revoked: the token's id comes from `rows`.
+    private static func tokenEvent(_ action: String, userID: UUID, audit: AuditContext, rows: SQLFragment) -> AuditEntry {
+        AuditEntry(
+            action, by: audit, detail: "jsonb_build_object('user_id', \(userID), 'token_id', id)", rows: rows
+        )
     }
 
     /// 32 random bytes, base64url without padding: 43 URL-safe characters.

@@ -9,15 +9,13 @@ public import PostgresNIO
 /// written to `events` in the same statement or transaction as the move itself. Each method
 /// moves the encounter's stage only along ``StageTransitions/allowed`` (the database's stage
 /// trigger enforces the same list).
-public struct WorkQueue: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+public struct WorkQueue: DatabaseBacked {
+    public let database: Database
     /// How long a lease lasts before the reaper may return the work to the queue.
     public let leaseDuration: Duration
 
     public init(client: PostgresClient, logger: Logger, leaseDuration: Duration = .seconds(900)) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger)
         self.leaseDuration = leaseDuration
     }
 
@@ -45,35 +43,49 @@ public struct WorkQueue: Sendable {
         guard let queue = WorkQueueName.waiting(in: waitingStage) else {
             throw StoreError(.illegalTransition, "\(waitingStage.rawValue) is not a queue's waiting stage")
         }
-        try check(from: from, to: waitingStage)
         // The caller's transaction holds the stage move and the new work item together.
-        let rows = try await connection.query(
-            """
-            WITH moved AS (
-                UPDATE encounters SET stage = \(waitingStage.rawValue), updated_at = now()
-                WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id
-            ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    client_address, request_id, detail)
-                SELECT id, practice_id, \(audit.actorID), \(action), \(from.rawValue), \(waitingStage.rawValue),
-                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                FROM moved
-            )
-            SELECT count(*)::int FROM moved
-            """,
-            logger: logger
-        )
-        var moved = 0
-        for try await count in rows.decode(Int.self) { moved = count }
-        if moved == 0 {
-            throw try await refusal(encounterID: encounterID, expected: from, on: connection)
-        }
+        try await moveStage(encounterID, from: from, to: waitingStage, action: action, detail: detail, audit: audit, on: connection)
         try await insertWorkItem(
             encounterID: encounterID, queue: queue, waitingStage: waitingStage, priority: priority, offeredTo: offeredTo,
             offerFor: offerFor, on: connection
         )
         StoreMetrics.transition(from: from, to: waitingStage)
+    }
+
+    /// Moves an encounter from `from` to `to` (checked against ``StageTransitions``) with its
+    /// audit event, in one statement on the caller's connection. Refuses with `wrongStage` or
+    /// `notFound` when the encounter is not in `from`. The caller counts the transition once
+    /// its whole change has been made.
+    func moveStage(
+        _ encounterID: UUID,
+        from: Stage,
+        to: Stage,
+        action: String,
+        detail: String = "{}",
+        audit: AuditContext,
+        on connection: PostgresConnection
+    ) async throws {
+        try check(from: from, to: to)
+        let logged = AuditEntry(
+            action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)", to: "\(to.rawValue)",
+            detail: "\(detail)::jsonb", rows: "FROM moved"
+        )
+        let moved = try await database.count(
+            """
+            WITH moved AS (
+                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
+                WHERE id = \(encounterID) AND stage = \(from.rawValue)
+                RETURNING id, practice_id
+            ), logged AS (
+                \(logged)
+            )
+            SELECT count(*)::int FROM moved
+            """,
+            on: connection
+        )
+        if moved == 0 {
+            throw try await refusal(encounterID: encounterID, expected: from, on: connection)
+        }
     }
 
     // MARK: Pull
@@ -87,6 +99,10 @@ public struct WorkQueue: Sendable {
     /// encounter they get.
     public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
         let leasedStage = queue.leasedStage
+        let logged = AuditEntry(
+            "work.pulled", by: audit.acting(as: userID), encounter: "encounter_id", practice: "practice_id",
+            from: "waiting_stage", to: "\(leasedStage.rawValue)", lease: "lease_id", rows: "FROM leased"
+        )
         let rows = try await client.query(
             """
             WITH puller AS (
@@ -122,11 +138,7 @@ public struct WorkQueue: Sendable {
                 FROM leased WHERE e.id = leased.encounter_id AND e.stage = leased.waiting_stage
                 RETURNING e.id
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    lease_id, client_address, request_id)
-                SELECT encounter_id, practice_id, \(userID), 'work.pulled', waiting_stage, \(leasedStage.rawValue),
-                       lease_id, \(audit.clientAddress), \(audit.requestID)
-                FROM leased
+                \(logged)
             )
             SELECT leased.encounter_id, leased.lease_id, leased.lease_expires_at, (SELECT count(*)::int FROM moved),
                    leased.waiting_stage
@@ -234,8 +246,13 @@ public struct WorkQueue: Sendable {
     ) async throws {
         let leasedStage = queue.leasedStage
         try check(from: leasedStage, to: to)
-        try await client.using(connection) { connection in
-            let rows = try await connection.query(
+        let logged = AuditEntry(
+            action, by: audit.acting(as: audit.actorID ?? holder), encounter: "id", practice: "practice_id",
+            from: "\(leasedStage.rawValue)", to: "\(to.rawValue)", lease: "\(leaseID)", detail: "\(detail)::jsonb",
+            rows: "FROM moved"
+        )
+        try await database.withConnection(connection) { connection in
+            let finished = try await database.count(
                 """
                 WITH done AS (
                     DELETE FROM work_items
@@ -250,21 +267,14 @@ public struct WorkQueue: Sendable {
                     WHERE e.id = done.encounter_id AND e.stage = \(leasedStage.rawValue)
                     RETURNING e.id, e.practice_id
                 ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                        lease_id, client_address, request_id, detail)
-                    SELECT id, practice_id, \(audit.actorID ?? holder), \(action), \(leasedStage.rawValue),
-                           \(to.rawValue), \(leaseID), \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                    FROM moved
+                    \(logged)
                 )
                 SELECT count(*)::int FROM moved
                 """,
-                logger: logger
+                on: connection
             )
-            for try await count in rows.decode(Int.self) where count == 1 {
-                StoreMetrics.transition(from: leasedStage, to: to)
-                return
-            }
-            throw try await refusal(encounterID: encounterID, on: connection)
+            guard finished == 1 else { throw try await refusal(encounterID: encounterID, on: connection) }
+            StoreMetrics.transition(from: leasedStage, to: to)
         }
     }
 
@@ -339,17 +349,8 @@ public struct WorkQueue: Sendable {
         reason: String?,
         audit: AuditContext
     ) async throws {
-        let released = try await client.transaction(logger: logger) { connection in
-            try await unlease(
-                encounterID: encounterID,
-                matching: leaseID,
-                holder: holder,
-                action: "work.released",
-                reason: reason,
-                audit: audit,
-                on: connection
-            )
-        }
+        let released = try await unlease(
+            encounterID, matching: leaseID, holder: holder, action: "work.released", reason: reason, audit: audit)
         if !released {
             throw try await client.withConnection { try await refusal(encounterID: encounterID, on: $0) }
         }
@@ -363,7 +364,7 @@ public struct WorkQueue: Sendable {
     /// The assignee must be active, hold the queue's role, belong to the practice and have the
     /// required skill.
     public func reassign(encounterID: UUID, to userID: UUID, reason: String?, audit: AuditContext) async throws -> Lease {
-        try await client.transaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let current = try await connection.query(
                 """
                 SELECT w.queue, w.waiting_stage, w.lease_id, w.lease_holder, e.stage,
@@ -396,6 +397,11 @@ public struct WorkQueue: Sendable {
             let fromStage = Stage(rawValue: stageName) ?? waiting
             if oldLease == nil { try check(from: waiting, to: queue.leasedStage) }
             let detail = try jsonObject(["reason": reason, "previous_holder": oldHolder?.uuidString])
+            let logged = AuditEntry(
+                "work.reassigned", by: audit, encounter: "encounter_id", practice: "practice_id",
+                from: "\(fromStage.rawValue)", to: "\(queue.leasedStage.rawValue)", lease: "lease_id",
+                detail: "\(detail)::jsonb", rows: "FROM leased"
+            )
             let rows = try await connection.query(
                 """
                 WITH leased AS (
@@ -409,12 +415,7 @@ public struct WorkQueue: Sendable {
                     UPDATE encounters SET stage = \(queue.leasedStage.rawValue), updated_at = now()
                     WHERE id = \(encounterID) AND stage <> \(queue.leasedStage.rawValue)
                 ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                        lease_id, client_address, request_id, detail)
-                    SELECT encounter_id, practice_id, \(audit.actorID), 'work.reassigned', \(fromStage.rawValue),
-                           \(queue.leasedStage.rawValue), lease_id, \(audit.clientAddress), \(audit.requestID),
-                           \(detail)::jsonb
-                    FROM leased
+                    \(logged)
                 )
                 SELECT lease_id, lease_expires_at FROM leased
                 """,
@@ -430,17 +431,9 @@ public struct WorkQueue: Sendable {
 
     /// A supervisor returns leased work to the queue; the holder's lease dies at once.
     public func releaseLease(encounterID: UUID, reason: String?, audit: AuditContext) async throws {
-        let released = try await client.transaction(logger: logger) { connection in
-            try await unlease(
-                encounterID: encounterID,
-                matching: nil,
-                holder: nil,
-                action: "work.released_by_supervisor",
-                reason: reason,
-                audit: audit,
-                on: connection
-            )
-        }
+        let released = try await unlease(
+            encounterID, matching: nil, holder: nil, action: "work.released_by_supervisor", reason: reason, audit: audit
+        )
         if !released {
             throw StoreError(.notFound, "encounter \(encounterID) has no leased work to release")
         }
@@ -448,7 +441,11 @@ public struct WorkQueue: Sendable {
 
     /// Changes the priority of the encounter's open work (0 lowest, 100 highest).
     public func setPriority(encounterID: UUID, priority: Int, reason: String? = nil, audit: AuditContext) async throws {
-        let rows = try await client.query(
+        let logged = AuditEntry(
+            "work.priority_changed", by: audit, encounter: "encounter_id", practice: "practice_id",
+            detail: "jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)", rows: "FROM changed"
+        )
+        let changed = try await database.count(
             """
             WITH changed AS (
                 UPDATE work_items SET priority = \(priority)
@@ -458,31 +455,56 @@ public struct WorkQueue: Sendable {
                 UPDATE encounters SET priority = \(priority), updated_at = now()
                 FROM changed WHERE encounters.id = changed.encounter_id
             ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, client_address, request_id, detail)
-                SELECT encounter_id, practice_id, \(audit.actorID), 'work.priority_changed',
-                       \(audit.clientAddress), \(audit.requestID),
-                       jsonb_build_object('priority', \(priority), 'reason', \(reason)::text)
-                FROM changed
+                \(logged)
             )
             SELECT count(*)::int FROM changed
-            """,
-            logger: logger
+            """
         )
-        for try await count in rows.decode(Int.self) where count == 1 { return }
-        throw StoreError(.notFound, "encounter \(encounterID) has no open work")
+        guard changed == 1 else { throw StoreError(.notFound, "encounter \(encounterID) has no open work") }
     }
 
     // MARK: Reaper
+
+    /// What one upkeep pass did.
+    public struct Upkeep: Sendable, Hashable {
+        /// Expired leases returned to their queues.
+        public let reaped: Int
+        /// Work items moved up because their filing limit is near.
+        public let raised: Int
+    }
+
+    /// The lease reaper's pass, a singleton by agreement: in one transaction holding the
+    /// reaper's transaction-level advisory lock (so it also works behind PgBouncer in
+    /// transaction mode), returns every expired lease to its queue, `batch` at a time, and
+    /// moves work near its timely filing limit up. Nil, at once, when another process holds
+    /// the lock. The reap itself would be safe to run concurrently (it claims rows with SKIP
+    /// LOCKED); the lock only saves duplicate work.
+    public func upkeep(batch: Int = 500) async throws -> Upkeep? {
+        try await database.transaction { connection in
+            guard try await database.tryLock(.leaseReaper, on: connection) else { return nil }
+            var reaped = 0
+            while true {
+                let returned = try await reapExpiredLeases(limit: batch, connection)
+                reaped += returned
+                if returned < batch { break }
+            }
+            let raised = try await raisePriorityNearFilingLimit(on: connection)
+            return Upkeep(reaped: reaped, raised: raised)
+        }
+    }
 
     /// Returns up to `limit` expired leases to their queues and reports how many it returned.
     ///
     /// Safe to run from several processes: rows are claimed with SKIP LOCKED, and a holder's
     /// in-flight write (which locks the row) finishes before its lease can be reaped.
     public func reapExpiredLeases(limit: Int = 500, on connection: PostgresConnection? = nil) async throws -> Int {
-        try await client.using(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
+        try await database.withConnection(connection) { connection in try await reapExpiredLeases(limit: limit, connection) }
     }
 
     private func reapExpiredLeases(limit: Int, _ connection: PostgresConnection) async throws -> Int {
+        let returned = returnToWaiting(
+            "lease.expired", by: .system, detail: "jsonb_build_object('previous_holder', old_holder)"
+        )
         let rows = try await connection.query(
             """
             WITH expired AS (
@@ -497,17 +519,7 @@ public struct WorkQueue: Sendable {
                 FROM expired WHERE w.id = expired.id
                 RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage,
                           expired.lease_id AS old_lease, expired.lease_holder AS old_holder
-            ), moved AS (
-                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
-                FROM freed
-                WHERE e.id = freed.encounter_id
-                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
-            ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage, lease_id, detail)
-                SELECT encounter_id, practice_id, NULL, 'lease.expired', queue, waiting_stage, old_lease,
-                       jsonb_build_object('previous_holder', old_holder)
-                FROM freed
-            )
+            ), \(fragment: returned)
             SELECT queue, waiting_stage, count(*)::int FROM freed GROUP BY queue, waiting_stage
             """,
             logger: logger
@@ -525,44 +537,42 @@ public struct WorkQueue: Sendable {
     public func raisePriorityNearFilingLimit(
         days: Int = 30, priority: Int = 90, on connection: PostgresConnection? = nil
     ) async throws -> Int {
-        try await client.using(connection) { connection in
-            let rows = try await connection.query(
-                """
-                WITH raised AS (
-                    UPDATE work_items SET priority = \(priority)
-                    WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
-                    RETURNING encounter_id, practice_id
-                ), logged AS (
-                    INSERT INTO events (encounter_id, practice_id, action, detail)
-                    SELECT encounter_id, practice_id, 'work.priority_raised',
-                           jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')
-                    FROM raised
-                )
-                SELECT count(*)::int FROM raised
-                """,
-                logger: logger
+        let logged = AuditEntry(
+            "work.priority_raised", by: .system, encounter: "encounter_id", practice: "practice_id",
+            detail: "jsonb_build_object('priority', \(priority), 'reason', 'near the timely filing limit')",
+            rows: "FROM raised"
+        )
+        return try await database.count(
+            """
+            WITH raised AS (
+                UPDATE work_items SET priority = \(priority)
+                WHERE priority < \(priority) AND filing_deadline - \(days)::int <= current_date
+                RETURNING encounter_id, practice_id
+            ), logged AS (
+                \(logged)
             )
-            var raised = 0
-            for try await count in rows.decode(Int.self) { raised = count }
-            return raised
-        }
+            SELECT count(*)::int FROM raised
+            """,
+            on: connection
+        )
     }
 
     // MARK: Helpers
 
     /// Clears a lease (the holder's when `matching` is given, any otherwise) and puts the
-    /// encounter back in its waiting stage. Returns false when there was no such lease.
+    /// encounter back in its waiting stage, in one statement. Returns false when there was no
+    /// such lease.
     private func unlease(
-        encounterID: UUID,
+        _ encounterID: UUID,
         matching leaseID: UUID?,
         holder: UUID?,
         action: String,
         reason: String?,
-        audit: AuditContext,
-        on connection: PostgresConnection
+        audit: AuditContext
     ) async throws -> Bool {
         let detail = try jsonObject(["reason": reason])
-        let rows = try await connection.query(
+        let returned = returnToWaiting(action, by: audit, detail: "\(detail)::jsonb")
+        let rows = try await client.query(
             """
             WITH current AS (
                 SELECT id, lease_id, lease_holder FROM work_items
@@ -576,18 +586,7 @@ public struct WorkQueue: Sendable {
                     available_at = now()
                 FROM current WHERE w.id = current.id
                 RETURNING w.encounter_id, w.practice_id, w.queue, w.waiting_stage, current.lease_id AS old_lease
-            ), moved AS (
-                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
-                FROM freed
-                WHERE e.id = freed.encounter_id
-                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
-            ), logged AS (
-                INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage,
-                                    lease_id, client_address, request_id, detail)
-                SELECT encounter_id, practice_id, \(audit.actorID), \(action), queue, waiting_stage, old_lease,
-                       \(audit.clientAddress), \(audit.requestID), \(detail)::jsonb
-                FROM freed
-            )
+            ), \(fragment: returned)
             SELECT queue, waiting_stage FROM freed
             """,
             logger: logger
@@ -598,6 +597,27 @@ public struct WorkQueue: Sendable {
             return true
         }
         return false
+    }
+
+    /// What both lease-returning statements share. Given the CTE `freed` (work items whose
+    /// lease was just cleared, with encounter_id, practice_id, queue, waiting_stage and
+    /// old_lease), it moves each encounter from the queue's leased stage back to the stage it
+    /// waited in, and logs `action` for it.
+    private func returnToWaiting(_ action: String, by audit: AuditContext, detail: SQLFragment) -> SQLFragment {
+        let logged = AuditEntry(
+            action, by: audit, encounter: "encounter_id", practice: "practice_id", from: "queue", to: "waiting_stage",
+            lease: "old_lease", detail: detail, rows: "FROM freed"
+        )
+        return """
+            moved AS (
+                UPDATE encounters e SET stage = freed.waiting_stage, updated_at = now()
+                FROM freed
+                WHERE e.id = freed.encounter_id
+                  AND e.stage = CASE freed.queue WHEN 'coding' THEN 'coding' ELSE 'billing' END
+            ), logged AS (
+                \(logged)
+            )
+            """
     }
 
     private func check(from: Stage, to: Stage) throws {

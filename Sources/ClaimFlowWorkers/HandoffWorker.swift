@@ -1,9 +1,8 @@
-public import ClaimFlowCore
-public import ClaimFlowStore
+import ClaimFlowCore
+import ClaimFlowStore
 public import Logging
 import Metrics
 public import PostgresNIO
-public import ServiceLifecycle
 
 /// Enforces the handoff from coding to billing: every coded encounter is checked against the
 /// handoff rules and either becomes claim version N in the billing queue, or goes back to
@@ -13,11 +12,13 @@ public import ServiceLifecycle
 /// process or many) share the work without taking the same encounter. A batch is one
 /// transaction: a worker that dies mid-batch leaves nothing half-done, and another worker
 /// takes the batch again.
-public struct HandoffWorker: Service {
+public struct HandoffWorker: PeriodicWork {
+    public let name = "handoff check"
     let client: PostgresClient
-    let logger: Logger
+    public let logger: Logger
     let batchSize: Int
-    let idleInterval: Duration
+    /// The pause after a batch that was not full.
+    public let interval: Duration
     /// How long a returned encounter is offered only to the coder who coded it.
     let offerToCoderFor: Duration
 
@@ -31,7 +32,7 @@ public struct HandoffWorker: Service {
         self.client = client
         self.logger = logger
         self.batchSize = batchSize
-        self.idleInterval = idleInterval
+        self.interval = idleInterval
         self.offerToCoderFor = offerToCoderFor
     }
 
@@ -44,21 +45,13 @@ public struct HandoffWorker: Service {
         public init() {}
     }
 
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var result = BatchResult()
-            do {
-                result = try await runBatch()
-                if result.total > 0 {
-                    logger.info("handoff batch", metadata: ["passed": "\(result.passed)", "returned": "\(result.returned)"])
-                }
-            } catch {
-                logger.warning("handoff batch failed; it will be retried", metadata: ["error": "\(logSafeDescription(of: error))"])
-            }
-            if result.total < batchSize {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idleInterval) }
-            }
+    /// One batch; a full one means more coded encounters are probably waiting.
+    public func runPass() async throws -> PassOutcome {
+        let result = try await runBatch()
+        if result.total > 0 {
+            logger.info("handoff batch", metadata: ["passed": "\(result.passed)", "returned": "\(result.returned)"])
         }
+        return result.total < batchSize ? .done : .full
     }
 
     /// Checks one batch of coded encounters in one transaction.

@@ -3,7 +3,6 @@ public import ClaimFlowStore
 public import Foundation
 public import Logging
 public import PostgresNIO
-public import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -17,13 +16,14 @@ import Glibc
 /// written to a temporary name, synced and renamed into place; only then is it marked
 /// written. On start, and on every pass, recorded but unwritten interchanges are written again
 /// from their records: the same name and the same bytes.
-public struct SubmissionBatcher: Service {
+public struct SubmissionBatcher: PeriodicWork {
+    public let name = "submission batcher"
     let store: SubmissionStore
     let outbox: URL
     let settings: X12Settings
-    let logger: Logger
+    public let logger: Logger
     let batchSize: Int
-    let interval: Duration
+    public let interval: Duration
 
     public init(
         client: PostgresClient,
@@ -42,16 +42,12 @@ public struct SubmissionBatcher: Service {
         self.interval = interval
     }
 
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let sent = try await runOnce()
-                if sent > 0 { logger.info("claims sent to the outbox", metadata: ["claims": "\(sent)"]) }
-            } catch {
-                logger.warning("submission batch failed; it will be retried", metadata: ["error": "\(logSafeDescription(of: error))"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+    /// One interchange a pass, so a graceful shutdown waits for one file at most; a pass that
+    /// sent one is full, since the outbox may hold more.
+    public func runPass() async throws -> PassOutcome {
+        guard let sent = try await sendNextInterchange(pauseAfterWrite: nil) else { return .done }
+        logger.info("claims sent to the outbox", metadata: ["claims": "\(sent)"])
+        return .full
     }
 
     /// Writes any recorded but unwritten interchanges, then batches the outbox until it is
@@ -60,16 +56,23 @@ public struct SubmissionBatcher: Service {
     /// `pauseAfterWrite` holds the pass between writing a file and marking it written: the
     /// window a crash test aims its SIGKILL at.
     public func runOnce(pauseAfterWrite: Duration? = nil) async throws -> Int {
+        var sent = 0
+        while let claims = try await sendNextInterchange(pauseAfterWrite: pauseAfterWrite) { sent += claims }
+        return sent
+    }
+
+    /// Writes any recorded but unwritten interchanges, then records and writes the next one.
+    /// Returns its number of claims, or nil when the outbox had nothing to batch.
+    private func sendNextInterchange(pauseAfterWrite: Duration?) async throws -> Int? {
         try FileManager.default.createDirectory(at: outbox, withIntermediateDirectories: true)
         for interchange in try await store.unwrittenInterchanges() {
             try await write(interchange, pauseAfterWrite: pauseAfterWrite)
         }
-        var sent = 0
-        while let interchange = try await store.recordNextInterchange(limit: batchSize, settings: settings) {
-            try await write(interchange, pauseAfterWrite: pauseAfterWrite)
-            sent += interchange.claimIDs.count
+        guard let interchange = try await store.recordNextInterchange(limit: batchSize, settings: settings) else {
+            return nil
         }
-        return sent
+        try await write(interchange, pauseAfterWrite: pauseAfterWrite)
+        return interchange.claimIDs.count
     }
 
     private func write(_ interchange: SubmissionStore.Interchange, pauseAfterWrite: Duration?) async throws {

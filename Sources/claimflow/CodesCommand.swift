@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimFlowCore
+import ClaimFlowHosting
 import ClaimFlowStore
 import Foundation
 import Logging

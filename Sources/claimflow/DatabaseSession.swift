@@ -1,3 +1,4 @@
+import ClaimFlowHosting
 import ClaimFlowStore
 import Foundation
 import Logging

@@ -86,10 +86,10 @@ struct DemoSeeder {
             )
         }
 
-        let existing = try await encounterCount(practiceID: practiceID)
+        let store = EncounterStore(client: client, logger: logger, queue: queue)
+        let existing = try await store.count(inPractice: practiceID)
         var created = 0
         if existing == 0 {
-            let store = EncounterStore(client: client, logger: logger, queue: queue)
             var generator = DemoRandom(seed: 2026)
             for index in stride(from: 1, through: encounters, by: 1) {
                 let intake = Self.makeEncounter(
@@ -103,15 +103,6 @@ struct DemoSeeder {
             }
         }
         return Result(users: seededUsers, encounterCount: existing + created, created: created)
-    }
-
-    private func encounterCount(practiceID: UUID) async throws -> Int {
-        let rows = try await client.query(
-            "SELECT count(*)::int FROM encounters WHERE practice_id = \(practiceID)",
-            logger: logger
-        )
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
     }
 
     static let firstNames = [

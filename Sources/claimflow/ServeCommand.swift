@@ -74,7 +74,7 @@ struct Runtime {
     var workerServices: [any Service] {
         [
             QueueMetricsSampler(client: client, logger: logger),
-            LeaseReaper(client: client, queue: workQueue, logger: logger),
+            LeaseReaper(queue: workQueue, logger: logger),
             HandoffWorker(client: client, logger: logger),
             SubmissionBatcher(
                 client: client, queue: workQueue, outbox: submission.outboxURL, settings: submission.settings, logger: logger

@@ -1,4 +1,5 @@
 import ClaimFlowAPI
+import ClaimFlowHosting
 import ClaimFlowStore
 import ClaimFlowTestSupport
 import Foundation

@@ -1,5 +1,6 @@
 import ClaimFlowAPI
 import ClaimFlowCore
+import ClaimFlowHosting
 import ClaimFlowStore
 import ClaimFlowTestSupport
 import ClaimFlowWorkers

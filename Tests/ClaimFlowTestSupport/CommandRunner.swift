@@ -1,4 +1,4 @@
-import ClaimFlowStore
+import ClaimFlowHosting
 public import Foundation
 
 #if canImport(Glibc)

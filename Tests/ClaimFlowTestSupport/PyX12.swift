@@ -1,4 +1,4 @@
-import ClaimFlowStore
+import ClaimFlowHosting
 public import Foundation
 
 /// pyx12's validator (from PyPI, in the test tools' environment). Its exit status is not

@@ -20,7 +20,7 @@ struct LeaseReaperTests {
             try await Task.sleep(for: .milliseconds(400))
 
             let reapers = (0..<4).map { _ in
-                LeaseReaper(client: client, queue: fixture.queue, logger: TestDatabase.logger)
+                LeaseReaper(queue: fixture.queue, logger: TestDatabase.logger)
             }
             let total = try await withThrowingTaskGroup(of: Int.self) { group in
                 for reaper in reapers { group.addTask { try await reaper.reapOnce() } }
@@ -41,7 +41,7 @@ struct LeaseReaperTests {
             let coder = try await fixture.user("coder")
             _ = try await fixture.receive("E1")
             let lease = try #require(try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system))
-            let reaper = LeaseReaper(client: client, queue: fixture.queue, logger: TestDatabase.logger)
+            let reaper = LeaseReaper(queue: fixture.queue, logger: TestDatabase.logger)
             #expect(try await reaper.reapOnce() == 0)
             _ = try await fixture.queue.heartbeat(encounterID: lease.encounterID, leaseID: lease.id, holder: coder)
         }

@@ -1,3 +1,4 @@
+public import ClaimFlowStore
 import Crypto
 public import Foundation
 public import Logging
@@ -125,16 +126,7 @@ public struct EmbeddedPostgres: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
             defer { group.cancelAll() }
-            let rows = try await admin.query(
-                "SELECT count(*)::int FROM pg_database WHERE datname = \(Self.databaseName)",
-                logger: logger
-            )
-            var exists = false
-            for try await count in rows.decode(Int.self) { exists = count > 0 }
-            if !exists {
-                // Identifiers cannot be bound; this one is a constant.
-                try await admin.query("CREATE DATABASE \(unescaped: Self.databaseName)", logger: logger)
-            }
+            try await DatabaseCatalog(client: admin, logger: logger).createDatabaseIfMissing(Self.databaseName)
         }
     }
 
