@@ -1,4 +1,5 @@
 import ClaimFlowCore
+import ClaimFlowHosting
 import ClaimFlowStore
 import ClaimFlowTestSupport
 import Foundation
