@@ -6,8 +6,7 @@ import Hummingbird
 /// The administrator's routes: users and their tokens, practices, providers and payers.
 /// An administrator manages the users and providers of their own practices.
 struct AdminController: Sendable {
-    let users: UserStore
-    let practices: PracticeStore
+    let stores: APIStores
 
     struct UserBody: Encodable {
         let id: UUID
@@ -29,7 +28,7 @@ struct AdminController: Sendable {
         group.get("users") { _, context in
             let principal = try context.requirePrincipal()
             let codes = try await practiceCodes(principal.practiceIDs)
-            let list = try await users.users(inAnyOf: principal.practiceIDs).map { body($0, codes: codes) }
+            let list = try await stores.users.users(inAnyOf: principal.practiceIDs).map { body($0, codes: codes) }
             return try JSONResponse.make(["users": list])
         }
         group.post("users") { request, context in
@@ -37,12 +36,12 @@ struct AdminController: Sendable {
             let body = try await request.decode(CreateUserRequest.self)
             var practiceIDs: Set<UUID> = []
             for (index, code) in body.practices.enumerated() {
-                guard let id = try await practices.practiceID(code: code, within: principal.practiceIDs) else {
+                guard let id = try await stores.practices.practiceID(code: code, within: principal.practiceIDs) else {
                     throw APIError.validation([.init(path: "$.practices[\(index)]", message: "is not one of your practices")])
                 }
                 practiceIDs.insert(id)
             }
-            let id = try await users.upsert(
+            let id = try await stores.users.upsert(
                 User(
                     username: body.username, displayName: body.displayName, roles: Set(body.roles),
                     practiceIDs: practiceIDs, skills: Set(body.skills ?? []), active: body.active ?? true
@@ -53,12 +52,12 @@ struct AdminController: Sendable {
         }
         group.get("users/{id}/tokens") { _, context in
             let id = try await manageableUser(context)
-            return try JSONResponse.make(["tokens": try await users.tokens(of: id)])
+            return try JSONResponse.make(["tokens": try await stores.users.tokens(of: id)])
         }
         group.post("users/{id}/tokens") { request, context in
             let body = try await request.decode(IssueTokenRequest.self)
             let id = try await manageableUser(context)
-            let token = try await users.issueToken(userID: id, label: body.label ?? "", audit: context.audit)
+            let token = try await stores.users.issueToken(userID: id, label: body.label ?? "", audit: context.audit)
             return try JSONResponse.make(IssuedToken(userId: id, token: token), status: .created)
         }
         group.post("users/{id}/tokens/{token}/revoke") { _, context in
@@ -66,21 +65,21 @@ struct AdminController: Sendable {
             guard let tokenText = context.parameters.get("token"), let tokenID = UUID(uuidString: tokenText) else {
                 throw APIError.notFound("no such token")
             }
-            try await users.revokeToken(tokenID, of: id, audit: context.audit)
+            try await stores.users.revokeToken(tokenID, of: id, audit: context.audit)
             return try JSONResponse.make(["revoked": tokenID])
         }
         group.get("practices") { _, context in
             let principal = try context.requirePrincipal()
-            return try JSONResponse.make(["practices": try await practices.practices(principal.practiceIDs)])
+            return try JSONResponse.make(["practices": try await stores.practices.practices(principal.practiceIDs)])
         }
         group.post("practices") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decode(CreatePracticeRequest.self)
             let code = body.code
-            if try await practices.id(forCode: code) != nil {
+            if try await stores.practices.id(forCode: code) != nil {
                 throw APIError.conflict(type: "conflict", "practice \(code) already exists")
             }
-            let id = try await practices.upsert(
+            let id = try await stores.practices.upsert(
                 Practice(
                     code: code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
                     address: body.address.address, segregateDuties: body.segregateDuties ?? false
@@ -88,21 +87,21 @@ struct AdminController: Sendable {
                 audit: context.audit
             )
             // The administrator who creates a practice manages it.
-            if let me = try await users.user(id: principal.userID) {
+            if let me = try await stores.users.user(id: principal.userID) {
                 var updated = me
                 updated.practiceIDs.insert(id)
-                _ = try await users.upsert(updated, audit: context.audit)
+                _ = try await stores.users.upsert(updated, audit: context.audit)
             }
             return try JSONResponse.make(["id": id], status: .created)
         }
         group.get("practices/{code}/providers") { _, context in
             let practiceID = try await managedPractice(context)
-            return try JSONResponse.make(["providers": try await practices.providers(practiceID: practiceID)])
+            return try JSONResponse.make(["providers": try await stores.practices.providers(practiceID: practiceID)])
         }
         group.post("practices/{code}/providers") { request, context in
             let body = try await request.decode(CreateProviderRequest.self)
             let practiceID = try await managedPractice(context)
-            let id = try await practices.upsert(
+            let id = try await stores.practices.upsert(
                 Provider(
                     practiceID: practiceID, npi: body.npi, firstName: body.firstName, lastName: body.lastName,
                     taxonomy: body.taxonomy
@@ -112,11 +111,11 @@ struct AdminController: Sendable {
             return try JSONResponse.make(["id": id], status: .created)
         }
         group.get("payers") { _, _ in
-            try JSONResponse.make(["payers": try await practices.payers()])
+            try JSONResponse.make(["payers": try await stores.practices.payers()])
         }
         group.post("payers") { request, context in
             let body = try await request.decode(CreatePayerRequest.self)
-            let id = try await practices.upsert(
+            let id = try await stores.practices.upsert(
                 Payer(payerCode: body.payerCode, name: body.name, filingLimitDays: body.filingLimitDays ?? 365), audit: context.audit)
             return try JSONResponse.make(["id": id], status: .created)
         }
@@ -132,7 +131,7 @@ struct AdminController: Sendable {
 
     private func practiceCodes(_ ids: Set<UUID>) async throws -> [UUID: String] {
         Dictionary(
-            uniqueKeysWithValues: try await practices.practices(ids).compactMap { practice in
+            uniqueKeysWithValues: try await stores.practices.practices(ids).compactMap { practice in
                 practice.id.map { ($0, practice.code) }
             })
     }
@@ -141,7 +140,7 @@ struct AdminController: Sendable {
     private func manageableUser(_ context: ClaimFlowRequestContext) async throws -> UUID {
         let principal = try context.requirePrincipal()
         let id = try context.pathID()
-        guard try await users.users(inAnyOf: principal.practiceIDs).contains(where: { $0.id == id }) else {
+        guard try await stores.users.users(inAnyOf: principal.practiceIDs).contains(where: { $0.id == id }) else {
             throw APIError.notFound("user \(id) not found")
         }
         return id
@@ -151,7 +150,7 @@ struct AdminController: Sendable {
     private func managedPractice(_ context: ClaimFlowRequestContext) async throws -> UUID {
         let principal = try context.requirePrincipal()
         guard let code = context.parameters.get("code"),
-            let id = try await practices.practiceID(code: code, within: principal.practiceIDs)
+            let id = try await stores.practices.practiceID(code: code, within: principal.practiceIDs)
         else { throw APIError.notFound("practice not found") }
         return id
     }

@@ -6,7 +6,7 @@ import Hummingbird
 /// `POST /acknowledgments` (999, 277CA) and `POST /remittances` (835): the payer's answers,
 /// uploaded as X12 text by billing. A file is applied whole or not at all.
 struct AnswersController: Sendable {
-    let answers: AnswerStore
+    let stores: APIStores
 
     struct Applied: Encodable {
         let kind: String
@@ -41,7 +41,7 @@ struct AnswersController: Sendable {
             throw Self.invalid(position: 1, segment: "ST", reason: "this is a \(answer.kind.rawValue); this endpoint takes \(wanted)")
         }
         do {
-            let outcomes = try await answers.apply(answer, text: text, practiceIDs: principal.practiceIDs, audit: context.audit)
+            let outcomes = try await stores.answers.apply(answer, text: text, practiceIDs: principal.practiceIDs, audit: context.audit)
             return try JSONResponse.make(Applied(kind: answer.kind.rawValue, claims: outcomes))
         } catch let refusal as AnswerStore.Refusal {
             throw Self.invalid(position: refusal.segmentPosition, segment: refusal.segmentID, reason: refusal.reason)

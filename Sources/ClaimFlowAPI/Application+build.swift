@@ -35,6 +35,40 @@ public struct ServerSettings: Sendable {
     }
 }
 
+/// Every store the routes use, made once per router over the service's pool: controllers
+/// take this one value instead of each listing the stores it needs.
+struct APIStores: Sendable {
+    let queue: WorkQueue
+    let signals: WorkSignals
+    let users: UserStore
+    let practices: PracticeStore
+    let encounters: EncounterStore
+    let coding: CodingStore
+    let codeSets: CodeSetStore
+    let claims: ClaimStore
+    let submissions: SubmissionStore
+    let answers: AnswerStore
+    let supervision: SupervisorStore
+    /// The envelope ClaimFlow puts on 837P output.
+    let x12: X12Settings
+
+    init(_ dependencies: AppDependencies) {
+        let (client, logger, queue) = (dependencies.client, dependencies.logger, dependencies.queue)
+        self.queue = queue
+        signals = dependencies.signals
+        users = UserStore(client: client, logger: logger)
+        practices = PracticeStore(client: client, logger: logger)
+        encounters = EncounterStore(client: client, logger: logger, queue: queue)
+        coding = CodingStore(client: client, logger: logger, queue: queue)
+        codeSets = CodeSetStore(client: client, logger: logger)
+        claims = ClaimStore(client: client, logger: logger, queue: queue)
+        submissions = SubmissionStore(client: client, logger: logger, queue: queue)
+        answers = AnswerStore(client: client, logger: logger, queue: queue)
+        supervision = SupervisorStore(client: client, logger: logger)
+        x12 = dependencies.x12
+    }
+}
+
 /// The routes, filled in once the router is built, for the 404/405 distinction.
 final class RouteTable: @unchecked Sendable {
     var routes: [(method: HTTPRequest.Method, path: [Substring])] = []
@@ -45,52 +79,30 @@ final class RouteTable: @unchecked Sendable {
 /// Middleware is added before routes (Hummingbird binds middleware to a route when the
 /// route is added): errors and request logging first, then authentication and roles per group.
 public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequestContext> {
-    let client = dependencies.client
-    let logger = dependencies.logger
-    let queue = dependencies.queue
-    let users = UserStore(client: client, logger: logger)
-    let practices = PracticeStore(client: client, logger: logger)
-    let encounters = EncounterStore(client: client, logger: logger, queue: queue)
-    let coding = CodingStore(client: client, logger: logger, queue: queue)
-    let claims = ClaimStore(client: client, logger: logger, queue: queue)
-    let supervision = SupervisorStore(client: client, logger: logger)
-
+    let stores = APIStores(dependencies)
     let table = RouteTable()
     let router = Router(context: ClaimFlowRequestContext.self)
     // Outermost, so the duration and status it records are those of the final response.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(table: table))
 
-    HealthController(client: client, logger: logger).addRoutes(to: router)
+    HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     MetricsController().addRoutes(to: router)
     DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])
         .addRoutes(to: router)
 
-    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: users))
-    IntakeController(practices: practices, encounters: encounters)
-        .addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
-    CoderController(
-        queue: queue, signals: dependencies.signals, coding: coding, encounters: encounters,
-        codeSets: CodeSetStore(client: client, logger: logger)
-    )
-    .addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
-    QueryAnswerController(coding: coding, encounters: encounters)
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: stores.users))
+    IntakeController(stores: stores).addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
+    CoderController(stores: stores).addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
+    QueryAnswerController(stores: stores)
         .addRoutes(to: api.group("encounters").add(middleware: RoleMiddleware(.intake, .supervisor)))
-    BillerController(
-        queue: queue, signals: dependencies.signals, claims: claims,
-        submissions: SubmissionStore(client: client, logger: logger, queue: queue), x12: dependencies.x12
-    )
-    .addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
-    AnswersController(answers: AnswerStore(client: client, logger: logger, queue: queue))
-        .addRoutes(to: api.group().add(middleware: RoleMiddleware(.biller)))
-    let supervisor = SupervisorController(
-        queue: queue, supervision: supervision, encounters: encounters, practices: practices, users: users
-    )
+    BillerController(stores: stores).addRoutes(to: api.group("biller").add(middleware: RoleMiddleware(.biller)))
+    AnswersController(stores: stores).addRoutes(to: api.group().add(middleware: RoleMiddleware(.biller)))
+    let supervisor = SupervisorController(stores: stores)
     supervisor.addRoutes(to: api.group("supervisor").add(middleware: RoleMiddleware(.supervisor)))
     supervisor.addHistoryRoute(to: api.group("encounters").add(middleware: RoleMiddleware(.supervisor)))
-    AdminController(users: users, practices: practices)
-        .addRoutes(to: api.group("admin").add(middleware: RoleMiddleware(.admin)))
+    AdminController(stores: stores).addRoutes(to: api.group("admin").add(middleware: RoleMiddleware(.admin)))
 
     table.routes = router.routes.map { route in
         (route.method, route.path.description.split(separator: "/"))

@@ -6,11 +6,7 @@ import NIOCore
 
 /// The biller's routes: pull the next claim, view it, submit it, or return it to coding.
 struct BillerController: Sendable {
-    let queue: WorkQueue
-    let signals: WorkSignals
-    let claims: ClaimStore
-    let submissions: SubmissionStore
-    let x12: X12Settings
+    let stores: APIStores
 
     struct ClaimStatusBody: Encodable {
         let claimId: UUID
@@ -20,16 +16,17 @@ struct BillerController: Sendable {
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
-            try await PullNext(queue: queue, signals: signals).pull(.billing, request, context) { lease, principal -> BillerClaimView? in
-                guard let claimID = try await claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs)
+            try await PullNext(stores: stores).pull(.billing, request, context) { lease, principal -> BillerClaimView? in
+                guard
+                    let claimID = try await stores.claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs)
                 else { return nil }
-                return try await claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
+                return try await stores.claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
             }
         }
         group.get("claims/{id}") { _, context in
             let principal = try context.requirePrincipal()
             let id = try context.pathID()
-            guard let claim = try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit)
+            guard let claim = try await stores.claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit)
             else { throw APIError.notFound("claim \(id) not found") }
             return try JSONResponse.make(claim)
         }
@@ -37,9 +34,9 @@ struct BillerController: Sendable {
             let principal = try context.requirePrincipal()
             let id = try context.pathID()
             // The view check also audits the read: the 837P carries the same PHI.
-            guard try await claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit) != nil
+            guard try await stores.claims.billerView(claimID: id, practiceIDs: principal.practiceIDs, audit: context.audit) != nil
             else { throw APIError.notFound("claim \(id) not found") }
-            let text = try await submissions.x12(ofClaim: id, settings: x12)
+            let text = try await stores.submissions.x12(ofClaim: id, settings: stores.x12)
             return Response(
                 status: .ok, headers: [.contentType: "application/edi-x12"], body: .init(byteBuffer: ByteBuffer(string: text))
             )
@@ -48,7 +45,7 @@ struct BillerController: Sendable {
             let principal = try context.requirePrincipal()
             let body = try await request.decode(LeaseRequest.self)
             let id = try context.pathID()
-            try await claims.submit(
+            try await stores.claims.submit(
                 claimID: id, leaseID: body.leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs, audit: context.audit
             )
             return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "submitted", stage: .submitted))
@@ -57,7 +54,7 @@ struct BillerController: Sendable {
             let principal = try context.requirePrincipal()
             let body = try await request.decode(ReturnClaimRequest.self)
             let id = try context.pathID()
-            try await claims.returnToCoding(
+            try await stores.claims.returnToCoding(
                 claimID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason,
                 practiceIDs: principal.practiceIDs, audit: context.audit
             )

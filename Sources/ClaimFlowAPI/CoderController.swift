@@ -6,36 +6,32 @@ import Hummingbird
 /// The coder's routes: pull the next encounter, save codes, complete, ask the provider,
 /// release, heartbeat. Every write names the lease id it holds.
 struct CoderController: Sendable {
-    let queue: WorkQueue
-    let signals: WorkSignals
-    let coding: CodingStore
-    let encounters: EncounterStore
-    let codeSets: CodeSetStore
+    let stores: APIStores
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
-            try await PullNext(queue: queue, signals: signals).pull(.coding, request, context) { lease, principal -> CoderEncounterView? in
-                try await coding.coderView(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs, audit: context.audit)
+            try await PullNext(stores: stores).pull(.coding, request, context) { lease, principal -> CoderEncounterView? in
+                try await stores.coding.coderView(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs, audit: context.audit)
             }
         }
         group.put("encounters/{id}/codes") { request, context in
             let body = try await request.decode(SaveCodesRequest.self)
             let (principal, id) = try await visibleEncounter(context)
             let codes = body.codes
-            try await coding.saveDraft(
+            try await stores.coding.saveDraft(
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit
             )
             // The same rules the handoff worker applies, so the coder sees the same findings now.
             var findings: [CodingFinding] = []
-            if let draft = try await coding.draft(of: id) {
-                findings = CodingRules.check(draft, facts: try await codeSets.facts(for: draft))
+            if let draft = try await stores.coding.draft(of: id) {
+                findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft))
             }
             return try JSONResponse.make(SavedCodes(encounterId: id, codes: codes, findings: findings))
         }
         group.post("encounters/{id}/complete") { request, context in
             let body = try await request.decode(LeaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            try await queue.finish(
+            try await stores.queue.finish(
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,
                 action: "coding.completed", audit: context.audit
             )
@@ -44,7 +40,7 @@ struct CoderController: Sendable {
         group.post("encounters/{id}/query") { request, context in
             let body = try await request.decode(ProviderQueryRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            let queryID = try await coding.askProvider(
+            let queryID = try await stores.coding.askProvider(
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, question: body.question, audit: context.audit
             )
             return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .onHold, queryId: queryID))
@@ -52,30 +48,29 @@ struct CoderController: Sendable {
         group.post("encounters/{id}/release") { request, context in
             let body = try await request.decode(CoderReleaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            try await queue.release(
+            try await stores.queue.release(
                 encounterID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason, audit: context.audit
             )
-            let stage = try await encounters.stage(of: id) ?? .readyToCode
+            let stage = try await stores.encounters.stage(of: id) ?? .readyToCode
             return try JSONResponse.make(WorkUpdate(encounterId: id, stage: stage))
         }
         group.post("encounters/{id}/heartbeat") { request, context in
             let body = try await request.decode(LeaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            let lease = try await queue.heartbeat(encounterID: id, leaseID: body.leaseID, holder: principal.userID)
+            let lease = try await stores.queue.heartbeat(encounterID: id, leaseID: body.leaseID, holder: principal.userID)
             return try JSONResponse.make(["lease": LeaseBody(lease)])
         }
     }
 
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> (Principal, UUID) {
-        try await encounters.visibleEncounter(context)
+        try await stores.encounters.visibleEncounter(context)
     }
 }
 
 /// `POST /coder/next` and `POST /biller/next`: one handler for both queues. The puller never
 /// chooses the item; the queue hands out the next one, or 204 when none comes within `wait`.
 struct PullNext: Sendable {
-    let queue: WorkQueue
-    let signals: WorkSignals
+    let stores: APIStores
 
     struct Pulled<Work: Encodable>: Encodable {
         let lease: LeaseBody
@@ -98,8 +93,8 @@ struct PullNext: Sendable {
         let principal = try context.requirePrincipal()
         let wait = try request.waitSeconds()
         guard
-            let lease = try await queue.pullNext(
-                userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: signals
+            let lease = try await stores.queue.pullNext(
+                userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
             )
         else { return Response(status: .noContent) }
         guard let work = try await view(lease, principal) else {

@@ -6,8 +6,7 @@ import NIOCore
 
 /// `POST /encounters` and `POST /encounters/batch`: encounters arriving from the clinic.
 struct IntakeController: Sendable {
-    let practices: PracticeStore
-    let encounters: EncounterStore
+    let stores: APIStores
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("encounters") { request, context in
@@ -88,20 +87,20 @@ struct IntakeController: Sendable {
             let practiceID = try await lookup(
                 &lookups.practices, practiceCode,
                 {
-                    try await practices.practiceID(code: practiceCode, within: principal.practiceIDs)
+                    try await stores.practices.practiceID(code: practiceCode, within: principal.practiceIDs)
                 })
         else {
             throw APIError.validation([.init(path: "$.practice_code", message: "is not one of your practices")])
         }
         var references: [ProblemDetails.Finding] = []
         let providerID = try await lookup(&lookups.providers, "\(practiceID)/\(providerNPI)") {
-            try await practices.providerID(practiceID: practiceID, npi: providerNPI)
+            try await stores.practices.providerID(practiceID: practiceID, npi: providerNPI)
         }
         if providerID == nil {
             references.append(.init(path: "$.rendering_provider_npi", message: "is not a provider of practice \(practiceCode)"))
         }
         let payerID = try await lookup(&lookups.payers, coverage.payerCode) {
-            try await practices.payerID(code: coverage.payerCode)
+            try await stores.practices.payerID(code: coverage.payerCode)
         }
         if payerID == nil { references.append(.init(path: "$.coverage.payer_code", message: "is not a known payer")) }
         guard references.isEmpty, let providerID, let payerID else { throw APIError.validation(references) }
@@ -116,8 +115,8 @@ struct IntakeController: Sendable {
             renderingProviderID: providerID, dateOfService: body.dateOfService, placeOfService: body.placeOfService,
             specialty: body.specialty, priority: body.priority ?? 0, documentation: body.documentation
         )
-        let received = try await encounters.receive(intake, audit: audit)
-        let stage = try await encounters.stage(of: received.encounterID) ?? .readyToCode
+        let received = try await stores.encounters.receive(intake, audit: audit)
+        let stage = try await stores.encounters.stage(of: received.encounterID) ?? .readyToCode
         return Outcome(id: received.encounterID, created: received.created, stage: stage)
     }
 

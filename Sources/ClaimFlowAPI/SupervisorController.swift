@@ -6,11 +6,7 @@ import Hummingbird
 /// The supervisor's routes: queue health, the work list, and control over individual work
 /// (reassign, release, priority). Every change is audited with the supervisor as actor.
 struct SupervisorController: Sendable {
-    let queue: WorkQueue
-    let supervision: SupervisorStore
-    let encounters: EncounterStore
-    let practices: PracticeStore
-    let users: UserStore
+    let stores: APIStores
 
     struct QueuesBody: Encodable {
         let queues: [QueueSummary]
@@ -26,7 +22,7 @@ struct SupervisorController: Sendable {
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.get("queues") { _, context in
             let principal = try context.requirePrincipal()
-            let (queues, holds) = try await supervision.queues(practiceIDs: principal.practiceIDs)
+            let (queues, holds) = try await stores.supervision.queues(practiceIDs: principal.practiceIDs)
             return try JSONResponse.make(QueuesBody(queues: queues, holds: holds))
         }
         group.get("productivity") { request, context in
@@ -39,12 +35,12 @@ struct SupervisorController: Sendable {
             if to == nil { findings.append(.init(path: "query.to", message: "is required, as YYYY-MM-DD")) }
             if let from, let to, to < from { findings.append(.init(path: "query.to", message: "must not be before from")) }
             guard findings.isEmpty, let from, let to else { throw APIError.validation(findings) }
-            let users = try await supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
-            return try JSONResponse.make(ProductivityBody(from: from, to: to, users: users))
+            let people = try await stores.supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
+            return try JSONResponse.make(ProductivityBody(from: from, to: to, users: people))
         }
         group.get("users") { _, context in
             let principal = try context.requirePrincipal()
-            let people = try await users.users(inAnyOf: principal.practiceIDs).filter {
+            let people = try await stores.users.users(inAnyOf: principal.practiceIDs).filter {
                 $0.active && !$0.roles.isDisjoint(with: [.coder, .biller])
             }
             return try JSONResponse.make([
@@ -57,7 +53,7 @@ struct SupervisorController: Sendable {
         group.get("work") { request, context in
             let principal = try context.requirePrincipal()
             let (filter, cursor, limit) = try await workQuery(request, principal: principal)
-            let items = try await supervision.workList(
+            let items = try await stores.supervision.workList(
                 filter: filter, practiceIDs: principal.practiceIDs, after: cursor, limit: limit + 1
             )
             let page = Array(items.prefix(limit))
@@ -67,19 +63,19 @@ struct SupervisorController: Sendable {
         group.post("work/{id}/reassign") { request, context in
             let body = try await request.decode(ReassignRequest.self)
             let id = try await visibleEncounter(context)
-            let lease = try await queue.reassign(encounterID: id, to: body.toUser, reason: body.reason, audit: context.audit)
+            let lease = try await stores.queue.reassign(encounterID: id, to: body.toUser, reason: body.reason, audit: context.audit)
             return try JSONResponse.make(WorkUpdate(encounterId: id, holder: lease.holder, lease: LeaseBody(lease)))
         }
         group.post("work/{id}/release") { request, context in
             let body = try await request.decode(SupervisorReleaseRequest.self)
             let id = try await visibleEncounter(context)
-            try await queue.releaseLease(encounterID: id, reason: body.reason, audit: context.audit)
-            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: try await encounters.stage(of: id) ?? .readyToCode))
+            try await stores.queue.releaseLease(encounterID: id, reason: body.reason, audit: context.audit)
+            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: try await stores.encounters.stage(of: id) ?? .readyToCode))
         }
         group.post("work/{id}/priority") { request, context in
             let body = try await request.decode(PriorityRequest.self)
             let id = try await visibleEncounter(context)
-            try await queue.setPriority(encounterID: id, priority: body.priority, reason: body.reason, audit: context.audit)
+            try await stores.queue.setPriority(encounterID: id, priority: body.priority, reason: body.reason, audit: context.audit)
             return try JSONResponse.make(WorkUpdate(encounterId: id, priority: body.priority))
         }
     }
@@ -89,7 +85,7 @@ struct SupervisorController: Sendable {
         group.get("{id}/history") { _, context in
             let principal = try context.requirePrincipal()
             let id = try context.pathID()
-            guard let events = try await encounters.history(of: id, practiceIDs: principal.practiceIDs, audit: context.audit)
+            guard let events = try await stores.encounters.history(of: id, practiceIDs: principal.practiceIDs, audit: context.audit)
             else { throw APIError.notFound("encounter \(id) not found") }
             return try JSONResponse.make(["events": events])
         }
@@ -110,7 +106,7 @@ struct SupervisorController: Sendable {
     }
 
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> UUID {
-        try await encounters.visibleEncounter(context).1
+        try await stores.encounters.visibleEncounter(context).1
     }
 
     private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter, (CalendarDate, UUID)?, Int) {
@@ -131,7 +127,7 @@ struct SupervisorController: Sendable {
             if filter.assignee == nil { add("query.assignee", "must be a user id") }
         }
         if let text = query.get("practice") {
-            filter.practiceID = try await practices.practiceID(code: text, within: principal.practiceIDs)
+            filter.practiceID = try await stores.practices.practiceID(code: text, within: principal.practiceIDs)
             if filter.practiceID == nil { add("query.practice", "is not one of your practices") }
         }
         if let text = query.get("from") {
