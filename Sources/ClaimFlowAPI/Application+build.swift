@@ -4,6 +4,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 public import PostgresNIO
+public import Prometheus
 public import ServiceLifecycle
 
 /// Everything the HTTP application needs, built once at start-up.
@@ -14,13 +15,19 @@ public struct AppDependencies: Sendable {
     public let logger: Logger
     /// The envelope ClaimFlow puts on 837P output.
     public let x12: X12Settings
+    /// What `GET /metrics` renders: the process's registry unless a test brings its own.
+    public let metrics: PrometheusCollectorRegistry
 
-    public init(client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings()) {
+    public init(
+        client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
+        metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry
+    ) {
         self.client = client
         self.queue = queue
         self.signals = signals
         self.logger = logger
         self.x12 = x12
+        self.metrics = metrics
     }
 }
 
@@ -88,7 +95,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
 
     HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
-    MetricsController().addRoutes(to: router)
+    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])
         .addRoutes(to: router)
 

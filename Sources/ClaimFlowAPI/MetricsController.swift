@@ -9,7 +9,10 @@ public enum PrometheusMetrics {
     /// The registry every ClaimFlow metric lands in.
     public static let registry = PrometheusCollectorRegistry()
 
-    private static let bootstrapped: Void = {
+    private static let bootstrapped: Void = { MetricsSystem.bootstrap(factory(for: registry)) }()
+
+    /// A swift-metrics factory that lands in `registry`: the process's at bootstrap, or a test's own.
+    public static func factory(for registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         // swift-metrics labels such as Hummingbird's `http.server.request.duration` become valid
         // Prometheus names (`http_server_request_duration`).
@@ -21,8 +24,8 @@ public enum PrometheusMetrics {
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
             .seconds(30),
         ]
-        MetricsSystem.bootstrap(factory)
-    }()
+        return factory
+    }
 
     /// Installs the Prometheus backend for swift-metrics, once per process.
     public static func bootstrap() { _ = bootstrapped }
@@ -72,12 +75,15 @@ public enum PrometheusMetrics {
 
 /// `GET /metrics`, in the Prometheus text format, without a token.
 struct MetricsController: Sendable {
+    /// The registry rendered: the process's, or a test's own.
+    let registry: PrometheusCollectorRegistry
+
     func addRoutes(to router: Router<ClaimFlowRequestContext>) {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: PrometheusMetrics.withHelp(PrometheusMetrics.registry.emitToString())))
+                body: .init(byteBuffer: ByteBuffer(string: PrometheusMetrics.withHelp(registry.emitToString())))
             )
         }
     }

@@ -10,10 +10,13 @@ public import PostgresNIO
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Where the stores count what they do.
+    public let metrics: StoreMetrics
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, metrics: StoreMetrics = StoreMetrics()) {
         self.client = client
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Runs `body` on `connection` when one is given (so it joins the caller's transaction),
@@ -106,7 +109,11 @@ extension QueueStore {
 
     /// A store on `client`, logging to `logger`, whose queue has `queue`'s lease length.
     public init(client: PostgresClient, logger: Logger, queue: WorkQueue) {
-        self.init(queue: WorkQueue(client: client, logger: logger, leaseDuration: queue.leaseDuration))
+        self.init(
+            queue: WorkQueue(
+                database: Database(client: client, logger: logger, metrics: queue.database.metrics), leaseDuration: queue.leaseDuration
+            )
+        )
     }
 }
 

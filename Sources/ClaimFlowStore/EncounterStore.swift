@@ -154,7 +154,7 @@ public struct EncounterStore: QueueStore {
         try await database.withConnection(connection) { connection in
             try await queue.moveStage(encounterID, from: from, to: to, action: action, audit: audit, on: connection)
         }
-        StoreMetrics.transition(from: from, to: to)
+        database.metrics.transition(from: from, to: to)
     }
 
     private func upsertPatient(_ intake: EncounterIntake, on connection: PostgresConnection) async throws -> UUID {

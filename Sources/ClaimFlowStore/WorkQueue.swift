@@ -14,8 +14,12 @@ public struct WorkQueue: DatabaseBacked {
     /// How long a lease lasts before the reaper may return the work to the queue.
     public let leaseDuration: Duration
 
-    public init(client: PostgresClient, logger: Logger, leaseDuration: Duration = .seconds(900)) {
-        self.database = Database(client: client, logger: logger)
+    public init(client: PostgresClient, logger: Logger, leaseDuration: Duration = .seconds(900), metrics: StoreMetrics = StoreMetrics()) {
+        self.init(database: Database(client: client, logger: logger, metrics: metrics), leaseDuration: leaseDuration)
+    }
+
+    public init(database: Database, leaseDuration: Duration = .seconds(900)) {
+        self.database = database
         self.leaseDuration = leaseDuration
     }
 
@@ -49,7 +53,7 @@ public struct WorkQueue: DatabaseBacked {
             encounterID: encounterID, queue: queue, waitingStage: waitingStage, priority: priority, offeredTo: offeredTo,
             offerFor: offerFor, on: connection
         )
-        StoreMetrics.transition(from: from, to: waitingStage)
+        database.metrics.transition(from: from, to: waitingStage)
     }
 
     /// Moves an encounter from `from` to `to` (checked against ``StageTransitions``) with its
@@ -147,7 +151,7 @@ public struct WorkQueue: DatabaseBacked {
             logger: logger
         )
         for try await (encounterID, leaseID, expiresAt, moved, waiting) in rows.decode((UUID, UUID, Date, Int, String).self) {
-            StoreMetrics.transition(from: waiting, to: leasedStage.rawValue)
+            database.metrics.transition(from: waiting, to: leasedStage.rawValue)
             if moved != 1 {
                 // The work item and the encounter disagree; only a write outside the store can do this.
                 logger.error(
@@ -274,7 +278,7 @@ public struct WorkQueue: DatabaseBacked {
                 on: connection
             )
             guard finished == 1 else { throw try await refusal(encounterID: encounterID, on: connection) }
-            StoreMetrics.transition(from: leasedStage, to: to)
+            database.metrics.transition(from: leasedStage, to: to)
         }
     }
 
@@ -422,7 +426,7 @@ public struct WorkQueue: DatabaseBacked {
                 logger: logger
             )
             for try await (leaseID, expiresAt) in rows.decode((UUID, Date).self) {
-                if oldLease == nil { StoreMetrics.transition(from: waiting, to: queue.leasedStage) }
+                if oldLease == nil { database.metrics.transition(from: waiting, to: queue.leasedStage) }
                 return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
             }
             throw StoreError(.notFound, "encounter \(encounterID) has no open work to reassign")
@@ -526,7 +530,7 @@ public struct WorkQueue: DatabaseBacked {
         )
         var reaped = 0
         for try await (queue, waiting, count) in rows.decode((String, String, Int).self) {
-            StoreMetrics.transition(from: queue, to: waiting, count: count)
+            database.metrics.transition(from: queue, to: waiting, count: count)
             reaped += count
         }
         return reaped
@@ -593,7 +597,7 @@ public struct WorkQueue: DatabaseBacked {
         )
         // Leased -> waiting is allowed for every queue (a ClaimFlowCore test holds the table to it).
         for try await (queue, waiting) in rows.decode((String, String).self) {
-            StoreMetrics.transition(from: queue, to: waiting)
+            database.metrics.transition(from: queue, to: waiting)
             return true
         }
         return false

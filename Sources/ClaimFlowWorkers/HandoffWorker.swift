@@ -1,5 +1,5 @@
 import ClaimFlowCore
-import ClaimFlowStore
+public import ClaimFlowStore
 public import Logging
 import Metrics
 public import PostgresNIO
@@ -21,19 +21,23 @@ public struct HandoffWorker: PeriodicWork {
     public let interval: Duration
     /// How long a returned encounter is offered only to the coder who coded it.
     let offerToCoderFor: Duration
+    /// Where transitions and findings are counted: the process's metrics unless a test brings its own.
+    let metrics: StoreMetrics
 
     public init(
         client: PostgresClient,
         logger: Logger,
         batchSize: Int = 50,
         idleInterval: Duration = .milliseconds(500),
-        offerToCoderFor: Duration = .seconds(3600)
+        offerToCoderFor: Duration = .seconds(3600),
+        metrics: StoreMetrics = StoreMetrics()
     ) {
         self.client = client
         self.logger = logger
         self.batchSize = batchSize
         self.interval = idleInterval
         self.offerToCoderFor = offerToCoderFor
+        self.metrics = metrics
     }
 
     /// What one batch did.
@@ -56,7 +60,7 @@ public struct HandoffWorker: PeriodicWork {
 
     /// Checks one batch of coded encounters in one transaction.
     public func runBatch() async throws -> BatchResult {
-        let queue = WorkQueue(client: client, logger: logger)
+        let queue = WorkQueue(client: client, logger: logger, metrics: metrics)
         let encounters = EncounterStore(client: client, logger: logger, queue: queue)
         let coding = CodingStore(client: client, logger: logger, queue: queue)
         let claims = ClaimStore(client: client, logger: logger, queue: queue)
@@ -68,7 +72,8 @@ public struct HandoffWorker: PeriodicWork {
                 let facts = try await codeSets.facts(for: draft, on: connection)
                 let findings = CodingRules.check(draft, facts: facts)
                 for finding in findings {
-                    Counter(label: "claimflow_handoff_findings_total", dimensions: [("rule", finding.rule)]).increment()
+                    Counter(label: "claimflow_handoff_findings_total", dimensions: [("rule", finding.rule)], factory: metrics.factory)
+                        .increment()
                 }
                 if CodingRules.blocks(findings) {
                     try await coding.returnFromHandoff(encounterID: id, findings: findings, offerFor: offerToCoderFor, on: connection)

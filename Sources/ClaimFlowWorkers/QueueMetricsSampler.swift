@@ -1,4 +1,4 @@
-import ClaimFlowStore
+public import ClaimFlowStore
 public import Logging
 import Metrics
 public import PostgresNIO
@@ -14,13 +14,19 @@ public struct QueueMetricsSampler: PeriodicWork {
     public let logger: Logger
     public let interval: Duration
     let claimsEvery: Int
+    /// Where the gauges go: the process's metrics unless a test brings its own.
+    let metrics: StoreMetrics
     private var pass = 0
 
-    public init(client: PostgresClient, logger: Logger, interval: Duration = .seconds(15), claimsEvery: Int = 4) {
+    public init(
+        client: PostgresClient, logger: Logger, interval: Duration = .seconds(15), claimsEvery: Int = 4,
+        metrics: StoreMetrics = StoreMetrics()
+    ) {
         self.client = client
         self.logger = logger
         self.interval = interval
         self.claimsEvery = max(claimsEvery, 1)
+        self.metrics = metrics
     }
 
     /// The next sample is seconds away and the gauges keep their last values meanwhile.
@@ -37,9 +43,10 @@ public struct QueueMetricsSampler: PeriodicWork {
     /// One sample of the queue gauges.
     public func sampleQueues() async throws {
         for figures in try await MetricsStore(client: client, logger: logger).queueFigures() {
-            Gauge(label: "claimflow_queue_depth", dimensions: [("queue", figures.queue)]).record(figures.waiting)
-            Gauge(label: "claimflow_active_leases", dimensions: [("queue", figures.queue)]).record(figures.leased)
-            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: [("queue", figures.queue)])
+            let queue = [("queue", figures.queue)]
+            Gauge(label: "claimflow_queue_depth", dimensions: queue, factory: metrics.factory).record(figures.waiting)
+            Gauge(label: "claimflow_active_leases", dimensions: queue, factory: metrics.factory).record(figures.leased)
+            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: queue, factory: metrics.factory)
                 .record(figures.oldestAgeSeconds)
         }
     }
@@ -47,7 +54,7 @@ public struct QueueMetricsSampler: PeriodicWork {
     /// One sample of claims by status.
     public func sampleClaims() async throws {
         for (status, count) in try await MetricsStore(client: client, logger: logger).claimsByStatus() {
-            Gauge(label: "claimflow_claims", dimensions: [("status", status)]).record(count)
+            Gauge(label: "claimflow_claims", dimensions: [("status", status)], factory: metrics.factory).record(count)
         }
     }
 }

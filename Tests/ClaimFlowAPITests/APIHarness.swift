@@ -9,6 +9,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresNIO
+import Prometheus
 import Testing
 
 /// A migrated database with a practice, one user and token per role, and the application
@@ -20,6 +21,11 @@ struct APIHarness: Sendable {
     let tokens: [Role: String]
     let users: [Role: UUID]
     let signals = WorkSignals()
+    /// This harness's own metrics: `GET /metrics` renders it, and the queue, the handoff worker
+    /// and the sampler count into it, so a test reads exact values no other test touched.
+    let metrics = PrometheusCollectorRegistry()
+
+    var storeMetrics: StoreMetrics { StoreMetrics(factory: PrometheusMetrics.factory(for: metrics)) }
 
     static func run(
         live: Bool = false,
@@ -49,9 +55,10 @@ struct APIHarness: Sendable {
     var dependencies: AppDependencies {
         AppDependencies(
             client: service,
-            queue: WorkQueue(client: service, logger: TestDatabase.logger),
+            queue: WorkQueue(client: service, logger: TestDatabase.logger, metrics: storeMetrics),
             signals: signals,
-            logger: TestDatabase.logger
+            logger: TestDatabase.logger,
+            metrics: metrics
         )
     }
 

@@ -141,35 +141,50 @@ struct SupervisorTests {
         }
     }
 
-    @Test("/metrics passes promtool and carries the queue, transition, findings, claim and HTTP metrics")
+    @Test("/metrics passes promtool and carries the exact queue, transition, findings and claim figures of one known flow")
     func metrics() async throws {
-        PrometheusMetrics.bootstrap()
         try await APIHarness.run { h, c in
             _ = try await CodeSetStore(client: h.fixture.client, logger: TestDatabase.logger).importFile(
                 FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
                 effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
             )
+            // One encounter pulled, coded with a header code (E11) and a pointer to a missing
+            // diagnosis, completed, and returned by the handoff check; a second one left waiting.
             let (id, lease) = try await leasedCoding(h, c)
+            _ = try await h.fixture.receive("WAITING")
             var codes = APIHarness.codesBody()
             codes["lease_id"] = lease.uuidString
             codes["diagnoses"] = ["E11"]
             _ = try await c.send(.put, "/api/v1/coder/encounters/\(id)/codes", token: h.tokens[.coder], json: codes)
             _ = try await c.send(
                 .post, "/api/v1/coder/encounters/\(id)/complete", token: h.tokens[.coder], json: ["lease_id": lease.uuidString])
-            _ = try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch()
-            let sampler = QueueMetricsSampler(client: h.service, logger: TestDatabase.logger)
+            let batch = try await HandoffWorker(client: h.service, logger: TestDatabase.logger, metrics: h.storeMetrics).runBatch()
+            #expect(batch.returned == 1)
+            let sampler = QueueMetricsSampler(client: h.service, logger: TestDatabase.logger, metrics: h.storeMetrics)
             try await sampler.sampleQueues()
             try await sampler.sampleClaims()
 
             let reply = try await c.send(.get, "/metrics")
             #expect(reply.status == 200)
-            for name in [
-                "claimflow_queue_depth{queue=\"coding\"}", "claimflow_active_leases", "claimflow_queue_oldest_age_seconds",
-                "claimflow_transitions_total{from=\"coding\",to=\"coded\"}", "claimflow_handoff_findings_total{rule=\"diagnosis.header\"}",
-                "claimflow_claims{status=\"paid\"}", "http_server_request_duration_bucket",
-            ] {
-                #expect(reply.body.contains(name), "missing \(name)")
+            var values: [String: Double] = [:]
+            for line in reply.body.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+                values[String(line[..<space])] = value
             }
+            let expected: [String: Double] = [
+                "claimflow_queue_depth{queue=\"coding\"}": 2,
+                "claimflow_queue_depth{queue=\"billing\"}": 0,
+                "claimflow_active_leases{queue=\"coding\"}": 0,
+                "claimflow_transitions_total{from=\"ready_to_code\",to=\"coding\"}": 1,
+                "claimflow_transitions_total{from=\"coding\",to=\"coded\"}": 1,
+                "claimflow_handoff_findings_total{rule=\"diagnosis.header\"}": 1,
+                "claimflow_handoff_findings_total{rule=\"line.pointer_missing\"}": 1,
+            ]
+            for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
+                #expect(values[name] == value, "\(name): \(values[name].map { "\($0)" } ?? "absent")\n\(reply.body)")
+            }
+            // Nothing was ever billed, so the only claim figures are zeros or absent.
+            #expect(values.filter { $0.key.hasPrefix("claimflow_claims{") }.values.allSatisfy { $0 == 0 })
             let file = FileManager.default.temporaryDirectory.appending(path: "claimflow-metrics-\(UUID().uuidString).txt")
             try reply.body.write(to: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: file) }
