@@ -26,12 +26,16 @@ struct CodingRulesTests {
         diagnoses: [String] = ["E119"],
         lines: [ServiceLine] = [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])],
         npi: String = "1234567893",
+        renderingNPI: String? = "1234567893",
+        payer: String? = "PAY1",
+        subscriber: String? = "M1",
+        placeOfService: String? = "11",
         total: Decimal? = nil
     ) -> ClaimDraft {
         ClaimDraft(
             dateOfService: CalendarDate("2026-05-04")!, codes: CodeAssignment(diagnoses: diagnoses, lines: lines),
-            billingProviderNPI: npi, renderingProviderNPI: "1234567893", payerCode: "PAY1", subscriberMemberID: "M1",
-            placeOfService: "11", claimTotal: total
+            billingProviderNPI: npi, renderingProviderNPI: renderingNPI, payerCode: payer, subscriberMemberID: subscriber,
+            placeOfService: placeOfService, claimTotal: total
         )
     }
 

@@ -6,6 +6,7 @@ struct StageTransitionTests {
     @Test("each queue's waiting stages lease to its leased stage and come back")
     func queueMovesAreAllowed() {
         for queue in WorkQueueName.allCases {
+            #expect(!queue.waitingStages.isEmpty, "\(queue) has no waiting stage")
             for waiting in queue.waitingStages {
                 #expect(StageTransitions.isAllowed(from: waiting, to: queue.leasedStage), "\(waiting) -> \(queue.leasedStage)")
                 #expect(StageTransitions.isAllowed(from: queue.leasedStage, to: waiting), "\(queue.leasedStage) -> \(waiting)")

@@ -3,10 +3,13 @@ import Foundation
 import Testing
 
 /// The sample answers in `Tests/Fixtures/x12`, one segment per line so that a segment's
-/// position in the file is its line number. They pass pyx12's structural validation.
+/// position in the file is its line number. pyx12 validates each against its implementation
+/// guide (`samplesPassPyX12`).
 private enum Sample {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appending(path: "Fixtures/x12")
+
+    static let names = ["999-two-of-three-accepted.x12", "277ca-one-accepted-one-rejected.x12", "835-paid-and-denied.x12"]
 
     static func text(_ name: String) throws -> String {
         try String(contentsOf: folder.appending(path: name), encoding: .utf8)
@@ -162,11 +165,31 @@ struct X12AnswerTests {
         #expect(X12AnswerKind(rawValue: "277CA") == .claimAck277CA)
     }
 
-    // MARK: Layouts
+    // MARK: The samples themselves
+
+    @Test("the samples pass pyx12's validation against the 999, 277CA and 835 guides", arguments: Sample.names)
+    func samplesPassPyX12(name: String) throws {
+        let verdict = try X12Valid.validate(Sample.folder.appending(path: name))
+        #expect(verdict.ok, "pyx12 on \(name):\n\(verdict.output)")
+    }
 
     @Test(
-        "separators come from the ISA, and line breaks between segments are layout",
-        arguments: ["999-two-of-three-accepted.x12", "277ca-one-accepted-one-rejected.x12", "835-paid-and-denied.x12"])
+        "pyx12 refuses a sample with one error in it, so its verdict is read right",
+        arguments: [
+            ("999-two-of-three-accepted.x12", "IK5*R*5~", "IK5*Q*5~"),
+            ("277ca-one-accepted-one-rejected.x12", "STC*A2:20:PR*20260311*", "STC*A2:20:PR*20261311*"),
+            ("835-paid-and-denied.x12", "CLP*\(Sample.pcn3)*4*", "CLP*\(Sample.pcn3)*9*"),
+        ])
+    func pyx12RefusesBrokenSample(name: String, old: String, new: String) throws {
+        let text = try Sample.edit(Sample.text(name), old, new)
+        let verdict = try X12Valid.validate(text: text, name: name)
+        #expect(!verdict.ok, "pyx12 on \(name) with \(new):\n\(verdict.output)")
+        #expect(verdict.output.contains(": Failure"), "\(verdict.output)")
+    }
+
+    // MARK: Layouts
+
+    @Test("separators come from the ISA, and line breaks between segments are layout", arguments: Sample.names)
     func layouts(name: String) throws {
         let text = try Sample.text(name)
         let expected = try X12AnswerParser.parse(text)

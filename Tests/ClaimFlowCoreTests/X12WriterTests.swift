@@ -408,7 +408,7 @@ struct X12ErrorTests {
         let nobody = Person(
             firstName: "A", lastName: "*~:^", birthDate: CalendarDate("1970-01-01")!, sex: .unknown,
             address: Sample.subscriber.address)
-        #expect(throws: X12Error.self) {
+        #expect(throws: X12Error.invalidValue(claimID: Self.id, field: "subscriber last name", reason: "is empty once cleaned for X12")) {
             try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, subscriber: nobody, patient: nobody)])
         }
     }
@@ -441,8 +441,38 @@ struct X12ErrorTests {
         #expect(parsed.first("GE")?[2] == "999999999")
     }
 
-    @Test("error text names the claim and none of the patient's details")
-    func descriptions() {
+    @Test(
+        "error text names the claim and none of the patient's details",
+        arguments: [
+            (
+                PostalAddress(line1: "12 Elm St", city: "Springfield", state: "Illinois", postalCode: "62704"),
+                X12Error.invalidValue(claimID: X12ErrorTests.id, field: "patient N402 state", reason: "must be 2 letters")
+            ),
+            (
+                PostalAddress(line1: "12 Elm St", city: "Springfield", state: "IL", postalCode: "6270"),
+                X12Error.invalidValue(claimID: X12ErrorTests.id, field: "patient N403 ZIP code", reason: "must be 5 or 9 digits")
+            ),
+        ])
+    func descriptions(address: PostalAddress, expected: X12Error) throws {
+        let patient = Person(
+            firstName: "Lena", lastName: "Müller", birthDate: CalendarDate("2015-09-30")!, sex: .female, address: address)
+        let thrown = #expect(throws: expected) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, relationship: "19", patient: patient)])
+        }
+        let error = try #require(thrown)
+        #expect(error.description.contains(Self.id.uuidString))
+        // The patient's and subscriber's names, birth dates, member id and address.
+        let details = [
+            "Lena", "LENA", "Müller", "MULLER", "2015", "Sean", "SEAN", "O'Brien", "O'BRIEN", "1980", "W123456789",
+            "Elm", "ELM", "Springfield", "SPRINGFIELD", "Illinois", "6270",
+        ]
+        for detail in details {
+            #expect(!error.description.contains(detail), "\(error.description) shows \(detail)")
+        }
+    }
+
+    @Test("a replacement's error names the claim and REF*F8")
+    func replacementDescription() {
         let error = X12Error.missingPayerClaimControlNumber(claimID: Self.id, frequencyCode: "7")
         #expect(error.description.contains(Self.id.uuidString))
         #expect(error.description.contains("REF*F8"))

@@ -1,0 +1,176 @@
+import ClaimFlowCore
+import Foundation
+import Testing
+
+/// The smallest change to a clean claim (`CodingRulesTests.draft()` with `CodingRulesTests.facts`,
+/// which has no findings) that breaks one handoff rule.
+struct BrokenRule: Sendable, CustomTestStringConvertible {
+    let rule: String
+    let severity: FindingSeverity
+    let path: String
+    /// What was changed, to tell apart two cases of one rule.
+    let change: String
+    var draft = CodingRulesTests.draft()
+    var facts = CodingRulesTests.facts
+    /// Other rules the same change cannot help breaking (a claim without diagnoses has no
+    /// diagnosis for its line to point at).
+    var alsoBroken: [String] = []
+
+    var testDescription: String { "\(rule): \(change)" }
+
+    static func draft(
+        diagnoses: [String] = ["E119"], lines: [ServiceLine] = [line()], npi: String = "1234567893",
+        renderingNPI: String? = "1234567893", payer: String? = "PAY1", subscriber: String? = "M1",
+        placeOfService: String? = "11", total: Decimal? = nil
+    ) -> ClaimDraft {
+        CodingRulesTests.draft(
+            diagnoses: diagnoses, lines: lines, npi: npi, renderingNPI: renderingNPI, payer: payer, subscriber: subscriber,
+            placeOfService: placeOfService, total: total)
+    }
+
+    static func line(
+        _ code: String = "99213", modifiers: [String] = [], units: Decimal = 1, charge: Decimal = 125, pointers: [Int] = [1]
+    ) -> ServiceLine {
+        ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers)
+    }
+
+    static func facts(_ change: (inout CodeFacts) -> Void) -> CodeFacts {
+        var facts = CodingRulesTests.facts
+        change(&facts)
+        return facts
+    }
+
+    /// Thirteen billable ICD-10-CM codes: one more than a claim carries.
+    static let thirteenDiagnoses = [
+        "E119", "I10", "M1711", "E785", "F329", "K219", "J069", "R079", "A09", "Z0000", "N390", "J449", "QA00101",
+    ]
+
+    /// One case for each place in CodingRules that emits a finding.
+    static let all: [BrokenRule] = [
+        // Diagnoses.
+        BrokenRule(
+            rule: "diagnosis.missing", severity: .error, path: "$.diagnoses", change: "no diagnosis",
+            draft: draft(diagnoses: []), alsoBroken: ["line.pointer_missing"]),
+        BrokenRule(
+            rule: "diagnosis.too_many", severity: .error, path: "$.diagnoses", change: "13 diagnoses",
+            draft: draft(diagnoses: thirteenDiagnoses),
+            facts: facts { facts in for code in thirteenDiagnoses { facts.diagnoses[code] = .billable } }),
+        BrokenRule(
+            rule: "diagnosis.no_release", severity: .error, path: "$.diagnoses", change: "no ICD-10-CM release in force",
+            facts: facts { $0.diagnosisReleaseInForce = false }),
+        BrokenRule(
+            rule: "diagnosis.format", severity: .error, path: "$.diagnoses[1]", change: "a dotted code, not normalised",
+            draft: draft(diagnoses: ["I10", "E11.9"])),
+        BrokenRule(
+            rule: "diagnosis.duplicate", severity: .warning, path: "$.diagnoses[1]", change: "E119 twice",
+            draft: draft(diagnoses: ["E119", "E119"])),
+        BrokenRule(
+            rule: "diagnosis.header", severity: .error, path: "$.diagnoses[0]", change: "the category E11",
+            draft: draft(diagnoses: ["E11"])),
+        BrokenRule(
+            rule: "diagnosis.not_in_force", severity: .error, path: "$.diagnoses[0]", change: "QA00101 before its release",
+            draft: draft(diagnoses: ["QA00101"]), facts: facts { $0.diagnoses["QA00101"] = .notInForce }),
+        BrokenRule(
+            rule: "diagnosis.unknown", severity: .error, path: "$.diagnoses[0]", change: "Z9999, in no release",
+            draft: draft(diagnoses: ["Z9999"])),
+
+        // Service lines.
+        BrokenRule(
+            rule: "line.missing", severity: .error, path: "$.lines", change: "no line", draft: draft(lines: [])),
+        BrokenRule(
+            rule: "line.code_format", severity: .error, path: "$.lines[1].code", change: "a four-digit code",
+            draft: draft(lines: [line(), line("9921")])),
+        BrokenRule(
+            rule: "line.code_unknown", severity: .error, path: "$.lines[0].code", change: "J9999, not in the HCPCS release",
+            draft: draft(lines: [line("J9999", charge: 10)])),
+        BrokenRule(
+            rule: "line.code_unknown", severity: .error, path: "$.lines[0].code", change: "99214, not in the CPT table",
+            draft: draft(lines: [line("99214")]),
+            facts: facts { facts in
+                facts.cptTableLoaded = true
+                facts.knownCPT = ["99213"]
+            }),
+        BrokenRule(
+            rule: "line.too_many_modifiers", severity: .error, path: "$.lines[0].modifiers", change: "five modifiers",
+            draft: draft(lines: [line(modifiers: ["25", "59", "XS", "LT", "RT"])])),
+        BrokenRule(
+            rule: "line.modifier_format", severity: .error, path: "$.lines[0].modifiers[1]", change: "a one-character modifier",
+            draft: draft(lines: [line(modifiers: ["25", "5"])])),
+        BrokenRule(
+            rule: "line.modifier_unknown", severity: .warning, path: "$.lines[0].modifiers[0]",
+            change: "ZZ, not on the modifier list", draft: draft(lines: [line(modifiers: ["ZZ"])])),
+        BrokenRule(
+            rule: "line.units", severity: .error, path: "$.lines[0].units", change: "zero units",
+            draft: draft(lines: [line(units: 0)])),
+        BrokenRule(
+            rule: "line.mue", severity: .error, path: "$.lines[0].units", change: "3 units of 36415, whose MUE is 2",
+            draft: draft(lines: [line("36415", units: 3, charge: 10)])),
+        BrokenRule(
+            rule: "line.charge", severity: .error, path: "$.lines[0].charge", change: "a zero charge",
+            draft: draft(lines: [line(charge: 0)])),
+        BrokenRule(
+            rule: "line.pointer_count", severity: .error, path: "$.lines[0].pointers", change: "no pointer",
+            draft: draft(lines: [line(pointers: [])])),
+        BrokenRule(
+            rule: "line.pointer_missing", severity: .error, path: "$.lines[0].pointers[1]", change: "a pointer past the diagnoses",
+            draft: draft(diagnoses: ["E119", "I10"], lines: [line(pointers: [1, 3])])),
+
+        // NCCI pairs.
+        BrokenRule(
+            rule: "ncci.pair", severity: .error, path: "$.lines[1].code", change: "20610 with 76942 (indicator 0), modifiers or not",
+            draft: draft(lines: [line("20610", modifiers: ["RT"], charge: 90), line("76942", modifiers: ["59"], charge: 40)])),
+        BrokenRule(
+            rule: "ncci.pair", severity: .error, path: "$.lines[1].code", change: "97530 with 97140 (indicator 1), no modifier",
+            draft: draft(lines: [line("97530", charge: 60), line("97140", charge: 50)])),
+
+        // The claim.
+        BrokenRule(
+            rule: "claim.billing_npi", severity: .error, path: "$.billing_provider.npi", change: "billing NPI 1234567890",
+            draft: draft(npi: "1234567890")),
+        BrokenRule(
+            rule: "claim.rendering_npi", severity: .error, path: "$.rendering_provider.npi", change: "rendering NPI 1234567890",
+            draft: draft(renderingNPI: "1234567890")),
+        BrokenRule(
+            rule: "claim.payer", severity: .error, path: "$.payer", change: "no payer", draft: draft(payer: nil)),
+        BrokenRule(
+            rule: "claim.subscriber", severity: .error, path: "$.subscriber", change: "an empty member id",
+            draft: draft(subscriber: "")),
+        BrokenRule(
+            rule: "claim.place_of_service", severity: .error, path: "$.place_of_service", change: "place of service 1",
+            draft: draft(placeOfService: "1")),
+        BrokenRule(
+            rule: "claim.total", severity: .error, path: "$.total_charge", change: "a total of 130 for 125 of lines",
+            draft: draft(total: 130)),
+    ]
+}
+
+@Suite("Handoff rules: every rule id")
+struct CodingRuleTableTests {
+    @Test("the smallest claim breaking a rule gets that rule's finding, severity and path", arguments: BrokenRule.all)
+    func breaks(_ broken: BrokenRule) throws {
+        #expect(CodingRules.check(CodingRulesTests.draft(), facts: CodingRulesTests.facts).isEmpty)
+        let findings = CodingRules.check(broken.draft, facts: broken.facts)
+        #expect(findings.map(\.rule).sorted() == ([broken.rule] + broken.alsoBroken).sorted())
+        let finding = try #require(findings.first { $0.rule == broken.rule })
+        #expect(finding.severity == broken.severity)
+        #expect(finding.path == broken.path)
+        #expect(CodingRules.blocks([finding]) == (broken.severity == .error))
+    }
+
+    @Test("the table has a case for every rule id CodingRules.swift emits, with its severity")
+    func everyRuleHasACase() throws {
+        let emitted = try Self.emittedRules()
+        let covered = Set(BrokenRule.all.map { "\($0.severity.rawValue) \($0.rule)" })
+        #expect(emitted.subtracting(covered) == [], "rules without a case in BrokenRule.all")
+        #expect(covered.subtracting(emitted) == [], "cases for rules CodingRules.swift does not emit")
+    }
+
+    /// `severity rule` for every `error("rule", ...)` and `warning("rule", ...)` call in
+    /// Sources/ClaimFlowCore/CodingRules.swift, read from the package's source.
+    static func emittedRules() throws -> Set<String> {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let source = try String(contentsOf: root.appending(path: "Sources/ClaimFlowCore/CodingRules.swift"), encoding: .utf8)
+        return Set(source.matches(of: #/\b(error|warning)\(\s*"([^"]*)"/#).map { "\($0.output.1) \($0.output.2)" })
+    }
+}
