@@ -8,22 +8,6 @@ import Hummingbird
 struct AdminController: Sendable {
     let stores: APIStores
 
-    struct UserBody: Encodable {
-        let id: UUID
-        let username: String
-        let displayName: String
-        let roles: [String]
-        let practices: [String]
-        let skills: [String]
-        let active: Bool
-    }
-
-    struct IssuedToken: Encodable {
-        let userId: UUID
-        /// Shown once: only its digest is stored.
-        let token: String
-    }
-
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.get("users") { _, context in
             let principal = try context.requirePrincipal()
@@ -153,5 +137,20 @@ struct AdminController: Sendable {
             let id = try await stores.practices.practiceID(code: code, within: principal.practiceIDs)
         else { throw APIError.notFound("practice not found") }
         return id
+    }
+
+    struct UserBody: Encodable {
+        let id: UUID
+        let username: String
+        let displayName: String
+        let roles: [String]
+        let practices: [String]
+        let skills: [String]
+        let active: Bool
+    }
+    struct IssuedToken: Encodable {
+        let userId: UUID
+        /// Shown once: only its digest is stored.
+        let token: String
     }
 }

@@ -42,38 +42,32 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// Every store the routes use, made once per router over the service's pool: controllers
-/// take this one value instead of each listing the stores it needs.
+/// Every store the routes use, over the service's pool: controllers take this one value
+/// instead of each listing the stores they need. Stores are plain values over one
+/// ``Database``, so each is made where it is used.
 struct APIStores: Sendable {
+    let database: Database
     let queue: WorkQueue
     let signals: WorkSignals
-    let users: UserStore
-    let practices: PracticeStore
-    let encounters: EncounterStore
-    let coding: CodingStore
-    let codeSets: CodeSetStore
-    let claims: ClaimStore
-    let submissions: SubmissionStore
-    let answers: AnswerStore
-    let supervision: SupervisorStore
     /// The envelope ClaimFlow puts on 837P output.
     let x12: X12Settings
 
     init(_ dependencies: AppDependencies) {
-        let (client, logger, queue) = (dependencies.client, dependencies.logger, dependencies.queue)
-        self.queue = queue
+        database = Database(client: dependencies.client, logger: dependencies.logger, metrics: dependencies.queue.database.metrics)
+        queue = WorkQueue(database: database, leaseDuration: dependencies.queue.leaseDuration)
         signals = dependencies.signals
-        users = UserStore(client: client, logger: logger)
-        practices = PracticeStore(client: client, logger: logger)
-        encounters = EncounterStore(client: client, logger: logger, queue: queue)
-        coding = CodingStore(client: client, logger: logger, queue: queue)
-        codeSets = CodeSetStore(client: client, logger: logger)
-        claims = ClaimStore(client: client, logger: logger, queue: queue)
-        submissions = SubmissionStore(client: client, logger: logger, queue: queue)
-        answers = AnswerStore(client: client, logger: logger, queue: queue)
-        supervision = SupervisorStore(client: client, logger: logger)
         x12 = dependencies.x12
     }
+
+    var users: UserStore { UserStore(database: database) }
+    var practices: PracticeStore { PracticeStore(database: database) }
+    var codeSets: CodeSetStore { CodeSetStore(database: database) }
+    var supervision: SupervisorStore { SupervisorStore(database: database) }
+    var encounters: EncounterStore { EncounterStore(queue: queue) }
+    var coding: CodingStore { CodingStore(queue: queue) }
+    var claims: ClaimStore { ClaimStore(queue: queue) }
+    var submissions: SubmissionStore { SubmissionStore(queue: queue) }
+    var answers: AnswerStore { AnswerStore(queue: queue) }
 }
 
 /// The routes, filled in once the router is built, for the 404/405 distinction.

@@ -5,16 +5,10 @@ import Logging
 
 /// Authenticates `Authorization: Bearer <token>` against the stored token digests and puts
 /// the user in the request context. A missing, unknown, expired or revoked token is 401.
-struct AuthMiddleware: RouterMiddleware {
-    typealias Context = ClaimFlowRequestContext
-
+struct AuthMiddleware: ClaimFlowMiddleware {
     let users: UserStore
 
-    func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("send a bearer token: Authorization: Bearer <token>")
         }
@@ -33,18 +27,12 @@ struct AuthMiddleware: RouterMiddleware {
 }
 
 /// Lets a request through only when its user holds one of `roles` (403 otherwise).
-struct RoleMiddleware: RouterMiddleware {
-    typealias Context = ClaimFlowRequestContext
-
+struct RoleMiddleware: ClaimFlowMiddleware {
     let roles: Set<Role>
 
     init(_ roles: Role...) { self.roles = Set(roles) }
 
-    func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let principal = try context.requirePrincipal()
         guard principal.hasAny(of: roles) else {
             let names = roles.map(\.rawValue).sorted().joined(separator: " or ")
@@ -53,3 +41,6 @@ struct RoleMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+/// A middleware on ClaimFlow's routes, whose requests carry ``ClaimFlowRequestContext``.
+protocol ClaimFlowMiddleware: RouterMiddleware where Context == ClaimFlowRequestContext {}

@@ -8,12 +8,6 @@ import NIOCore
 struct BillerController: Sendable {
     let stores: APIStores
 
-    struct ClaimStatusBody: Encodable {
-        let claimId: UUID
-        let status: String
-        let stage: Stage
-    }
-
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
             try await PullNext(stores: stores).pull(.billing, request, context) { lease, principal -> BillerClaimView? in
@@ -60,5 +54,11 @@ struct BillerController: Sendable {
             )
             return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))
         }
+    }
+
+    struct ClaimStatusBody: Encodable {
+        let claimId: UUID
+        let status: String
+        let stage: Stage
     }
 }

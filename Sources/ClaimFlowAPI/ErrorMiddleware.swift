@@ -6,17 +6,11 @@ import Logging
 /// The one place where errors become HTTP: every failure leaves as an RFC 9457
 /// problem+json document with a stable `type`, and nothing from the database's error text
 /// (which can quote row values) reaches the client. Also writes the one log line per request.
-struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = ClaimFlowRequestContext
-
+struct ErrorMiddleware: ClaimFlowMiddleware {
     /// Every route, to tell an unknown path (404) from a known path with the wrong method (405).
     let table: RouteTable
 
-    func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var response: Response
         do {

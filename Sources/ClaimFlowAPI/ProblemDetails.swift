@@ -11,11 +11,6 @@ public struct ProblemDetails: Error, Sendable, Encodable {
         /// JSON path of the field, such as `$.lines[0].units`.
         public let path: String
         public let message: String
-
-        public init(path: String, message: String) {
-            self.path = path
-            self.message = message
-        }
     }
 
     public static let typeBase = "https://claimflow.dev/problems/"
