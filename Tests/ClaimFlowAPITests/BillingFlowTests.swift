@@ -58,8 +58,11 @@ struct BillingFlowTests {
             #expect(try await batcher.runOnce() == 4)
             let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path)
             #expect(files.count == 1)
+            // Two independent validators: pyx12 and LinuxForHealth x12.
             let verdict = try PyX12.validate(outbox.appending(path: files[0]))
             #expect(verdict.ok, "\(verdict.output)")
+            let peer = try X12Peer.validate(outbox.appending(path: files[0]))
+            #expect(peer.ok, "\(peer.output)")
 
             let (rejected, paid, coding, billing) = (encounters[0], encounters[1], encounters[2], encounters[3])
             let pcn = { (encounter: UUID) in X12Claim.patientControlNumber(for: claims[encounter]!) }
