@@ -20,7 +20,7 @@ public struct CodingStore: QueueStore {
         audit: AuditContext
     ) async throws {
         try await database.transaction { connection in
-            try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, on: connection)
+            try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, in: .coding, on: connection)
             let version = try await currentVersion(of: encounterID, on: connection)
             try await connection.query(
                 "DELETE FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version)",

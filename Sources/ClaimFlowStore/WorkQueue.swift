@@ -219,13 +219,16 @@ public struct WorkQueue: DatabaseBacked {
         encounterID: UUID,
         leaseID: UUID,
         holder: UUID,
+        in queue: WorkQueueName? = nil,
         on connection: PostgresConnection
     ) async throws {
+        // A lease of the other queue is no lease for this write: codes change only under a
+        // coding lease, never while the encounter is being billed.
         let rows = try await connection.query(
             """
             SELECT 1 FROM work_items
             WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
-              AND lease_expires_at > now()
+              AND lease_expires_at > now() AND (\(queue?.rawValue)::text IS NULL OR queue = \(queue?.rawValue))
             FOR UPDATE
             """,
             logger: logger

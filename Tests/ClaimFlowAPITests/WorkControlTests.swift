@@ -169,3 +169,29 @@ struct WorkControlTests {
         }
     }
 }
+
+@Suite("Codes under the right lease")
+struct CodesLeaseTests {
+    @Test("saving codes with a billing lease is refused: codes change only under a coding lease")
+    func billingLeaseCannotSaveCodes() async throws {
+        try await APIHarness.run { h, c in
+            // One person who both codes and bills holds the encounter's billing lease.
+            let both = try await h.fixture.user("coder-biller", roles: [.coder, .biller])
+            let token = try await h.fixture.users.issueToken(userID: both, label: "test", audit: .system)
+            let claim = try await readyClaim(h)
+            let pulled = try await c.send(.post, "/api/v1/biller/next", token: token)
+            #expect(pulled.uuid("claim", "id") == claim, "\(pulled.body)")
+            let encounter = try #require(pulled.uuid("claim", "encounter_id"))
+            let lease = try #require(pulled.uuid("lease", "id"))
+
+            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            var codes = APIHarness.codesBody()
+            codes["lease_id"] = lease.uuidString
+            codes["diagnoses"] = ["I10"]
+            let saved = try await c.send(.put, "/api/v1/coder/encounters/\(encounter)/codes", token: token, json: codes)
+            #expect(saved.status == 409, "\(saved.body)")
+            #expect(saved.json["type"] as? String == "https://claimflow.dev/problems/stale-lease")
+            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+        }
+    }
+}
