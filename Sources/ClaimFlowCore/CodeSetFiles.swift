@@ -28,15 +28,11 @@ public enum CodeSetRecord: Sendable, Hashable {
     case skip
 }
 
-/// A line that does not fit the file's layout, with the reason in words.
+/// A line that does not fit the file's layout, with the reason in words. Only
+/// ``CodeSetParser`` makes one; callers read it.
 public struct CodeSetLineError: Error, Sendable, Hashable, CustomStringConvertible {
     public let line: Int
     public let reason: String
-
-    public init(line: Int, reason: String) {
-        self.line = line
-        self.reason = reason
-    }
 
     public var description: String { "line \(line): \(reason)" }
 }

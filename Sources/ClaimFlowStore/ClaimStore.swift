@@ -313,3 +313,42 @@ public struct ClaimStore: QueueStore {
         return PostalAddress(line1: line1, city: city, state: state, postalCode: postalCode)
     }
 }
+
+// MARK: - What the biller reads
+
+/// What a biller sees of a claim: what the 837P needs, and no clinical documentation.
+///
+/// Lives beside the query that fills it: only
+/// ``ClaimStore/billerView(claimID:practiceIDs:audit:)`` makes one, so the memberwise
+/// initialiser Swift writes serves; callers only read it.
+public struct BillerClaimView: Sendable, Hashable, Codable {
+    /// The subscriber or the patient, as the claim names them.
+    public struct Party: Sendable, Hashable, Codable {
+        public var firstName: String
+        public var lastName: String
+        public var birthDate: CalendarDate
+        public var sex: Sex
+        public var address: PostalAddress?
+    }
+
+    public var id: UUID
+    public var encounterID: UUID
+    public var version: Int
+    public var frequencyCode: String
+    public var status: String
+    public var stage: Stage
+    @MoneyAmount public var totalCharge: Decimal
+    public var practice: Practice
+    public var renderingProviderNPI: String
+    public var renderingProviderName: String
+    public var payerCode: String
+    public var payerName: String
+    public var memberID: String
+    public var groupNumber: String?
+    public var relationship: String
+    public var subscriber: Party
+    public var patient: Party
+    public var dateOfService: CalendarDate
+    public var placeOfService: String
+    public var codes: CodeAssignment
+}

@@ -290,3 +290,44 @@ func recordRead(encounterID: UUID, view: String, audit: AuditContext, on connect
         rows: "FROM encounters WHERE id = \(encounterID)"
     ).write(on: connection, logger: Logger(label: "claimflow.audit"))
 }
+
+// MARK: - What the coder reads
+
+/// What a coder sees of an encounter: the documentation, the demographics coding needs
+/// (age and sex), and the codes. No names, member ids or addresses (minimum necessary).
+///
+/// Lives beside the query that fills it: only
+/// ``CodingStore/coderView(encounterID:practiceIDs:audit:)`` makes one, so the memberwise
+/// initialiser Swift writes serves; callers only read it.
+public struct CoderEncounterView: Sendable, Hashable, Codable {
+    public var id: UUID
+    public var externalID: String
+    public var practiceCode: String
+    public var stage: Stage
+    public var version: Int
+    public var dateOfService: CalendarDate
+    public var placeOfService: String
+    public var specialty: String
+    public var priority: Int
+    public var patientAge: Int
+    public var patientSex: Sex
+    public var renderingProvider: String
+    public var documentation: String
+    public var codes: CodeAssignment
+    /// Open or answered provider queries, oldest first.
+    public var queries: [ProviderQuery]
+    /// Why the handoff check sent this version back, when it did.
+    public var findings: [CodingFinding] = []
+}
+
+/// A coder's question to the clinician and, once given, the answer.
+///
+/// Lives beside the query that reads them back: only the coding store makes one, for
+/// ``CoderEncounterView/queries``.
+public struct ProviderQuery: Sendable, Hashable, Codable {
+    public var id: UUID
+    public var question: String
+    public var askedAt: Date
+    public var answer: String?
+    public var answeredAt: Date?
+}

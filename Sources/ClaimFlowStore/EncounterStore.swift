@@ -209,3 +209,23 @@ public struct EncounterStore: QueueStore {
         return Data(SHA256.hash(data: try encoder.encode(intake)))
     }
 }
+
+/// One entry of an encounter's audit trail.
+///
+/// Lives beside the query that reads the trail: only
+/// ``EncounterStore/history(of:practiceIDs:audit:)`` makes one, so the memberwise initialiser
+/// Swift writes serves; callers only read it.
+public struct AuditEvent: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var occurredAt: Date
+    public var action: String
+    /// The acting user's id and name; nil when ClaimFlow itself acted.
+    public var actorID: UUID?
+    public var actorUsername: String?
+    public var fromStage: String?
+    public var toStage: String?
+    public var leaseID: UUID?
+    public var clientAddress: String?
+    public var requestID: String?
+    public var detail: String
+}

@@ -186,3 +186,102 @@ public struct SupervisorStore: DatabaseStore {
         return order.compactMap { byUser[$0] }
     }
 }
+
+// MARK: - What the supervisor's queries return
+
+/// The state of one queue in one practice, for the supervisor's queue view.
+///
+/// Lives beside the query that fills it: only ``SupervisorStore/queues(practiceIDs:)`` makes
+/// one, so the memberwise initialiser Swift writes serves; callers only read it.
+public struct QueueSummary: Sendable, Hashable, Codable {
+    public var queue: WorkQueueName
+    public var practiceCode: String
+    /// Items waiting, not leased.
+    public var waiting: Int
+    /// Items leased to someone right now.
+    public var leased: Int
+    /// Items waiting because coding or billing sent them back with findings or a reason.
+    public var returned: Int
+    /// Age in seconds of the oldest item in the queue, by time queued.
+    public var oldestAgeSeconds: Int?
+    /// Items by days since the date of service: "0-1", "2-3", "4-7", "8-14", "15+".
+    public var aging: [String: Int]
+    /// Not-final-billed dollars: the charges of the items' current codes (none yet: 0).
+    @MoneyAmount public var dnfbCharges: Decimal = 0
+    /// Items within 30 days of their payer's timely filing limit (or past it).
+    public var nearFilingLimit: Int = 0
+}
+
+/// Encounters on hold for a provider query, per practice.
+///
+/// Lives beside the query that counts them: only ``SupervisorStore/queues(practiceIDs:)``
+/// makes one.
+public struct HoldSummary: Sendable, Hashable, Codable {
+    public var practiceCode: String
+    public var onHold: Int
+    public var oldestAgeSeconds: Int?
+}
+
+/// Filters for the supervisor's work list: each one set narrows it, none set lists everything
+/// the supervisor may see.
+///
+/// Lives beside ``SupervisorStore/workList(filter:practiceIDs:after:limit:)``, the one query
+/// that reads it.
+public struct WorkFilter: Sendable, Hashable {
+    public var queue: WorkQueueName?
+    public var stage: Stage?
+    public var practiceID: UUID?
+    public var assignee: UUID?
+    public var dateOfServiceFrom: CalendarDate?
+    public var dateOfServiceTo: CalendarDate?
+
+    /// No filter; set the properties that should narrow the list.
+    public init() {}
+}
+
+/// One row of the supervisor's work list: ids, stage, queue and lease, no PHI.
+///
+/// Lives beside the query that fills it: only
+/// ``SupervisorStore/workList(filter:practiceIDs:after:limit:)`` makes one.
+public struct WorkListItem: Sendable, Hashable, Codable {
+    public var encounterID: UUID
+    public var externalID: String
+    public var practiceCode: String
+    public var stage: Stage
+    public var queue: WorkQueueName?
+    public var priority: Int
+    public var dateOfService: CalendarDate
+    public var specialty: String
+    public var assignee: UUID?
+    public var assigneeUsername: String?
+    public var leaseExpiresAt: Date?
+    public var enqueuedAt: Date?
+}
+
+/// One user's work on one day.
+///
+/// Lives beside the query that fills it: only
+/// ``SupervisorStore/productivity(practiceIDs:from:to:)`` makes one.
+public struct ProductivityDay: Sendable, Hashable, Codable {
+    public var day: CalendarDate
+    public var encountersCoded: Int
+    public var claimsSubmitted: Int
+    /// Lease to completion, over the encounters coded that day.
+    public var meanHandleSeconds: Double?
+    public var p90HandleSeconds: Double?
+    /// Of the encounters coded that day, the share the handoff check sent back.
+    public var returnedShare: Double?
+}
+
+/// One user's productivity over a date range.
+///
+/// Lives beside the query that fills it: only
+/// ``SupervisorStore/productivity(practiceIDs:from:to:)`` makes one.
+public struct UserProductivity: Sendable, Hashable, Codable {
+    public var userID: UUID
+    public var username: String
+    public var days: [ProductivityDay]
+    /// Of the claims of encounters this user coded that the payer answered in the range, the
+    /// share denied; nil when none were answered.
+    public var denialRate: Double?
+}

@@ -14,15 +14,14 @@ public import PostgresNIO
 /// takes the batch again.
 public struct HandoffWorker: PeriodicWork {
     public let name = "handoff check"
-    let client: PostgresClient
-    public let logger: Logger
+    /// The pool, the logger, and where transitions and findings are counted: the process's
+    /// metrics unless a test brings its own.
+    let database: Database
     let batchSize: Int
     /// The pause after a batch that was not full.
     public let interval: Duration
     /// How long a returned encounter is offered only to the coder who coded it.
     let offerToCoderFor: Duration
-    /// Where transitions and findings are counted: the process's metrics unless a test brings its own.
-    let metrics: StoreMetrics
 
     public init(
         client: PostgresClient,
@@ -32,13 +31,13 @@ public struct HandoffWorker: PeriodicWork {
         offerToCoderFor: Duration = .seconds(3600),
         metrics: StoreMetrics = StoreMetrics()
     ) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger, metrics: metrics)
         self.batchSize = batchSize
         self.interval = idleInterval
         self.offerToCoderFor = offerToCoderFor
-        self.metrics = metrics
     }
+
+    public var logger: Logger { database.logger }
 
     /// What one batch did.
     public struct BatchResult: Sendable, Hashable {
@@ -60,12 +59,13 @@ public struct HandoffWorker: PeriodicWork {
 
     /// Checks one batch of coded encounters in one transaction.
     public func runBatch() async throws -> BatchResult {
-        let queue = WorkQueue(client: client, logger: logger, metrics: metrics)
-        let encounters = EncounterStore(client: client, logger: logger, queue: queue)
-        let coding = CodingStore(client: client, logger: logger, queue: queue)
-        let claims = ClaimStore(client: client, logger: logger, queue: queue)
-        let codeSets = CodeSetStore(client: client, logger: logger)
-        return try await client.transaction(logger: logger) { connection in
+        let queue = WorkQueue(database: database)
+        let encounters = EncounterStore(queue: queue)
+        let coding = CodingStore(queue: queue)
+        let claims = ClaimStore(queue: queue)
+        let codeSets = CodeSetStore(database: database)
+        let metrics = database.metrics
+        return try await database.client.transaction(logger: logger) { connection in
             var result = BatchResult()
             for id in try await encounters.lockCodedForHandoff(limit: batchSize, on: connection) {
                 guard let draft = try await coding.draft(of: id, on: connection) else { continue }

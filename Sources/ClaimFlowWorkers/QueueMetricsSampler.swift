@@ -10,24 +10,23 @@ public import PostgresNIO
 /// (a larger table) every `claimsEvery` samples.
 public struct QueueMetricsSampler: PeriodicWork {
     public let name = "metrics sampler"
-    let client: PostgresClient
-    public let logger: Logger
+    /// The pool, the logger, and where the gauges go: the process's metrics unless a test
+    /// brings its own.
+    let database: Database
     public let interval: Duration
     let claimsEvery: Int
-    /// Where the gauges go: the process's metrics unless a test brings its own.
-    let metrics: StoreMetrics
     private var pass = 0
 
     public init(
         client: PostgresClient, logger: Logger, interval: Duration = .seconds(15), claimsEvery: Int = 4,
         metrics: StoreMetrics = StoreMetrics()
     ) {
-        self.client = client
-        self.logger = logger
+        self.database = Database(client: client, logger: logger, metrics: metrics)
         self.interval = interval
         self.claimsEvery = max(claimsEvery, 1)
-        self.metrics = metrics
     }
+
+    public var logger: Logger { database.logger }
 
     /// The next sample is seconds away and the gauges keep their last values meanwhile.
     public var failureLogLevel: Logger.Level { .debug }
@@ -42,19 +41,19 @@ public struct QueueMetricsSampler: PeriodicWork {
 
     /// One sample of the queue gauges.
     public func sampleQueues() async throws {
-        for figures in try await MetricsStore(client: client, logger: logger).queueFigures() {
+        for figures in try await MetricsStore(database: database).queueFigures() {
             let queue = [("queue", figures.queue)]
-            Gauge(label: "claimflow_queue_depth", dimensions: queue, factory: metrics.factory).record(figures.waiting)
-            Gauge(label: "claimflow_active_leases", dimensions: queue, factory: metrics.factory).record(figures.leased)
-            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: queue, factory: metrics.factory)
+            Gauge(label: "claimflow_queue_depth", dimensions: queue, factory: database.metrics.factory).record(figures.waiting)
+            Gauge(label: "claimflow_active_leases", dimensions: queue, factory: database.metrics.factory).record(figures.leased)
+            Gauge(label: "claimflow_queue_oldest_age_seconds", dimensions: queue, factory: database.metrics.factory)
                 .record(figures.oldestAgeSeconds)
         }
     }
 
     /// One sample of claims by status.
     public func sampleClaims() async throws {
-        for (status, count) in try await MetricsStore(client: client, logger: logger).claimsByStatus() {
-            Gauge(label: "claimflow_claims", dimensions: [("status", status)], factory: metrics.factory).record(count)
+        for (status, count) in try await MetricsStore(database: database).claimsByStatus() {
+            Gauge(label: "claimflow_claims", dimensions: [("status", status)], factory: database.metrics.factory).record(count)
         }
     }
 }

@@ -354,7 +354,8 @@ struct X12Interchange: Sendable {
 /// partial answer, so a claim is moved only by a file that was read whole.
 ///
 /// The reason names segments, elements, codes, counts and control numbers; it never repeats
-/// names or member ids, so it is safe to log and to show to the uploader.
+/// names or member ids, so it is safe to log and to show to the uploader. Only the readers in
+/// this module make one; callers read it.
 public struct X12ParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// 1-based index of the segment in the file (ISA is 1), so people can find it in an
     /// editor that shows one segment per line.
@@ -362,12 +363,6 @@ public struct X12ParseError: Error, Sendable, Hashable, CustomStringConvertible 
     /// The segment's id (`SE`, `CLP`); empty when the file has no readable id there.
     public let segmentID: String
     public let reason: String
-
-    public init(segmentPosition: Int, segmentID: String, reason: String) {
-        self.segmentPosition = segmentPosition
-        self.segmentID = segmentID
-        self.reason = reason
-    }
 
     public var description: String {
         segmentID.isEmpty
