@@ -25,12 +25,19 @@ struct AdminController: Sendable {
                 }
                 practiceIDs.insert(id)
             }
+            // An administrator cannot lock themself out: their own admin role and active flag stay.
+            if body.username == principal.username {
+                var findings: [ProblemDetails.Finding] = []
+                if !body.roles.contains(.admin) { findings.append(.init(path: "$.roles", message: "must keep your own admin role")) }
+                if body.active == false { findings.append(.init(path: "$.active", message: "cannot deactivate yourself")) }
+                guard findings.isEmpty else { throw APIError.validation(findings) }
+            }
             let id = try await stores.users.upsert(
                 User(
                     username: body.username, displayName: body.displayName, roles: Set(body.roles),
                     practiceIDs: practiceIDs, skills: Set(body.skills ?? []), active: body.active ?? true
                 ),
-                audit: context.audit
+                managed: principal.practiceIDs, audit: context.audit
             )
             return try JSONResponse.make(["id": id], status: .created)
         }
@@ -59,13 +66,9 @@ struct AdminController: Sendable {
         group.post("practices") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decode(CreatePracticeRequest.self)
-            let code = body.code
-            if try await stores.practices.id(forCode: code) != nil {
-                throw APIError.conflict(type: "conflict", "practice \(code) already exists")
-            }
-            let id = try await stores.practices.upsert(
+            let id = try await stores.practices.create(
                 Practice(
-                    code: code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
+                    code: body.code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
                     address: body.address.address, segregateDuties: body.segregateDuties ?? false
                 ),
                 audit: context.audit
@@ -124,7 +127,9 @@ struct AdminController: Sendable {
     private func manageableUser(_ context: ClaimFlowRequestContext) async throws -> UUID {
         let principal = try context.requirePrincipal()
         let id = try context.pathID()
-        guard try await stores.users.users(inAnyOf: principal.practiceIDs).contains(where: { $0.id == id }) else {
+        // Every practice of the user must be the administrator's: a user shared with another
+        // practice is managed by an administrator of both.
+        guard let user = try await stores.users.user(id: id), user.practiceIDs.isSubset(of: principal.practiceIDs) else {
             throw APIError.notFound("user \(id) not found")
         }
         return id

@@ -128,6 +128,9 @@ struct AdvisoryLock {
     /// The submission batcher: one interchange numbered at a time.
     static var submissionBatcher: AdvisoryLock { AdvisoryLock(key: "hashtext('claimflow.submission-batcher')") }
 
+    /// One save of a username at a time, so a name is created once.
+    static func userName(_ name: String) -> AdvisoryLock { AdvisoryLock(key: "hashtext(\("claimflow.user." + name))") }
+
     /// One code-set import of a kind at a time.
     static func codeSetImport(_ kind: CodeSetKind) -> AdvisoryLock {
         AdvisoryLock(key: "hashtext(\("claimflow.codes." + kind.rawValue))")

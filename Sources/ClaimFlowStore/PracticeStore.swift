@@ -10,6 +10,16 @@ public struct PracticeStore: DatabaseStore {
 
     /// Creates a practice, or returns the id of the one with the same code.
     public func upsert(_ practice: Practice, audit: AuditContext) async throws -> UUID {
+        try await insert(practice, onConflict: "DO UPDATE SET code = EXCLUDED.code", audit: audit)
+    }
+
+    /// Creates a practice; a code already taken is refused (409), so two administrators racing
+    /// to create the same practice cannot both join it.
+    public func create(_ practice: Practice, audit: AuditContext) async throws -> UUID {
+        try await insert(practice, onConflict: "DO NOTHING", audit: audit)
+    }
+
+    private func insert(_ practice: Practice, onConflict action: SQLFragment, audit: AuditContext) async throws -> UUID {
         let address = practice.address
         return try await save(
             """
@@ -18,11 +28,11 @@ public struct PracticeStore: DatabaseStore {
             VALUES (\(practice.code), \(practice.name), \(practice.npi), \(practice.taxID), \(practice.taxonomy),
                     \(address.line1), \(address.line2), \(address.city), \(address.state), \(address.postalCode),
                     \(practice.segregateDuties))
-            ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
+            ON CONFLICT (code) \(action)
             RETURNING id
             """,
             logging: AuditEntry("practice.saved", by: audit, practice: "id", rows: "FROM saved"),
-            otherwise: "practice \(practice.code) was not saved"
+            otherwise: "practice \(practice.code) already exists"
         )
     }
 

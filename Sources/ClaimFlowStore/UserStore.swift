@@ -10,11 +10,32 @@ public struct UserStore: DatabaseStore {
     public init(database: Database) { self.database = database }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
-    public func upsert(_ user: User, audit: AuditContext) async throws -> UUID {
+    ///
+    /// With `managed`, the save is an administrator's, who manages only users all of whose
+    /// practices are among `managed`: a name held by anyone else is refused (409), never taken
+    /// over. Saves of one name are serialised by a lock on the name, so two administrators
+    /// creating the same new name cannot both create it.
+    public func upsert(_ user: User, managed: Set<UUID>? = nil, audit: AuditContext) async throws -> UUID {
         let roles = user.roles.map(\.rawValue).sorted()
         let skills = user.skills.sorted()
         let practices = Array(user.practiceIDs)
         return try await database.transaction { connection in
+            if let managed {
+                try await database.lock(.userName(user.username), on: connection)
+                let held = try await database.first(
+                    [UUID].self,
+                    """
+                    SELECT coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
+                    FROM users u LEFT JOIN user_practices up ON up.user_id = u.id
+                    WHERE u.username = \(user.username)
+                    GROUP BY u.id
+                    """,
+                    on: connection
+                )
+                if let held, !Set(held).isSubset(of: managed) {
+                    throw StoreError(.conflict, "the username \(user.username) is taken")
+                }
+            }
             let rows = try await connection.query(
                 """
                 INSERT INTO users (username, display_name, roles, skills, active)
