@@ -155,16 +155,18 @@ public struct Fixture: Sendable {
         }
     }
 
-    /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
-    /// handoff, a biller's lease and submission. Returns the claim id. (The leases are
-    /// assigned, as a supervisor would, so other waiting work does not get in the way.)
-    public func submittedClaim(
+    /// The codes the claim helpers use unless told otherwise: one billable diagnosis, one line.
+    public static let standardCodes = CodeAssignment(
+        diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]
+    )
+
+    /// An encounter taken through the real paths to `coded`: intake, a coder's lease, codes and
+    /// completion. Returns the encounter id. (The lease is assigned, as a supervisor would, so
+    /// other waiting work does not get in the way.)
+    public func codedEncounter(
         _ externalID: String,
         coder: UUID,
-        biller: UUID,
-        codes: CodeAssignment = CodeAssignment(
-            diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]
-        ),
+        codes: CodeAssignment = Fixture.standardCodes,
         patient: Person? = nil,
         subscriber: Person? = nil
     ) async throws -> UUID {
@@ -179,6 +181,21 @@ public struct Fixture: Sendable {
             encounterID: id, leaseID: lease.id, holder: coder, queue: .coding, to: .coded, action: "coding.completed",
             audit: .system
         )
+        return id
+    }
+
+    /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
+    /// handoff, a biller's lease and submission. Returns the claim id. (The leases are
+    /// assigned, as a supervisor would, so other waiting work does not get in the way.)
+    public func submittedClaim(
+        _ externalID: String,
+        coder: UUID,
+        biller: UUID,
+        codes: CodeAssignment = Fixture.standardCodes,
+        patient: Person? = nil,
+        subscriber: Person? = nil
+    ) async throws -> UUID {
+        let id = try await codedEncounter(externalID, coder: coder, codes: codes, patient: patient, subscriber: subscriber)
         let claims = ClaimStore(client: client, logger: TestDatabase.logger, queue: queue)
         let claimID = try await claims.handOff(encounterID: id, audit: .system)
         let billing = try await queue.reassign(encounterID: id, to: biller, reason: "test", audit: .system)
