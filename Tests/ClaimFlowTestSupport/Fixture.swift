@@ -203,6 +203,53 @@ public struct Fixture: Sendable {
         return claimID
     }
 
+    /// Records the next 837P interchange of the outbox (what the batcher does before it writes
+    /// the file), so the payer's answers can find its claims. Nil when the outbox is empty.
+    @discardableResult
+    public func recordInterchange(
+        limit: Int = 100, settings: X12Settings = X12Settings()
+    ) async throws
+        -> SubmissionStore.Interchange?
+    {
+        try await SubmissionStore(client: client, logger: TestDatabase.logger, queue: queue)
+            .recordNextInterchange(limit: limit, settings: settings)
+    }
+
+    /// Applies a payer's answer file (999, 277CA or 835) as the answers endpoint does, for this
+    /// practice.
+    @discardableResult
+    public func applyAnswer(_ text: String) async throws -> [AnswerStore.Outcome] {
+        try await AnswerStore(client: client, logger: TestDatabase.logger, queue: queue)
+            .apply(X12AnswerParser.parse(text), text: text, practiceIDs: [practiceID], audit: .system)
+    }
+
+    /// The replacement of a submitted claim, made the way ClaimFlow makes one: the claim goes
+    /// out in an interchange, the payer's 835 denies it with CARC 29 (a reason billing fixes),
+    /// which puts a frequency-7 claim version in billing carrying the payer's claim number
+    /// (`PAYER<remittanceControl>0`); a biller's lease and submission follow. Returns the new
+    /// claim version's id.
+    public func replacementClaim(of claimID: UUID, biller: UUID, remittanceControl: Int = 903) async throws -> UUID {
+        let batched = try await count("SELECT count(*)::int FROM interchange_claims WHERE claim_id = \(claimID)")
+        if batched == 0 { try await recordInterchange() }
+        let pcn = X12Claim.patientControlNumber(for: claimID)
+        let outcomes = try await applyAnswer(X12AnswerFiles.remittance([(pcn, 0, "29")], control: remittanceControl))
+        guard outcomes.map(\.routedTo) == ["billing"] else {
+            throw TestSetupError("the denial was not routed to billing: \(outcomes)")
+        }
+        let rows = try await client.query(
+            "SELECT id, encounter_id FROM claims WHERE replaces_claim_id = \(claimID) AND status = 'ready'",
+            logger: TestDatabase.logger
+        )
+        for try await (replacement, encounterID) in rows.decode((UUID, UUID).self) {
+            let lease = try await queue.reassign(encounterID: encounterID, to: biller, reason: "test", audit: .system)
+            try await ClaimStore(client: client, logger: TestDatabase.logger, queue: queue).submit(
+                claimID: replacement, leaseID: lease.id, holder: biller, practiceIDs: [practiceID], audit: .system
+            )
+            return replacement
+        }
+        throw TestSetupError("the denial made no replacement of claim \(claimID)")
+    }
+
     /// Runs a query that returns one integer (a count, usually).
     public func count(_ query: PostgresQuery) async throws -> Int {
         let rows = try await client.query(query, logger: TestDatabase.logger)
