@@ -29,6 +29,12 @@ public actor WorkSignals {
     /// Whether notifications are being received.
     public var isListening: Bool { listening }
 
+    /// How many pullers are waiting on `queue` right now: a puller counts from the moment its
+    /// wait is registered until it is woken, times out or is cancelled.
+    public func waiterCount(for queue: WorkQueueName) -> Int {
+        waiters[queue]?.count ?? 0
+    }
+
     /// Records that work arrived in `queue` and wakes everyone waiting on it.
     public func signal(_ queue: WorkQueueName) {
         generations[queue, default: 0] &+= 1

@@ -20,7 +20,7 @@ struct LatencyTests {
             let notifier = WorkNotifier(client: client, signals: signals, logger: TestDatabase.logger)
             let listener = Task { try await notifier.run() }
             defer { listener.cancel() }
-            for _ in 0..<100 where !(await signals.isListening) { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<500 where !(await signals.isListening) { try await Task.sleep(for: .milliseconds(20)) }
             #expect(await signals.isListening)
 
             let clock = ContinuousClock()
@@ -30,14 +30,20 @@ struct LatencyTests {
                 )
                 return (lease, clock.now)
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // Enqueue only once the puller has looked, found nothing and is registered as
+            // waiting: an enqueue before that would be found by its first look, with no NOTIFY.
+            let registeredBy = clock.now + .seconds(10)
+            while await signals.waiterCount(for: .coding) == 0 && clock.now < registeredBy {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try #require(await signals.waiterCount(for: .coding) == 1, "the puller never started waiting")
             // The NOTIFY leaves when the intake transaction commits, which is when receive returns.
             let id = try await fixture.receive("LATE")
             let enqueuedAt = clock.now
             let (lease, wokeAt) = try await waiter.value
             #expect(lease?.encounterID == id)
             #expect(wokeAt - enqueuedAt < .seconds(1), "woke \(wokeAt - enqueuedAt) after the enqueue")
+            #expect(await signals.waiterCount(for: .coding) == 0)
         }
     }
-
 }

@@ -202,8 +202,18 @@ struct WorkQueueTests {
             let coder = try await fixture.user("coder")
             let id = try await fixture.receive("E1")
             let lease = try #require(try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system))
+            // Time enough for the database clock to move on, so a real extension is visible.
+            try await Task.sleep(for: .milliseconds(50))
             let beat = try await fixture.queue.heartbeat(encounterID: id, leaseID: lease.id, holder: coder)
-            #expect(beat.expiresAt >= lease.expiresAt)
+            #expect(beat.expiresAt > lease.expiresAt, "the heartbeat did not move the expiry on")
+            #expect(beat.id == lease.id && beat.holder == coder)
+            // The later expiry is the one stored, not just the one returned.
+            let stored = try #require(
+                try await fixture.client.query(
+                    "SELECT lease_expires_at FROM work_items WHERE encounter_id = \(id)", logger: TestDatabase.logger
+                ).decode(Date.self).first { _ in true }
+            )
+            #expect(stored == beat.expiresAt)
 
             try await fixture.queue.releaseLease(encounterID: id, reason: "rebalancing", audit: .system)
             try await expectStale(fixture, encounterID: id, leaseID: lease.id, holder: coder)
@@ -217,10 +227,18 @@ struct WorkQueueTests {
             let fixture = try await Fixture.make(client)
             let coder = try await fixture.user("coder")
             let signals = WorkSignals()
+            let deadline = Duration.milliseconds(300)
+            let clock = ContinuousClock()
+            let started = clock.now
             let lease = try await fixture.queue.pullNext(
-                userID: coder, queue: .coding, audit: .system, wait: .milliseconds(300), signals: signals
+                userID: coder, queue: .coding, audit: .system, wait: deadline, signals: signals
             )
+            let waited = clock.now - started
             #expect(lease == nil)
+            #expect(waited >= deadline, "gave up after \(waited), before its deadline")
+            // No tight bound: a slow machine may run late, but not by seconds.
+            #expect(waited < deadline + .seconds(5), "waited \(waited) for a deadline of \(deadline)")
+            #expect(await signals.waiterCount(for: .coding) == 0)
         }
     }
 

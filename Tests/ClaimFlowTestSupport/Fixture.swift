@@ -155,16 +155,18 @@ public struct Fixture: Sendable {
         }
     }
 
-    /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
-    /// handoff, a biller's lease and submission. Returns the claim id. (The leases are
-    /// assigned, as a supervisor would, so other waiting work does not get in the way.)
-    public func submittedClaim(
+    /// The codes the claim helpers use unless told otherwise: one billable diagnosis, one line.
+    public static let standardCodes = CodeAssignment(
+        diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]
+    )
+
+    /// An encounter taken through the real paths to `coded`: intake, a coder's lease, codes and
+    /// completion. Returns the encounter id. (The lease is assigned, as a supervisor would, so
+    /// other waiting work does not get in the way.)
+    public func codedEncounter(
         _ externalID: String,
         coder: UUID,
-        biller: UUID,
-        codes: CodeAssignment = CodeAssignment(
-            diagnoses: ["E119"], lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])]
-        ),
+        codes: CodeAssignment = Fixture.standardCodes,
         patient: Person? = nil,
         subscriber: Person? = nil
     ) async throws -> UUID {
@@ -179,11 +181,73 @@ public struct Fixture: Sendable {
             encounterID: id, leaseID: lease.id, holder: coder, queue: .coding, to: .coded, action: "coding.completed",
             audit: .system
         )
+        return id
+    }
+
+    /// A claim taken through the real paths: intake, a coder's lease, codes, completion, the
+    /// handoff, a biller's lease and submission. Returns the claim id. (The leases are
+    /// assigned, as a supervisor would, so other waiting work does not get in the way.)
+    public func submittedClaim(
+        _ externalID: String,
+        coder: UUID,
+        biller: UUID,
+        codes: CodeAssignment = Fixture.standardCodes,
+        patient: Person? = nil,
+        subscriber: Person? = nil
+    ) async throws -> UUID {
+        let id = try await codedEncounter(externalID, coder: coder, codes: codes, patient: patient, subscriber: subscriber)
         let claims = ClaimStore(client: client, logger: TestDatabase.logger, queue: queue)
         let claimID = try await claims.handOff(encounterID: id, audit: .system)
         let billing = try await queue.reassign(encounterID: id, to: biller, reason: "test", audit: .system)
         try await claims.submit(claimID: claimID, leaseID: billing.id, holder: biller, practiceIDs: [practiceID], audit: .system)
         return claimID
+    }
+
+    /// Records the next 837P interchange of the outbox (what the batcher does before it writes
+    /// the file), so the payer's answers can find its claims. Nil when the outbox is empty.
+    @discardableResult
+    public func recordInterchange(
+        limit: Int = 100, settings: X12Settings = X12Settings()
+    ) async throws
+        -> SubmissionStore.Interchange?
+    {
+        try await SubmissionStore(client: client, logger: TestDatabase.logger, queue: queue)
+            .recordNextInterchange(limit: limit, settings: settings)
+    }
+
+    /// Applies a payer's answer file (999, 277CA or 835) as the answers endpoint does, for this
+    /// practice.
+    @discardableResult
+    public func applyAnswer(_ text: String) async throws -> [AnswerStore.Outcome] {
+        try await AnswerStore(client: client, logger: TestDatabase.logger, queue: queue)
+            .apply(X12AnswerParser.parse(text), text: text, practiceIDs: [practiceID], audit: .system)
+    }
+
+    /// The replacement of a submitted claim, made the way ClaimFlow makes one: the claim goes
+    /// out in an interchange, the payer's 835 denies it with CARC 29 (a reason billing fixes),
+    /// which puts a frequency-7 claim version in billing carrying the payer's claim number
+    /// (`PAYER<remittanceControl>0`); a biller's lease and submission follow. Returns the new
+    /// claim version's id.
+    public func replacementClaim(of claimID: UUID, biller: UUID, remittanceControl: Int = 903) async throws -> UUID {
+        let batched = try await count("SELECT count(*)::int FROM interchange_claims WHERE claim_id = \(claimID)")
+        if batched == 0 { try await recordInterchange() }
+        let pcn = X12Claim.patientControlNumber(for: claimID)
+        let outcomes = try await applyAnswer(X12AnswerFiles.remittance([(pcn, 0, "29")], control: remittanceControl))
+        guard outcomes.map(\.routedTo) == ["billing"] else {
+            throw TestSetupError("the denial was not routed to billing: \(outcomes)")
+        }
+        let rows = try await client.query(
+            "SELECT id, encounter_id FROM claims WHERE replaces_claim_id = \(claimID) AND status = 'ready'",
+            logger: TestDatabase.logger
+        )
+        for try await (replacement, encounterID) in rows.decode((UUID, UUID).self) {
+            let lease = try await queue.reassign(encounterID: encounterID, to: biller, reason: "test", audit: .system)
+            try await ClaimStore(client: client, logger: TestDatabase.logger, queue: queue).submit(
+                claimID: replacement, leaseID: lease.id, holder: biller, practiceIDs: [practiceID], audit: .system
+            )
+            return replacement
+        }
+        throw TestSetupError("the denial made no replacement of claim \(claimID)")
     }
 
     /// Runs a query that returns one integer (a count, usually).

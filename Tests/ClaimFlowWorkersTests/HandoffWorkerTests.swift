@@ -105,16 +105,24 @@ struct HandoffWorkerTests {
         }
     }
 
-    @Test("a batch that fails part-way changes nothing")
+    @Test("a batch that fails part-way changes nothing; a clean pass then hands every encounter off")
     func failedBatchIsAtomic() async throws {
         try await TestDatabase.withMigrated { client, _ in
             let fixture = try await Fixture.make(client)
-            let ids = try await fixture.receiveMany(3)
-            try await client.query("UPDATE encounters SET stage = 'coding' WHERE id = ANY (\(ids))", logger: TestDatabase.logger)
-            try await client.query("UPDATE encounters SET stage = 'coded' WHERE id = ANY (\(ids))", logger: TestDatabase.logger)
-            try await client.query("DELETE FROM work_items", logger: TestDatabase.logger)
+            let coder = try await fixture.user("coder")
+            _ = try await CodeSetStore(client: client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            // Three encounters coded through the real paths with codes the rules pass: each
+            // would become a claim in billing.
+            var ids: [UUID] = []
+            for index in 0..<3 { ids.append(try await fixture.codedEncounter("PART-\(index)", coder: coder)) }
+            // The batch takes the oldest change first; the last one is made the last of the batch.
+            try await client.query(
+                "UPDATE encounters SET updated_at = now() + interval '1 hour' WHERE id = \(ids[2])", logger: TestDatabase.logger)
             // A work item already standing in the billing queue for the last one makes its
-            // handoff fail (one open work item per encounter) after the first two succeeded.
+            // handoff fail (one open work item per encounter), after the first two were handed off.
             try await client.query(
                 """
                 INSERT INTO work_items (encounter_id, queue, practice_id, waiting_stage)
@@ -122,14 +130,27 @@ struct HandoffWorkerTests {
                 """,
                 logger: TestDatabase.logger
             )
-            try await client.query(
-                "UPDATE encounters SET updated_at = now() + interval '1 hour' WHERE id = \(ids[2])", logger: TestDatabase.logger)
+            let before = try await TableSnapshot.take(client)
+
             let worker = HandoffWorker(client: client, logger: TestDatabase.logger)
-            await #expect(throws: (any Error).self) { _ = try await worker.runBatch() }
+            let error = await #expect(throws: PSQLError.self) { _ = try await worker.runBatch() }
+            #expect(error?.serverInfo?[.sqlState] == "23505", "\(String(reflecting: error))")
+            #expect(error?.serverInfo?[.constraintName] == "work_items_encounter_id_key")
+            // Nothing of the batch was committed: not the first two handoffs either.
             #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 3)
             #expect(try await fixture.count("SELECT count(*)::int FROM claims") == 0)
             #expect(try await fixture.count("SELECT count(*)::int FROM handoff_findings") == 0)
             #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action LIKE 'handoff.%'") == 0)
+            #expect(try await TableSnapshot.take(client).differences(from: before) == [])
+
+            // With the obstacle gone, one clean pass hands all three off.
+            try await client.query("DELETE FROM work_items WHERE encounter_id = \(ids[2])", logger: TestDatabase.logger)
+            let result = try await worker.runBatch()
+            #expect(result.passed == 3 && result.returned == 0)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'ready_to_bill'") == 3)
+            #expect(try await fixture.count("SELECT count(DISTINCT encounter_id)::int FROM claims WHERE status = 'ready'") == 3)
+            #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE queue = 'billing'") == 3)
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action = 'handoff.passed'") == 3)
         }
     }
 }

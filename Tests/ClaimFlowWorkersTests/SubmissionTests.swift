@@ -51,18 +51,23 @@ struct SubmissionTests {
             default:
                 break
             }
-            let claimID = try await fixture.submittedClaim(
+            var claimID = try await fixture.submittedClaim(
                 name.replacingOccurrences(of: " ", with: "-").filter { $0.isLetter || $0.isNumber || $0 == "-" },
                 coder: coder, biller: biller, codes: codes, patient: patient, subscriber: subscriber
             )
             if name == "replacement claim" {
-                let original = try await fixture.submittedClaim("ORIGINAL", coder: coder, biller: biller)
-                try await client.query(
-                    """
-                    UPDATE claims SET frequency_code = '7', replaces_claim_id = \(original), payer_claim_number = 'PCN20261102001'
-                    WHERE id = \(claimID)
-                    """,
-                    logger: TestDatabase.logger
+                // The real path: sent, denied by the payer's 835 for a reason billing fixes,
+                // and replaced by a new claim version that billing submits.
+                let original = claimID
+                claimID = try await fixture.replacementClaim(of: original, biller: biller, remittanceControl: 2611)
+                #expect(
+                    try await fixture.count(
+                        """
+                        SELECT count(*)::int FROM claims
+                        WHERE id = \(claimID) AND version = 2 AND frequency_code = '7' AND replaces_claim_id = \(original)
+                          AND payer_claim_number = 'PAYER26110' AND status = 'submitted'
+                        """
+                    ) == 1
                 )
             }
             let text = try await SubmissionStore(client: client, logger: TestDatabase.logger, queue: fixture.queue)
@@ -73,7 +78,7 @@ struct SubmissionTests {
             case "12 diagnoses": #expect(text.contains("HI*ABK:E119*ABF:I10") && text.contains("ABF:QA00101"))
             case "4 modifiers": #expect(text.contains("SV1*HC:20610:RT:59:XS:25*95*UN*1"))
             case "patient not the subscriber": #expect(text.contains("PAT*19") && text.contains("NM1*QC*1*OKAFOR*MAYA"))
-            case "replacement claim": #expect(text.contains(":B:7*") && text.contains("REF*F8*PCN20261102001"))
+            case "replacement claim": #expect(text.contains(":B:7*") && text.contains("REF*F8*PAYER26110"))
             case "names with * ~ :": #expect(!text.contains("Ann*Marie") && text.contains("NM1*IL*1*O'BRIEN SMITH JR"))
             default: break
             }
@@ -113,37 +118,78 @@ struct SubmissionTests {
         }
     }
 
+    /// An X12 file as segments of elements. The files end each segment with `~` and a line feed.
+    static func segments(of text: String) -> [[String]] {
+        text.split(separator: "~").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            .map { $0.components(separatedBy: "*") }
+    }
+
     @Test("the batcher puts each submitted claim in one interchange; control numbers never repeat; files pass pyx12")
     func batcherOutput() async throws {
         try await TestDatabase.withMigrated { client, _ in
             let fixture = try await Fixture.make(client)
             let coder = try await fixture.user("coder")
             let biller = try await fixture.user("biller", roles: [.biller])
-            var claims: [UUID] = []
-            for index in 0..<5 { claims.append(try await fixture.submittedClaim("OUT-\(index)", coder: coder, biller: biller)) }
             let outbox = FileManager.default.temporaryDirectory.appending(path: "claimflow-outbox-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: outbox) }
             let batcher = SubmissionBatcher(
                 client: client, queue: fixture.queue, outbox: outbox, settings: X12Settings(), logger: TestDatabase.logger,
                 batchSize: 2
             )
-            #expect(try await batcher.runOnce() == 5)
-            #expect(try await batcher.runOnce() == 0)
+            // Three passes of the batcher, each over claims submitted since the last one.
+            var submitted: [UUID] = []
+            for (pass, count) in [5, 3, 1].enumerated() {
+                for index in 0..<count {
+                    submitted.append(try await fixture.submittedClaim("OUT-\(pass)-\(index)", coder: coder, biller: biller))
+                }
+                #expect(try await batcher.runOnce() == count)
+                #expect(try await batcher.runOnce() == 0)
+            }
             let files = try FileManager.default.contentsOfDirectory(atPath: outbox.path).filter { $0.hasSuffix(".837") }.sorted()
-            #expect(files.count == 3)
-            var controls: [String] = []
-            var clms = 0
+            #expect(files.count == 3 + 2 + 1)
+
+            var interchangeNumbers: [String] = []
+            var groupNumbers: [String] = []
+            var transactionIDs: [String] = []
+            var claimNumbers: [String] = []
             for file in files {
-                let url = outbox.appending(path: file)
-                let text = try String(contentsOf: url, encoding: .utf8)
-                controls.append(String(text.dropFirst(90).prefix(9)))
-                clms += text.components(separatedBy: "\nCLM*").count - 1
-                let verdict = try PyX12.validate(url)
+                let text = try String(contentsOf: outbox.appending(path: file), encoding: .utf8)
+                let segments = Self.segments(of: text)
+                let isa = try #require(segments.first { $0[0] == "ISA" })
+                let iea = try #require(segments.first { $0[0] == "IEA" })
+                let gs = try #require(segments.first { $0[0] == "GS" })
+                let ge = try #require(segments.first { $0[0] == "GE" })
+                #expect(iea[2] == isa[13], "\(file): IEA02 \(iea[2]) is not ISA13 \(isa[13])")
+                #expect(ge[2] == gs[6], "\(file): GE02 \(ge[2]) is not GS06 \(gs[6])")
+                #expect(file == "claimflow-\(isa[13]).837")
+                interchangeNumbers.append(isa[13])
+                groupNumbers.append(gs[6])
+                // Within the group: one ST02 per transaction set, none twice, each closed by
+                // its own SE02, as many as GE01 says.
+                let sets = segments.filter { $0[0] == "ST" }.map { $0[2] }
+                #expect(sets.count == Set(sets).count, "\(file): ST02 repeats within the group: \(sets)")
+                #expect(segments.filter { $0[0] == "SE" }.map { $0[2] } == sets)
+                #expect(ge[1] == String(sets.count))
+                // BHT03 (ISA13 and ST02) names each transaction set across every file.
+                transactionIDs += segments.filter { $0[0] == "BHT" }.map { $0[3] }
+                claimNumbers += segments.filter { $0[0] == "CLM" }.map { $0[1] }
+                let verdict = try PyX12.validate(outbox.appending(path: file))
                 #expect(verdict.ok, "\(file): \(verdict.output)")
             }
-            #expect(Set(controls).count == 3)
-            #expect(clms == 5)
-            #expect(try await fixture.count("SELECT count(*)::int FROM interchange_claims") == 5)
+            // Control numbers never repeat, within a pass or across passes.
+            #expect(Set(interchangeNumbers).count == files.count, "ISA13 repeats: \(interchangeNumbers)")
+            #expect(Set(groupNumbers).count == files.count, "GS06 repeats: \(groupNumbers)")
+            #expect(Set(transactionIDs).count == submitted.count, "a transaction set id repeats: \(transactionIDs)")
+
+            // Every submitted claim is in exactly one interchange: the same set, no claim twice.
+            let expected = submitted.map { X12Claim.patientControlNumber(for: $0) }
+            #expect(claimNumbers.count == submitted.count, "\(claimNumbers.count) claims in the files, \(submitted.count) submitted")
+            #expect(Set(claimNumbers) == Set(expected))
+            var recorded: [UUID] = []
+            let rows = try await client.query("SELECT claim_id FROM interchange_claims", logger: TestDatabase.logger)
+            for try await id in rows.decode(UUID.self) { recorded.append(id) }
+            #expect(recorded.count == submitted.count)
+            #expect(Set(recorded) == Set(submitted))
             #expect(try await fixture.count("SELECT count(*)::int FROM interchanges WHERE written_at IS NULL") == 0)
         }
     }

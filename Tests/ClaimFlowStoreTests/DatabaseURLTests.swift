@@ -1,0 +1,121 @@
+import ClaimFlowStore
+import PostgresNIO
+import Testing
+
+@Suite("DATABASE_URL parsing")
+struct DatabaseURLTests {
+    /// What a URL should come to.
+    struct Parsed: Sendable, CustomTestStringConvertible {
+        let url: String
+        var host: String? = nil
+        var port = 5432
+        var socketDirectory: String? = nil
+        var username = "app"
+        var password: String? = nil
+        var database = "claims"
+        var tlsMode = DatabaseURL.TLSMode.prefer
+
+        var testDescription: String { url }
+    }
+
+    static let valid: [Parsed] = [
+        Parsed(
+            url: "postgres://app:secret@db.example.com:6543/claims?sslmode=disable", host: "db.example.com", port: 6543,
+            password: "secret", tlsMode: .disable),
+        Parsed(url: "postgresql://app@db.example.com/claims?sslmode=prefer", host: "db.example.com", tlsMode: .prefer),
+        // No sslmode is prefer, as in libpq.
+        Parsed(url: "postgres://app@db.example.com/claims", host: "db.example.com", tlsMode: .prefer),
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=require", host: "db.example.com", tlsMode: .require),
+        // verify-ca is read as require: encrypted, the certificate not checked.
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-ca", host: "db.example.com", tlsMode: .require),
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-full", host: "db.example.com", tlsMode: .verifyFull),
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=allow", host: "db.example.com", tlsMode: .disable),
+        Parsed(url: "POSTGRES://app@db.example.com/claims?application_name=x", host: "db.example.com"),
+        // User, password and database are percent-decoded.
+        Parsed(
+            url: "postgres://cl%40im:p%40ss%2Fw%3Ard@db.example.com/claim%20flow", host: "db.example.com", username: "cl@im",
+            password: "p@ss/w:rd", database: "claim flow"),
+        // Unix sockets: the directory in `host=`, the port naming the socket file.
+        Parsed(url: "postgres://app@/claims?host=/var/run/postgresql", socketDirectory: "/var/run/postgresql"),
+        Parsed(url: "postgres://app@:6543/claims?host=/tmp/pg", port: 6543, socketDirectory: "/tmp/pg"),
+        Parsed(url: "postgres://app@/claims?host=%2Fvar%2Frun%2Fpostgresql", socketDirectory: "/var/run/postgresql"),
+        Parsed(
+            url: "postgres://app:secret@/claims?host=%2Ftmp%2Fclaim%20flow%2Fsockets&sslmode=disable",
+            socketDirectory: "/tmp/claim flow/sockets", password: "secret", tlsMode: .disable),
+        // A socket directory wins over a host name.
+        Parsed(url: "postgres://app@db.example.com/claims?host=/var/run/postgresql", socketDirectory: "/var/run/postgresql"),
+    ]
+
+    @Test("a usable URL gives its host or socket, port, user, password, database and sslmode", arguments: valid)
+    func parses(_ expected: Parsed) throws {
+        let url = try DatabaseURL(expected.url)
+        #expect(url.host == expected.host)
+        #expect(url.port == expected.port)
+        #expect(url.socketDirectory == expected.socketDirectory)
+        #expect(url.username == expected.username)
+        #expect(url.password == expected.password)
+        #expect(url.database == expected.database)
+        #expect(url.tlsMode == expected.tlsMode)
+
+        // The connection PostgresNIO makes: TCP to the host, or the socket file in the directory.
+        let configuration = url.clientConfiguration()
+        if let directory = expected.socketDirectory {
+            #expect(configuration.unixSocketPath == "\(directory)/.s.PGSQL.\(expected.port)")
+            #expect(configuration.host == nil)
+            #expect(url.description == "\(directory)/.s.PGSQL.\(expected.port) database \(expected.database)")
+        } else {
+            #expect(configuration.host == expected.host)
+            #expect(configuration.port == expected.port)
+            #expect(configuration.unixSocketPath == nil)
+        }
+        #expect(configuration.username == expected.username)
+        #expect(configuration.database == expected.database)
+        // The password is never shown.
+        if let password = expected.password {
+            #expect(!url.description.contains(password) && !url.redacted.contains(password))
+        }
+        // The redacted form of a TCP address reads back as the same address.
+        if url.socketDirectory == nil {
+            let again = try DatabaseURL(url.redacted)
+            #expect(again.host == url.host && again.port == url.port && again.tlsMode == url.tlsMode)
+            #expect(again.username == url.username && again.database == url.database && again.password == nil)
+        }
+    }
+
+    static let invalid: [(url: String, reason: String)] = [
+        ("", "expected postgres://user:password@host:port/database"),
+        ("not a url", "expected postgres://user:password@host:port/database"),
+        ("mysql://app@db.example.com/claims", "expected postgres://user:password@host:port/database"),
+        ("http://app@db.example.com/claims", "expected postgres://user:password@host:port/database"),
+        ("postgres://app@db.example.com", "the URL names no database (postgres://user@host:port/DATABASE)"),
+        ("postgres://app@db.example.com/", "the URL names no database (postgres://user@host:port/DATABASE)"),
+        ("postgres://app@db.example.com/claims/more", "the URL names no database (postgres://user@host:port/DATABASE)"),
+        ("postgres://db.example.com/claims", "the URL names no user (postgres://USER@host:port/database)"),
+        ("postgres://:secret@db.example.com/claims", "the URL names no user (postgres://USER@host:port/database)"),
+        ("postgres://app@/claims", "the URL names no host (postgres://user@HOST:port/database)"),
+        ("postgres://app@/claims?host=", "the URL names no host (postgres://user@HOST:port/database)"),
+        // A socket directory must be absolute.
+        ("postgres://app@/claims?host=run/postgresql", "the URL names no host (postgres://user@HOST:port/database)"),
+        ("postgres://app@db.example.com:0/claims", "port 0 is out of range"),
+        ("postgres://app@db.example.com:70000/claims", "port 70000 is out of range"),
+        ("postgres://app@db.example.com/claims?sslmode=bogus", "unknown sslmode 'bogus'"),
+        ("postgres://app@db.example.com/claims?sslmode=", "unknown sslmode ''"),
+        // Modes are lower case, as in libpq.
+        ("postgres://app@db.example.com/claims?sslmode=REQUIRE", "unknown sslmode 'REQUIRE'"),
+    ]
+
+    @Test("an unusable URL is refused with the reason in words", arguments: invalid)
+    func refuses(_ url: String, _ reason: String) {
+        let error = #expect(throws: InvalidDatabaseURL.self) { try DatabaseURL(url) }
+        #expect(error?.reason == reason)
+        #expect(error?.description == "DATABASE_URL is not a usable PostgreSQL URL: \(reason)")
+    }
+
+    @Test("an embedded server's socket address needs no TLS")
+    func socketAddress() {
+        let url = DatabaseURL(socketDirectory: "/tmp/claimflow-pg", port: 55432, username: "claimflow", database: "claims")
+        #expect(url.tlsMode == .disable)
+        #expect(url.clientConfiguration().unixSocketPath == "/tmp/claimflow-pg/.s.PGSQL.55432")
+        #expect(url.redacted == "postgres://claimflow@/claims?host=/tmp/claimflow-pg")
+    }
+}
