@@ -78,30 +78,18 @@ struct CommandLineTests {
         chmod(base.path, 0o755)
         defer { try? FileManager.default.removeItem(at: base) }
         let dataDirectory = base.appending(path: "postgres")
-        let port = try freePort()
 
-        let server = try ClaimFlowProcess.start(
-            ["serve", "--data-dir", dataDirectory.path, "--port", String(port), "--log-level", "notice"],
-            environment: ["DATABASE_URL": nil]
-        )
-        var healthy = false
-        for _ in 0..<600 where !healthy {
-            try await Task.sleep(for: .milliseconds(100))
-            healthy =
-                (try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
-                    try await client.get("/healthz").status.code == 200
-                }) ?? false
-        }
-        #expect(healthy, "no /healthz answer; stderr: \(server.standardErrorSoFar)")
-        let ready = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
-            try await client.get("/readyz").status.code
-        }
-        #expect(ready == 200)
+        // Port 0: the server binds a port the kernel picks and reports it, so no two tests collide.
         let postmasterPID = dataDirectory.appending(path: "postmaster.pid")
-        #expect(FileManager.default.fileExists(atPath: postmasterPID.path))
-
-        server.signal(SIGINT)
-        let outcome = try await server.wait(timeout: .seconds(60))
+        let (healthy, outcome) = try await ServedClaimFlow.run(
+            ["--data-dir", dataDirectory.path, "--log-level", "notice"], environment: ["DATABASE_URL": nil], timeout: .seconds(120)
+        ) { server in
+            #expect(FileManager.default.fileExists(atPath: postmasterPID.path))
+            return try await TestClient.withClient(host: "127.0.0.1", port: server.port) { client in
+                try await client.get("/healthz").status.code
+            }
+        }
+        #expect(healthy == 200)
         #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
         #expect(!FileManager.default.fileExists(atPath: postmasterPID.path), "the embedded PostgreSQL still runs")
         #expect(outcome.standardError.contains("embedded PostgreSQL runs as the 'postgres' user") || getuid() != 0)
@@ -113,24 +101,6 @@ struct CommandLineTests {
         #expect(lines.count == 1, "expected one line, got: \(outcome.standardError)")
         #expect(outcome.standardError.contains(text), "got: \(outcome.standardError)")
         #expect(!outcome.standardError.contains("Fatal error") && !outcome.standardError.contains("0x0"))
-    }
-
-    /// A port nobody listens on right now (the kernel picks it).
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw TestSetupError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
