@@ -3,7 +3,9 @@ import ClaimFlowAPI
 import ClaimFlowStore
 import ClaimFlowWorkers
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import PostgresNIO
 import ServiceLifecycle
 import UnixSignals
@@ -45,7 +47,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Address to listen on (env CLAIMFLOW_HOST).")
     var host: String = environment("CLAIMFLOW_HOST") ?? "127.0.0.1"
 
-    @Option(help: "Port to listen on (env CLAIMFLOW_PORT).")
+    @Option(help: "Port to listen on; 0 lets the system pick one, which the 'ClaimFlow listening' line reports (env CLAIMFLOW_PORT).")
     var port: Int = environment("CLAIMFLOW_PORT").flatMap(Int.init) ?? 8080
 
     var settings: ServerSettings { ServerSettings(host: host, port: port) }
@@ -103,11 +105,17 @@ struct Runtime {
         )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }
-        let app = buildApplication(dependencies, settings: settings, services: services)
-        logger.notice(
-            "ClaimFlow listening",
-            metadata: ["url": "http://\(settings.host):\(settings.port)", "database": "\(databaseURL.redacted)"]
-        )
+        let base = buildApplication(dependencies, settings: settings, services: services)
+        // Said once the socket is bound, with the bound port: the kernel's choice when --port is 0.
+        let app = AnnouncedApplication(base: base) { [logger] boundPort in
+            let port = boundPort ?? settings.port
+            logger.notice(
+                "ClaimFlow listening",
+                metadata: [
+                    "url": "http://\(settings.host):\(port)", "port": "\(port)", "database": "\(databaseURL.redacted)",
+                ]
+            )
+        }
         try await app.runService()
     }
 
@@ -122,5 +130,27 @@ struct Runtime {
         )
         logger.notice("ClaimFlow workers running")
         try await group.run()
+    }
+}
+
+/// An application that says where it listens once the socket is bound, so `--port 0`
+/// reports the port the kernel picked.
+struct AnnouncedApplication<Base: ApplicationProtocol>: ApplicationProtocol {
+    typealias Responder = Base.Responder
+
+    let base: Base
+    let announce: @Sendable (Int?) -> Void
+
+    var responder: Responder { get async throws { try await base.responder } }
+    var server: HTTPServerBuilder { base.server }
+    var eventLoopGroup: any EventLoopGroup { base.eventLoopGroup }
+    var configuration: ApplicationConfiguration { base.configuration }
+    var logger: Logger { base.logger }
+    var services: [any Service] { base.services }
+    var processesRunBeforeServerStart: [@Sendable () async throws -> Void] { base.processesRunBeforeServerStart }
+
+    @Sendable func onServerRunning(_ channel: any Channel) async {
+        await base.onServerRunning(channel)
+        announce(channel.localAddress?.port)
     }
 }
