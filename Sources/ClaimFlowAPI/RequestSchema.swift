@@ -68,8 +68,10 @@ indirect enum JSONSchema: Sendable {
     static let npi = JSONSchema.string(
         StringRule(pattern: "^[0-9]{10}$", expected: "a valid 10-digit NPI", check: { NPI($0) != nil })
     )
-    /// A reason for a supervisor's or biller's action, kept on the audit trail.
-    static let reason = text(500)
+    /// A reason for a supervisor's or biller's action, kept on the audit trail: blank is no reason.
+    static let reason = JSONSchema.string(
+        StringRule(length: 1...500, pattern: "\\S", expected: "a reason, with at least one character that is not a space")
+    )
     /// A body of just the caller's lease id.
     static let leaseOnly = JSONSchema.object([.required("lease_id", .uuid)])
 }

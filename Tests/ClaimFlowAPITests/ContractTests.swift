@@ -393,13 +393,14 @@ struct ContractWalker: @unchecked Sendable {
                 refuse("not-a-listed-value")
             } else if let format = schema["format"] as? String {
                 refuse(format == "date" ? "2026-02-30" : "not-a-\(format)")
-            } else if schema["pattern"] != nil {
-                refuse("#!")
             } else {
+                let pattern = schema["pattern"] as? String
+                let matches = { (text: String) in pattern.map { text.range(of: $0, options: .regularExpression) != nil } ?? true }
+                if pattern != nil, let outside = ["#!", " ", "\u{1}"].first(where: { !matches($0) }) { refuse(outside) }
                 let minimum = schema["minLength"] as? Int ?? 0
                 if minimum > 0 { refuse(String(repeating: "a", count: minimum - 1)) }
                 if let maximum = schema["maxLength"] as? Int {
-                    accept(String(repeating: "a", count: maximum))
+                    if matches(String(repeating: "a", count: maximum)) { accept(String(repeating: "a", count: maximum)) }
                     refuse(String(repeating: "a", count: maximum + 1))
                     // Characters are counted as PostgreSQL counts them: a combining accent is one.
                     if maximum >= 2 { accept(String(repeating: "e\u{301}", count: maximum / 2)) }

@@ -71,6 +71,31 @@ struct WorkControlTests {
         }
     }
 
+    @Test("a supervisor's reassign, release and priority change and a biller's return each require a reason, and a blank one is none")
+    func reasonsAreRequired() async throws {
+        try await APIHarness.run { h, c in
+            let (encounter, _) = try await leasedCoding(h, c)
+            let (claim, lease) = try await leasedBilling(h, c)
+            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let requests: [(String, String, [String: Any])] = [
+                (h.tokens[.supervisor]!, "/api/v1/supervisor/work/\(encounter)/reassign", ["to_user": h.users[.coder]!.uuidString]),
+                (h.tokens[.supervisor]!, "/api/v1/supervisor/work/\(encounter)/release", [:]),
+                (h.tokens[.supervisor]!, "/api/v1/supervisor/work/\(encounter)/priority", ["priority": 90]),
+                (h.tokens[.biller]!, "/api/v1/biller/claims/\(claim)/return", ["lease_id": lease.uuidString]),
+            ]
+            for (token, uri, body) in requests {
+                for reason: Any? in [nil, "", "   "] {
+                    var sent = body
+                    sent["reason"] = reason
+                    let reply = try await c.send(.post, uri, token: token, json: sent)
+                    let paths = (reply.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+                    #expect(reply.status == 422 && paths == ["$.reason"], "\(uri) reason \(String(describing: reason)): \(reply.body)")
+                }
+            }
+            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+        }
+    }
+
     @Test("a long poll is capped at 30 seconds, and an empty queue answers 204 once the wait is over")
     func longPollCapAndEmpty() async throws {
         try await APIHarness.run { h, c in
