@@ -166,6 +166,7 @@ public struct WorkQueue: DatabaseBacked {
 
     /// Like ``pullNext(userID:queue:audit:)``, but when nothing is available waits up to
     /// `wait` for work to arrive, woken by LISTEN/NOTIFY through `signals` rather than polling.
+    /// Once `signals` is shut down, returns nil without taking a lease.
     public func pullNext(
         userID: UUID,
         queue: WorkQueueName,
@@ -175,6 +176,9 @@ public struct WorkQueue: DatabaseBacked {
     ) async throws -> Lease? {
         let deadline = ContinuousClock.now + wait
         while true {
+            // No new leases once shutdown began: the server is draining and a puller woken for
+            // it answers "nothing" rather than taking work it may never get to.
+            if await signals.isShutDown { return nil }
             // Read the generation before looking, so work that arrives between an empty look and
             // the wait below still wakes us.
             let generation = await signals.generation(of: queue)

@@ -15,6 +15,9 @@ public actor WorkSignals {
     /// While the LISTEN connection is down, waits are cut short so pullers fall back to
     /// looking again every `fallbackInterval` rather than sleeping through new work.
     private var listening = false
+    /// Set once the process begins to shut down: every waiter has been woken and no wait
+    /// starts again, so open long polls answer at once instead of holding the shutdown up.
+    private var shuttingDown = false
     private let fallbackInterval: Duration
 
     public init(fallbackInterval: Duration = .seconds(1)) {
@@ -35,6 +38,20 @@ public actor WorkSignals {
         waiters[queue]?.count ?? 0
     }
 
+    /// Whether ``shutDown()`` has been called.
+    public var isShutDown: Bool { shuttingDown }
+
+    /// Wakes every waiting puller and makes every later wait return at once. Called when the
+    /// process begins a graceful shutdown, so the server's drain is not held up by long polls.
+    public func shutDown() {
+        shuttingDown = true
+        let woken = waiters
+        waiters = [:]
+        for queue in woken.values {
+            for continuation in queue.values { continuation.resume() }
+        }
+    }
+
     /// Records that work arrived in `queue` and wakes everyone waiting on it.
     public func signal(_ queue: WorkQueueName) {
         generations[queue, default: 0] &+= 1
@@ -48,10 +65,10 @@ public actor WorkSignals {
         if value { for queue in WorkQueueName.allCases { signal(queue) } }
     }
 
-    /// Returns when the queue's generation passes `generation`, at `deadline`, or on
-    /// cancellation, whichever comes first.
+    /// Returns when the queue's generation passes `generation`, at `deadline`, on
+    /// cancellation, or on ``shutDown()``, whichever comes first.
     public func wait(for queue: WorkQueueName, after generation: UInt64, until deadline: ContinuousClock.Instant) async {
-        guard generations[queue, default: 0] == generation else { return }
+        guard !shuttingDown, generations[queue, default: 0] == generation else { return }
         let limit = listening ? deadline : min(deadline, ContinuousClock.now + fallbackInterval)
         let id = UUID()
         let timer = Task { [weak self] in
@@ -74,6 +91,26 @@ public actor WorkSignals {
 
     private func wake(_ id: UUID, in queue: WorkQueueName) {
         waiters[queue]?.removeValue(forKey: id)?.resume()
+    }
+}
+
+/// Ends open long polls when the process begins a graceful shutdown, by calling
+/// ``WorkSignals/shutDown()``.
+///
+/// A service group shuts its services down last to first, and an HTTP server drains its
+/// in-flight requests before it returns, so this service must come after the server in the
+/// group: it is then told first, and the server's drain does not wait for long polls to run out.
+public struct LongPollShutdown: Service {
+    let signals: WorkSignals
+
+    public init(signals: WorkSignals) {
+        self.signals = signals
+    }
+
+    public func run() async throws {
+        // Cancellation ends the wait too; either way no puller should go on waiting.
+        try? await gracefulShutdown()
+        await signals.shutDown()
     }
 }
 

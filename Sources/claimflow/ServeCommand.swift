@@ -116,7 +116,16 @@ struct Runtime {
                 ]
             )
         }
-        try await app.runService()
+        // The long-poll closer comes after the server: the group shuts services down last to first,
+        // so open long polls end with 204 before the server waits for in-flight requests.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, LongPollShutdown(signals: signals)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
     }
 
     func work() async throws {

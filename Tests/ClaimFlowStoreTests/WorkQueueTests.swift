@@ -242,6 +242,42 @@ struct WorkQueueTests {
         }
     }
 
+    @Test("shutDown wakes a waiting puller at once, empty-handed, and later pulls take no lease though work is there")
+    func shutDownEndsWaits() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let coder = try await fixture.user("coder")
+            let signals = WorkSignals()
+            let queue = fixture.queue
+            let clock = ContinuousClock()
+            let waiting = Task {
+                try await queue.pullNext(userID: coder, queue: .coding, audit: .system, wait: .seconds(30), signals: signals)
+            }
+            let registeredBy = clock.now + .seconds(10)
+            while await signals.waiterCount(for: .coding) == 0 && clock.now < registeredBy {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try #require(await signals.waiterCount(for: .coding) == 1, "the puller never started waiting")
+
+            let stopped = clock.now
+            await signals.shutDown()
+            #expect(try await waiting.value == nil)
+            let woken = clock.now - stopped
+            #expect(woken < .seconds(5), "the waiting puller took \(woken) to wake")
+            #expect(await signals.waiterCount(for: .coding) == 0)
+
+            // Work that arrives now stays in the queue: no lease once shutdown began.
+            let id = try await fixture.receive("E1")
+            let started = clock.now
+            let late = try await queue.pullNext(
+                userID: coder, queue: .coding, audit: .system, wait: .seconds(30), signals: signals
+            )
+            #expect(late == nil)
+            #expect(clock.now - started < .seconds(5))
+            #expect(try await fixture.encounters.stage(of: id) == .readyToCode)
+        }
+    }
+
     /// Every holder's write with a dead lease is refused as stale.
     private func expectStale(_ fixture: Fixture, encounterID: UUID, leaseID: UUID, holder: UUID) async throws {
         let queue = fixture.queue

@@ -1,0 +1,117 @@
+import ClaimFlowCore
+import ClaimFlowStore
+import ClaimFlowTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("claimflow serve shutdown")
+struct ShutdownTests {
+    /// What one long poll got, and when.
+    struct Answer: Sendable {
+        let queue: String
+        let status: Int?
+        let error: String?
+        let at: ContinuousClock.Instant
+    }
+
+    /// The answers so far, so the test can tell that no poll has answered before the signal.
+    actor Answers {
+        private(set) var all: [Answer] = []
+        func add(_ answer: Answer) { all.append(answer) }
+    }
+
+    @Test(
+        "SIGTERM with 8 open long polls (wait=30) answers each 204 within seconds, hands out no lease, and serve exits 0 within 10 seconds"
+    )
+    func sigtermEndsLongPolls() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_stop")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
+        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
+        // Four coders and four billers, each with its own token; the queues stay empty.
+        let pullers = try await TestDatabase.withClient(url) { client in
+            let fixture = try await Fixture.make(client)
+            var pullers: [(queue: String, token: String)] = []
+            for index in 0..<4 {
+                for (queue, role) in [("coder", Role.coder), ("biller", Role.biller)] {
+                    let id = try await fixture.user("\(queue)-\(index)", roles: [role])
+                    pullers.append((queue, try await fixture.users.issueToken(userID: id, label: "t", audit: .system)))
+                }
+            }
+            return pullers
+        }
+
+        let server = try await ServedClaimFlow.start(["--log-level", "notice"], environment: environment)
+        let answers = Answers()
+        let port = server.port
+        let polls = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (queue, token) in pullers {
+                    group.addTask {
+                        let answer: Answer
+                        do {
+                            // A read timeout past the 30-second wait, so only the server ends the poll.
+                            let status = try await TestClient.withClient(
+                                host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(40))
+                            ) { client in
+                                try await APIClient(client: client).send(.post, "/api/v1/\(queue)/next?wait=30", token: token).status
+                            }
+                            answer = Answer(queue: queue, status: status, error: nil, at: .now)
+                        } catch {
+                            answer = Answer(queue: queue, status: nil, error: "\(error)", at: .now)
+                        }
+                        await answers.add(answer)
+                    }
+                }
+            }
+        }
+        // Each poll looks once (one short query) and then waits; give them time to get there.
+        try await Task.sleep(for: .milliseconds(1500))
+        let early = await answers.all
+        #expect(early.isEmpty, "long polls answered before the signal: \(early)")
+
+        let signalled = ContinuousClock.now
+        server.process.signal(SIGTERM)
+        // Bounded: `wait` kills the process after 10 seconds, which also ends every poll.
+        let exit = Task { () -> (Result<ClaimFlowProcess.Outcome, any Error>, Duration) in
+            let outcome = await Result { try await server.process.wait(timeout: .seconds(10)) }
+            return (outcome, ContinuousClock.now - signalled)
+        }
+        await polls.value
+        let (outcome, secondsToExit) = await exit.value
+        let all = await answers.all
+        let answered = all.filter { $0.status == 204 }
+        let slowest = all.map { $0.at - signalled }.max() ?? .zero
+        print(
+            "shutdown with 8 long polls: \(answered.count) of \(all.count) answered 204, slowest \(slowest) after SIGTERM;"
+                + " exited \(secondsToExit) after SIGTERM"
+        )
+
+        #expect(all.count == 8)
+        #expect(answered.count == 8, "answers: \(all.map { "\($0.queue): \($0.status.map(String.init) ?? $0.error ?? "")" })")
+        #expect(slowest < .seconds(5), "the slowest long poll answered \(slowest) after SIGTERM")
+        switch outcome {
+        case .success(let outcome):
+            #expect(outcome.status == 0, "\(outcome.standardError.suffix(2000))")
+        case .failure(let error):
+            Issue.record("serve did not exit: \(error)")
+        }
+        #expect(secondsToExit < .seconds(10))
+        #expect(try await CLIDatabase.integer(url, "SELECT count(*)::int FROM work_items WHERE lease_id IS NOT NULL") == 0)
+        #expect(try await CLIDatabase.integer(url, "SELECT count(*)::int FROM events WHERE action = 'work.pulled'") == 0)
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The result of an async throwing call.
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
