@@ -223,15 +223,22 @@ public struct AnswerStore: QueueStore {
 
     /// The next claim version of the same codes, ready for billing: a replacement (frequency 7,
     /// carrying the payer's claim number) when the payer adjudicated the previous one, else an
-    /// original (1).
+    /// original (1). Its snapshot is the previous version's, with that frequency and REF*F8
+    /// number: the payer's answer changes how the claim is sent, not what it says.
     private func newClaimVersion(after claimID: UUID, replaces: Bool, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
             INSERT INTO claims (encounter_id, version, coding_version, frequency_code, replaces_claim_id, payer_claim_number,
-                                total_charge, coded_by)
-            SELECT encounter_id, version + 1, coding_version, CASE WHEN \(replaces) THEN '7' ELSE '1' END,
-                   CASE WHEN \(replaces) THEN id END, CASE WHEN \(replaces) THEN payer_claim_number END, total_charge, coded_by
-            FROM claims WHERE id = \(claimID)
+                                total_charge, coded_by, snapshot)
+            SELECT c.encounter_id, c.version + 1, c.coding_version, n.frequency_code, n.replaces_claim_id, n.payer_claim_number,
+                   c.total_charge, c.coded_by,
+                   c.snapshot || jsonb_build_object('frequencyCode', n.frequency_code,
+                                                    'replacedPayerClaimNumber', n.payer_claim_number)
+            FROM claims c,
+                 LATERAL (SELECT CASE WHEN \(replaces) THEN '7' ELSE '1' END AS frequency_code,
+                                 CASE WHEN \(replaces) THEN c.id END AS replaces_claim_id,
+                                 CASE WHEN \(replaces) THEN c.payer_claim_number END AS payer_claim_number) n
+            WHERE c.id = \(claimID)
             """,
             logger: logger
         )

@@ -54,8 +54,8 @@ public struct SubmissionStore: QueueStore {
                     _ = try X12Writer.interchange(settings.envelope(interchange: 1, group: 1, at: now), claims: [claim])
                     batch.append(claim)
                 } catch {
-                    // Submit checks this, so only data changed since then lands here; the claim
-                    // waits in the outbox for billing to fix it.
+                    // Submit checked this same snapshot, so only a stricter writer (a newer build)
+                    // lands a claim here; it waits in the outbox for billing to fix it.
                     logger.error("claim cannot be written as an 837P", metadata: ["claim_id": "\(id)", "reason": "\(error)"])
                 }
             }

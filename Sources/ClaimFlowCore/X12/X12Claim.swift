@@ -8,7 +8,7 @@ public import Foundation
 /// would change what is billed.
 public struct X12Claim: Sendable, Hashable {
     /// The clinician who performed the services (loop 2310B).
-    public struct RenderingProvider: Sendable, Hashable {
+    public struct RenderingProvider: Sendable, Hashable, Codable {
         public var npi: String
         public var firstName: String
         public var lastName: String
