@@ -236,8 +236,8 @@ struct WorkQueueTests {
             let waited = clock.now - started
             #expect(lease == nil)
             #expect(waited >= deadline, "gave up after \(waited), before its deadline")
-            // No tight bound: a slow machine may run late, but not by seconds.
-            #expect(waited < deadline + .seconds(5), "waited \(waited) for a deadline of \(deadline)")
+            // Nothing waits forever; the bound is loose because the whole suite shares two cores.
+            #expect(waited < deadline + .seconds(60), "waited \(waited) for a deadline of \(deadline)")
             #expect(await signals.waiterCount(for: .coding) == 0)
         }
     }
