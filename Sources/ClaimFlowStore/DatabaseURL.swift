@@ -48,16 +48,20 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
 
-        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        guard !path.isEmpty, !path.contains("/") else {
+        // The path is split while still encoded, so an encoded `/` (`%2F`) is part of the name;
+        // each part is then decoded exactly once (`%2541` is `%41`, not `A`).
+        let encodedPath = components.percentEncodedPath
+        let path = encodedPath.hasPrefix("/") ? String(encodedPath.dropFirst()) : encodedPath
+        guard !path.isEmpty, !path.contains("/"), let database = path.removingPercentEncoding else {
             throw InvalidDatabaseURL(reason: "the URL names no database (postgres://user@host:port/DATABASE)")
         }
+        // URLComponents' `user` and `password` are already decoded.
         guard let user = components.user, !user.isEmpty else {
             throw InvalidDatabaseURL(reason: "the URL names no user (postgres://USER@host:port/database)")
         }
-        self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        self.database = path.removingPercentEncoding ?? path
+        self.username = user
+        self.password = components.password
+        self.database = database
         self.port = components.port ?? 5432
         guard (1...65535).contains(self.port) else {
             throw InvalidDatabaseURL(reason: "port \(self.port) is out of range")
@@ -90,10 +94,19 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     }
 
     /// The same URL with every part except the password.
+    /// User and database are percent-encoded again, so the text reads back as the same address.
     public var redacted: String {
-        if let socketDirectory { return "postgres://\(username)@/\(database)?host=\(socketDirectory)" }
+        let user = Self.encoded(username)
+        let name = Self.encoded(database)
+        if let socketDirectory { return "postgres://\(user)@/\(name)?host=\(Self.encoded(socketDirectory, keeping: "/"))" }
         let hostPart = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
-        return "postgres://\(username)@\(hostPart):\(port)/\(database)?sslmode=\(tlsMode.rawValue)"
+        return "postgres://\(user)@\(hostPart):\(port)/\(name)?sslmode=\(tlsMode.rawValue)"
+    }
+
+    /// `text` with every character but ASCII letters, digits, `-._~` and `kept` percent-encoded.
+    private static func encoded(_ text: String, keeping kept: String = "") -> String {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + kept)
+        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 
     /// TLS as the mode asks: `prefer` and `require` encrypt without checking the certificate

@@ -35,6 +35,29 @@ struct DatabaseURLTests {
         Parsed(
             url: "postgres://cl%40im:p%40ss%2Fw%3Ard@db.example.com/claim%20flow", host: "db.example.com", username: "cl@im",
             password: "p@ss/w:rd", database: "claim flow"),
+        // Decoded once only: `%25` is a literal `%`, so `%2541` stays `%41` and is not read as `A`.
+        Parsed(
+            url: "postgres://a%2541b:p%2541ss@db.example.com/c%2541d", host: "db.example.com", username: "a%41b",
+            password: "p%41ss", database: "c%41d"),
+        Parsed(
+            url: "postgres://a%25b:p%25%2525@db.example.com/claims%25", host: "db.example.com", username: "a%b",
+            password: "p%%25", database: "claims%"),
+        Parsed(
+            url: "postgres://a%40b:p%40ss@db.example.com/claims%40east", host: "db.example.com", username: "a@b",
+            password: "p@ss", database: "claims@east"),
+        Parsed(
+            url: "postgres://a%2540b:p%2540ss@db.example.com/claims%2540east", host: "db.example.com", username: "a%40b",
+            password: "p%40ss", database: "claims%40east"),
+        // An encoded slash is part of the name, not a path separator.
+        Parsed(
+            url: "postgres://a%2Fb:p%2Fss@db.example.com/claim%2Fflow", host: "db.example.com", username: "a/b",
+            password: "p/ss", database: "claim/flow"),
+        Parsed(
+            url: "postgres://a%252Fb:p%252Fss@db.example.com/claim%252Fflow", host: "db.example.com", username: "a%2Fb",
+            password: "p%2Fss", database: "claim%2Fflow"),
+        Parsed(
+            url: "postgres://a%2Fb:p%2Fss@/claim%2Fflow?host=/tmp/pg", socketDirectory: "/tmp/pg", username: "a/b", password: "p/ss",
+            database: "claim/flow"),
         // Unix sockets: the directory in `host=`, the port naming the socket file.
         Parsed(url: "postgres://app@/claims?host=/var/run/postgresql", socketDirectory: "/var/run/postgresql"),
         Parsed(url: "postgres://app@:6543/claims?host=/tmp/pg", port: 6543, socketDirectory: "/tmp/pg"),
@@ -74,11 +97,14 @@ struct DatabaseURLTests {
         if let password = expected.password {
             #expect(!url.description.contains(password) && !url.redacted.contains(password))
         }
-        // The redacted form of a TCP address reads back as the same address.
+        // The redacted form reads back as the same user and database, and for TCP the same
+        // address; a socket's, the same directory.
+        let again = try DatabaseURL(url.redacted)
+        #expect(again.username == url.username && again.database == url.database && again.password == nil)
         if url.socketDirectory == nil {
-            let again = try DatabaseURL(url.redacted)
             #expect(again.host == url.host && again.port == url.port && again.tlsMode == url.tlsMode)
-            #expect(again.username == url.username && again.database == url.database && again.password == nil)
+        } else {
+            #expect(again.socketDirectory == url.socketDirectory)
         }
     }
 
