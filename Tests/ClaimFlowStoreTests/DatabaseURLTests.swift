@@ -1,6 +1,8 @@
-import ClaimFlowStore
+import NIOSSL
 import PostgresNIO
 import Testing
+
+@testable import ClaimFlowStore
 
 @Suite("DATABASE_URL parsing")
 struct DatabaseURLTests {
@@ -26,8 +28,7 @@ struct DatabaseURLTests {
         // No sslmode is prefer, as in libpq.
         Parsed(url: "postgres://app@db.example.com/claims", host: "db.example.com", tlsMode: .prefer),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=require", host: "db.example.com", tlsMode: .require),
-        // verify-ca is read as require: encrypted, the certificate not checked.
-        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-ca", host: "db.example.com", tlsMode: .require),
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-ca", host: "db.example.com", tlsMode: .verifyCA),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-full", host: "db.example.com", tlsMode: .verifyFull),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=allow", host: "db.example.com", tlsMode: .disable),
         Parsed(url: "POSTGRES://app@db.example.com/claims?application_name=x", host: "db.example.com"),
@@ -103,9 +104,65 @@ struct DatabaseURLTests {
         #expect(again.username == url.username && again.database == url.database && again.password == nil)
         if url.socketDirectory == nil {
             #expect(again.host == url.host && again.port == url.port && again.tlsMode == url.tlsMode)
+            #expect(again.rootCertificates == url.rootCertificates)
         } else {
             #expect(again.socketDirectory == url.socketDirectory)
         }
+    }
+
+    /// What TLS an `sslmode` (and `sslrootcert`) should come to, as libpq reads them.
+    struct TLSCase: Sendable, CustomTestStringConvertible {
+        let query: String
+        let mode: DatabaseURL.TLSMode
+        let verification: CertificateVerification
+        var roots: NIOSSLTrustRoots = .default
+        var rootCertificates: DatabaseURL.RootCertificates? = nil
+
+        var testDescription: String { query }
+    }
+
+    static let tlsCases: [TLSCase] = [
+        TLSCase(query: "sslmode=disable", mode: .disable, verification: .none),
+        TLSCase(query: "sslmode=allow", mode: .disable, verification: .none),
+        TLSCase(query: "", mode: .prefer, verification: .none),
+        TLSCase(query: "sslmode=prefer", mode: .prefer, verification: .none),
+        TLSCase(query: "sslmode=require", mode: .require, verification: .none),
+        // verify-ca: the chain is checked (against the system's roots without sslrootcert), the host name not.
+        TLSCase(query: "sslmode=verify-ca", mode: .verifyCA, verification: .noHostnameVerification),
+        TLSCase(
+            query: "sslmode=verify-ca&sslrootcert=/etc/claimflow/ca.pem", mode: .verifyCA, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+        // verify-full: the chain and the host name.
+        TLSCase(query: "sslmode=verify-full", mode: .verifyFull, verification: .fullVerification),
+        TLSCase(
+            query: "sslmode=verify-full&sslrootcert=%2Fetc%2Fclaim%20flow%2Fca.pem", mode: .verifyFull,
+            verification: .fullVerification, roots: .file("/etc/claim flow/ca.pem"),
+            rootCertificates: .file("/etc/claim flow/ca.pem")),
+        TLSCase(
+            query: "sslmode=verify-full&sslrootcert=system", mode: .verifyFull, verification: .fullVerification,
+            rootCertificates: .system),
+        // sslrootcert=system alone means verify-full, as in libpq.
+        TLSCase(query: "sslrootcert=system", mode: .verifyFull, verification: .fullVerification, rootCertificates: .system),
+        // With a CA file, prefer and require check the chain as verify-ca does, as in libpq.
+        TLSCase(
+            query: "sslmode=require&sslrootcert=/etc/claimflow/ca.pem", mode: .require, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+        TLSCase(
+            query: "sslrootcert=/etc/claimflow/ca.pem", mode: .prefer, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+    ]
+
+    @Test("each sslmode gives libpq's certificate check and trust roots", arguments: tlsCases)
+    func tlsSettings(_ expected: TLSCase) throws {
+        let url = try DatabaseURL("postgres://app@db.example.com/claims?\(expected.query)")
+        #expect(url.tlsMode == expected.mode)
+        #expect(url.rootCertificates == expected.rootCertificates)
+        let settings = url.tlsSettings
+        #expect(settings.certificateVerification == expected.verification)
+        #expect(settings.trustRoots == expected.roots)
+        // The redacted form keeps the mode and the CAs.
+        let again = try DatabaseURL(url.redacted)
+        #expect(again.tlsMode == url.tlsMode && again.rootCertificates == url.rootCertificates)
     }
 
     static let invalid: [(url: String, reason: String)] = [
@@ -128,6 +185,11 @@ struct DatabaseURLTests {
         ("postgres://app@db.example.com/claims?sslmode=", "unknown sslmode ''"),
         // Modes are lower case, as in libpq.
         ("postgres://app@db.example.com/claims?sslmode=REQUIRE", "unknown sslmode 'REQUIRE'"),
+        ("postgres://app@db.example.com/claims?sslmode=verify-full&sslrootcert=", "sslrootcert names no file"),
+        // As libpq: the system's roots only with the host name checked.
+        ("postgres://app@db.example.com/claims?sslmode=verify-ca&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
+        ("postgres://app@db.example.com/claims?sslmode=require&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
+        ("postgres://app@db.example.com/claims?sslmode=disable&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
     ]
 
     @Test("an unusable URL is refused with the reason in words", arguments: invalid)
