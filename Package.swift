@@ -148,6 +148,7 @@ let package = Package(
                 "ClaimFlowCore",
                 "ClaimFlowStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

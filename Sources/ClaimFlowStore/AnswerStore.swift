@@ -59,12 +59,7 @@ public struct AnswerStore: QueueStore {
                     let claims = try await claimsForSet(set, practiceIDs: practiceIDs, position: position, on: connection)
                     for claim in claims {
                         if set.accepted {
-                            try await record(
-                                claim, kind: "999", outcome: "accepted", detail: ["codes": set.errorCodes.joined(separator: ",")],
-                                on: connection)
-                            outcomes.append(
-                                Outcome(
-                                    claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: true))
+                            outcomes.append(try await acknowledge(claim, codes: set.errorCodes, on: connection))
                         } else {
                             outcomes.append(
                                 try await reject(
@@ -126,6 +121,15 @@ public struct AnswerStore: QueueStore {
         try await record(
             claim, kind: "277CA", outcome: "accepted", detail: ["codes": ack.statusCodes.joined(separator: ",")], on: connection)
         return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: true)
+    }
+
+    /// A 999 that accepts a claim's transaction set only goes on record, once: the same answer
+    /// again (a replayed file) changes nothing.
+    private func acknowledge(_ claim: ClaimRow, codes: [String], on connection: PostgresConnection) async throws -> Outcome {
+        let detail = ["codes": codes.joined(separator: ",")]
+        let recorded = try await hasAnswer(claim, kind: "999", outcome: "accepted", detail: detail, on: connection)
+        if !recorded { try await record(claim, kind: "999", outcome: "accepted", detail: detail, on: connection) }
+        return Outcome(claimID: claim.id, encounterID: claim.encounterID, outcome: "accepted", routedTo: nil, changed: !recorded)
     }
 
     /// A rejection never reached adjudication: billing fixes the claim and sends a new version.
@@ -265,6 +269,23 @@ public struct AnswerStore: QueueStore {
             """,
             logger: logger
         )
+    }
+
+    /// Whether this claim already has this answer on record, codes and all.
+    private func hasAnswer(
+        _ claim: ClaimRow, kind: String, outcome: String, detail: [String: String], on connection: PostgresConnection
+    ) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM claim_answers
+                WHERE claim_id = \(claim.id) AND kind = \(kind) AND outcome = \(outcome) AND detail = \(try jsonObject(detail))::jsonb
+            )
+            """,
+            logger: logger
+        )
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
     }
 
     private func claim(

@@ -7,15 +7,27 @@ public import PostgresNIO
 ///
 /// Accepted forms: `postgres://user:password@host:port/database?sslmode=MODE` and, for a Unix
 /// socket, `postgres://user@/database?host=/socket/directory`. `sslmode` is `disable`,
-/// `prefer` (the default, as libpq), `require` (encrypt, no certificate check) or
-/// `verify-full`.
+/// `prefer` (the default, as libpq), `require` (encrypt, no certificate check), `verify-ca`
+/// (the server's certificate must chain to a trusted CA) or `verify-full` (and name the host).
+/// `sslrootcert` names the CA file to trust (`system`: the system's roots); without it the
+/// verifying modes trust the system's roots. As in libpq, `prefer` and `require` with a CA file
+/// check the chain as `verify-ca` does.
 public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// How to use TLS, in libpq's words.
     public enum TLSMode: String, Sendable {
         case disable
         case prefer
         case require
+        case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
+    }
+
+    /// Which certificate authorities a verified server certificate must chain to.
+    public enum RootCertificates: Sendable, Hashable {
+        /// The system's trusted roots.
+        case system
+        /// The CA certificates (PEM) in this file.
+        case file(String)
     }
 
     public var host: String?
@@ -25,6 +37,8 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     public var password: String?
     public var database: String
     public var tlsMode: TLSMode
+    /// `sslrootcert`: the CAs to trust; nil when the URL names none.
+    public var rootCertificates: RootCertificates?
 
     /// A local Unix-socket address (used by the embedded PostgreSQL).
     public init(socketDirectory: String, port: Int = 5432, username: String, database: String) {
@@ -35,6 +49,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         self.password = nil
         self.database = database
         self.tlsMode = .disable
+        self.rootCertificates = nil
     }
 
     /// Parses a `postgres://` or `postgresql://` URL.
@@ -48,16 +63,20 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
 
-        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        guard !path.isEmpty, !path.contains("/") else {
+        // The path is split while still encoded, so an encoded `/` (`%2F`) is part of the name;
+        // each part is then decoded exactly once (`%2541` is `%41`, not `A`).
+        let encodedPath = components.percentEncodedPath
+        let path = encodedPath.hasPrefix("/") ? String(encodedPath.dropFirst()) : encodedPath
+        guard !path.isEmpty, !path.contains("/"), let database = path.removingPercentEncoding else {
             throw InvalidDatabaseURL(reason: "the URL names no database (postgres://user@host:port/DATABASE)")
         }
+        // URLComponents' `user` and `password` are already decoded.
         guard let user = components.user, !user.isEmpty else {
             throw InvalidDatabaseURL(reason: "the URL names no user (postgres://USER@host:port/database)")
         }
-        self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        self.database = path.removingPercentEncoding ?? path
+        self.username = user
+        self.password = components.password
+        self.database = database
         self.port = components.port ?? 5432
         guard (1...65535).contains(self.port) else {
             throw InvalidDatabaseURL(reason: "port \(self.port) is out of range")
@@ -73,13 +92,26 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
             throw InvalidDatabaseURL(reason: "the URL names no host (postgres://user@HOST:port/database)")
         }
 
-        let mode = query["sslmode"] ?? "prefer"
+        switch query["sslrootcert"] {
+        case nil: self.rootCertificates = nil
+        case "system": self.rootCertificates = .system
+        case let path?:
+            guard !path.isEmpty else { throw InvalidDatabaseURL(reason: "sslrootcert names no file") }
+            self.rootCertificates = .file(path)
+        }
+
+        // As libpq: `sslrootcert=system` makes `verify-full` the default and refuses weaker modes.
+        let mode = query["sslmode"] ?? (rootCertificates == .system ? "verify-full" : "prefer")
         switch mode {
         case "disable", "allow": self.tlsMode = .disable
         case "prefer": self.tlsMode = .prefer
-        case "require", "verify-ca": self.tlsMode = .require
+        case "require": self.tlsMode = .require
+        case "verify-ca": self.tlsMode = .verifyCA
         case "verify-full": self.tlsMode = .verifyFull
         default: throw InvalidDatabaseURL(reason: "unknown sslmode '\(mode)'")
+        }
+        if rootCertificates == .system, tlsMode != .verifyFull {
+            throw InvalidDatabaseURL(reason: "sslrootcert=system needs sslmode=verify-full")
         }
     }
 
@@ -90,17 +122,50 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     }
 
     /// The same URL with every part except the password.
+    /// User and database are percent-encoded again, so the text reads back as the same address.
     public var redacted: String {
-        if let socketDirectory { return "postgres://\(username)@/\(database)?host=\(socketDirectory)" }
+        let user = Self.encoded(username)
+        let name = Self.encoded(database)
+        if let socketDirectory { return "postgres://\(user)@/\(name)?host=\(Self.encoded(socketDirectory, keeping: "/"))" }
         let hostPart = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
-        return "postgres://\(username)@\(hostPart):\(port)/\(database)?sslmode=\(tlsMode.rawValue)"
+        var text = "postgres://\(user)@\(hostPart):\(port)/\(name)?sslmode=\(tlsMode.rawValue)"
+        switch rootCertificates {
+        case nil: break
+        case .system: text += "&sslrootcert=system"
+        case .file(let path): text += "&sslrootcert=\(Self.encoded(path, keeping: "/"))"
+        }
+        return text
     }
 
-    /// TLS as the mode asks: `prefer` and `require` encrypt without checking the certificate
-    /// (as libpq does); `verify-full` checks it and the host name.
+    /// `text` with every character but ASCII letters, digits, `-._~` and `kept` percent-encoded.
+    private static func encoded(_ text: String, keeping kept: String = "") -> String {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + kept)
+        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// TLS as the mode asks, as libpq reads it: `verify-full` checks the server's certificate
+    /// chain and that it names the host; `verify-ca` checks the chain only; `prefer` and
+    /// `require` encrypt without a check, unless `sslrootcert` names a CA file, then they check
+    /// the chain as `verify-ca` does. The chain must lead to the `sslrootcert` CAs, else to the
+    /// system's roots.
     var tlsSettings: TLSConfiguration {
         var settings = TLSConfiguration.makeClientConfiguration()
-        if tlsMode != .verifyFull { settings.certificateVerification = .none }
+        switch rootCertificates {
+        case .file(let path): settings.trustRoots = .file(path)
+        case .system, nil: settings.trustRoots = .default
+        }
+        switch tlsMode {
+        case .verifyFull:
+            settings.certificateVerification = .fullVerification
+        case .verifyCA:
+            settings.certificateVerification = .noHostnameVerification
+        case .disable, .prefer, .require:
+            if case .file = rootCertificates {
+                settings.certificateVerification = .noHostnameVerification
+            } else {
+                settings.certificateVerification = .none
+            }
+        }
         return settings
     }
 
@@ -167,7 +232,7 @@ extension PostgresClient.Configuration: ServerConfiguration {
         switch mode {
         case .disable: .disable
         case .prefer: .prefer(settings)
-        case .require, .verifyFull: .require(settings)
+        case .require, .verifyCA, .verifyFull: .require(settings)
         }
     }
 }

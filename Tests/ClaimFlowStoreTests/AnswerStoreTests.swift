@@ -114,6 +114,33 @@ struct AnswerStoreTests {
         }
     }
 
+    @Test("replaying a 999 changes nothing, and says so for each claim")
+    func implementationAcknowledgmentReplay() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let sent = try await Self.sentClaims(fixture)
+            let rejected = sent.claims[1]
+            let file = X12AnswerFiles.implementationAcknowledgment(
+                group: sent.group, sets: sent.claims.map { (try! #require(sent.sets[$0]), $0 != rejected) }
+            )
+            let first = try await fixture.applyAnswer(file)
+            #expect(first.count == 3)
+            #expect(first.allSatisfy { $0.changed })
+
+            let before = try await TableSnapshot.take(client)
+            let replay = try await fixture.applyAnswer(file)
+            #expect(replay.map(\.claimID) == first.map(\.claimID))
+            #expect(replay.map(\.outcome) == first.map(\.outcome))
+            #expect(replay.map(\.routedTo) == first.map(\.routedTo))
+            #expect(replay.allSatisfy { !$0.changed })
+            #expect(try await TableSnapshot.take(client).differences(from: before) == [])
+            #expect(
+                try await fixture.count("SELECT count(*)::int FROM claim_answers WHERE claim_id = ANY (\(sent.claims)) AND kind = '999'")
+                    == 3
+            )
+        }
+    }
+
     @Test("replaying a 277CA changes nothing, and says so for each claim")
     func claimAcknowledgmentReplay() async throws {
         try await TestDatabase.withMigrated { client, _ in

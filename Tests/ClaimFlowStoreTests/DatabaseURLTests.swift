@@ -1,6 +1,8 @@
-import ClaimFlowStore
+import NIOSSL
 import PostgresNIO
 import Testing
+
+@testable import ClaimFlowStore
 
 @Suite("DATABASE_URL parsing")
 struct DatabaseURLTests {
@@ -26,8 +28,7 @@ struct DatabaseURLTests {
         // No sslmode is prefer, as in libpq.
         Parsed(url: "postgres://app@db.example.com/claims", host: "db.example.com", tlsMode: .prefer),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=require", host: "db.example.com", tlsMode: .require),
-        // verify-ca is read as require: encrypted, the certificate not checked.
-        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-ca", host: "db.example.com", tlsMode: .require),
+        Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-ca", host: "db.example.com", tlsMode: .verifyCA),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=verify-full", host: "db.example.com", tlsMode: .verifyFull),
         Parsed(url: "postgres://app@db.example.com/claims?sslmode=allow", host: "db.example.com", tlsMode: .disable),
         Parsed(url: "POSTGRES://app@db.example.com/claims?application_name=x", host: "db.example.com"),
@@ -35,6 +36,29 @@ struct DatabaseURLTests {
         Parsed(
             url: "postgres://cl%40im:p%40ss%2Fw%3Ard@db.example.com/claim%20flow", host: "db.example.com", username: "cl@im",
             password: "p@ss/w:rd", database: "claim flow"),
+        // Decoded once only: `%25` is a literal `%`, so `%2541` stays `%41` and is not read as `A`.
+        Parsed(
+            url: "postgres://a%2541b:p%2541ss@db.example.com/c%2541d", host: "db.example.com", username: "a%41b",
+            password: "p%41ss", database: "c%41d"),
+        Parsed(
+            url: "postgres://a%25b:p%25%2525@db.example.com/claims%25", host: "db.example.com", username: "a%b",
+            password: "p%%25", database: "claims%"),
+        Parsed(
+            url: "postgres://a%40b:p%40ss@db.example.com/claims%40east", host: "db.example.com", username: "a@b",
+            password: "p@ss", database: "claims@east"),
+        Parsed(
+            url: "postgres://a%2540b:p%2540ss@db.example.com/claims%2540east", host: "db.example.com", username: "a%40b",
+            password: "p%40ss", database: "claims%40east"),
+        // An encoded slash is part of the name, not a path separator.
+        Parsed(
+            url: "postgres://a%2Fb:p%2Fss@db.example.com/claim%2Fflow", host: "db.example.com", username: "a/b",
+            password: "p/ss", database: "claim/flow"),
+        Parsed(
+            url: "postgres://a%252Fb:p%252Fss@db.example.com/claim%252Fflow", host: "db.example.com", username: "a%2Fb",
+            password: "p%2Fss", database: "claim%2Fflow"),
+        Parsed(
+            url: "postgres://a%2Fb:p%2Fss@/claim%2Fflow?host=/tmp/pg", socketDirectory: "/tmp/pg", username: "a/b", password: "p/ss",
+            database: "claim/flow"),
         // Unix sockets: the directory in `host=`, the port naming the socket file.
         Parsed(url: "postgres://app@/claims?host=/var/run/postgresql", socketDirectory: "/var/run/postgresql"),
         Parsed(url: "postgres://app@:6543/claims?host=/tmp/pg", port: 6543, socketDirectory: "/tmp/pg"),
@@ -74,12 +98,71 @@ struct DatabaseURLTests {
         if let password = expected.password {
             #expect(!url.description.contains(password) && !url.redacted.contains(password))
         }
-        // The redacted form of a TCP address reads back as the same address.
+        // The redacted form reads back as the same user and database, and for TCP the same
+        // address; a socket's, the same directory.
+        let again = try DatabaseURL(url.redacted)
+        #expect(again.username == url.username && again.database == url.database && again.password == nil)
         if url.socketDirectory == nil {
-            let again = try DatabaseURL(url.redacted)
             #expect(again.host == url.host && again.port == url.port && again.tlsMode == url.tlsMode)
-            #expect(again.username == url.username && again.database == url.database && again.password == nil)
+            #expect(again.rootCertificates == url.rootCertificates)
+        } else {
+            #expect(again.socketDirectory == url.socketDirectory)
         }
+    }
+
+    /// What TLS an `sslmode` (and `sslrootcert`) should come to, as libpq reads them.
+    struct TLSCase: Sendable, CustomTestStringConvertible {
+        let query: String
+        let mode: DatabaseURL.TLSMode
+        let verification: CertificateVerification
+        var roots: NIOSSLTrustRoots = .default
+        var rootCertificates: DatabaseURL.RootCertificates? = nil
+
+        var testDescription: String { query }
+    }
+
+    static let tlsCases: [TLSCase] = [
+        TLSCase(query: "sslmode=disable", mode: .disable, verification: .none),
+        TLSCase(query: "sslmode=allow", mode: .disable, verification: .none),
+        TLSCase(query: "", mode: .prefer, verification: .none),
+        TLSCase(query: "sslmode=prefer", mode: .prefer, verification: .none),
+        TLSCase(query: "sslmode=require", mode: .require, verification: .none),
+        // verify-ca: the chain is checked (against the system's roots without sslrootcert), the host name not.
+        TLSCase(query: "sslmode=verify-ca", mode: .verifyCA, verification: .noHostnameVerification),
+        TLSCase(
+            query: "sslmode=verify-ca&sslrootcert=/etc/claimflow/ca.pem", mode: .verifyCA, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+        // verify-full: the chain and the host name.
+        TLSCase(query: "sslmode=verify-full", mode: .verifyFull, verification: .fullVerification),
+        TLSCase(
+            query: "sslmode=verify-full&sslrootcert=%2Fetc%2Fclaim%20flow%2Fca.pem", mode: .verifyFull,
+            verification: .fullVerification, roots: .file("/etc/claim flow/ca.pem"),
+            rootCertificates: .file("/etc/claim flow/ca.pem")),
+        TLSCase(
+            query: "sslmode=verify-full&sslrootcert=system", mode: .verifyFull, verification: .fullVerification,
+            rootCertificates: .system),
+        // sslrootcert=system alone means verify-full, as in libpq.
+        TLSCase(query: "sslrootcert=system", mode: .verifyFull, verification: .fullVerification, rootCertificates: .system),
+        // With a CA file, prefer and require check the chain as verify-ca does, as in libpq.
+        TLSCase(
+            query: "sslmode=require&sslrootcert=/etc/claimflow/ca.pem", mode: .require, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+        TLSCase(
+            query: "sslrootcert=/etc/claimflow/ca.pem", mode: .prefer, verification: .noHostnameVerification,
+            roots: .file("/etc/claimflow/ca.pem"), rootCertificates: .file("/etc/claimflow/ca.pem")),
+    ]
+
+    @Test("each sslmode gives libpq's certificate check and trust roots", arguments: tlsCases)
+    func tlsSettings(_ expected: TLSCase) throws {
+        let url = try DatabaseURL("postgres://app@db.example.com/claims?\(expected.query)")
+        #expect(url.tlsMode == expected.mode)
+        #expect(url.rootCertificates == expected.rootCertificates)
+        let settings = url.tlsSettings
+        #expect(settings.certificateVerification == expected.verification)
+        #expect(settings.trustRoots == expected.roots)
+        // The redacted form keeps the mode and the CAs.
+        let again = try DatabaseURL(url.redacted)
+        #expect(again.tlsMode == url.tlsMode && again.rootCertificates == url.rootCertificates)
     }
 
     static let invalid: [(url: String, reason: String)] = [
@@ -102,6 +185,11 @@ struct DatabaseURLTests {
         ("postgres://app@db.example.com/claims?sslmode=", "unknown sslmode ''"),
         // Modes are lower case, as in libpq.
         ("postgres://app@db.example.com/claims?sslmode=REQUIRE", "unknown sslmode 'REQUIRE'"),
+        ("postgres://app@db.example.com/claims?sslmode=verify-full&sslrootcert=", "sslrootcert names no file"),
+        // As libpq: the system's roots only with the host name checked.
+        ("postgres://app@db.example.com/claims?sslmode=verify-ca&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
+        ("postgres://app@db.example.com/claims?sslmode=require&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
+        ("postgres://app@db.example.com/claims?sslmode=disable&sslrootcert=system", "sslrootcert=system needs sslmode=verify-full"),
     ]
 
     @Test("an unusable URL is refused with the reason in words", arguments: invalid)
