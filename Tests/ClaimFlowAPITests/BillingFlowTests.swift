@@ -117,13 +117,13 @@ struct BillingFlowTests {
 
             // A replay of either file changes nothing in the database, and says so per claim.
             for (endpoint, file, count) in [("/api/v1/remittances", remittance, 3), ("/api/v1/acknowledgments", ack, 4)] {
-                let before = try await DatabaseSnapshot.take(h.fixture.client)
+                let before = try await TableSnapshot.ofWork(h.fixture.client)
                 let replay = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: file, contentType: "application/edi-x12")
                 #expect(replay.status == 200, "\(replay.body)")
                 let replayed = try #require(replay.json["claims"] as? [[String: Any]])
                 #expect(replayed.count == count)
                 #expect(replayed.allSatisfy { $0["changed"] as? Bool == false }, "\(replay.body)")
-                let after = try await DatabaseSnapshot.take(h.fixture.client)
+                let after = try await TableSnapshot.ofWork(h.fixture.client)
                 #expect(after == before, "\(endpoint) replay changed the database")
             }
         }
@@ -183,10 +183,10 @@ struct BillingFlowTests {
                 endpoint = "/api/v1/remittances"
                 expected = "this is a 277CA; this endpoint takes 835"
             }
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: text, contentType: "application/edi-x12")
             #expect(reply.status == 422, "\(reply.body)")
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
             #expect(reply.json["type"] as? String == "https://claimflow.dev/problems/x12-invalid")
             #expect((reply.json["detail"] as? String)?.contains(expected) == true, "\(reply.body)")
             #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE status = 'submitted'") == 1)

@@ -239,7 +239,7 @@ struct RoleMatrixTests {
                 "POST /api/v1/admin/users/{id}/tokens": ["label": "stolen"],
                 "POST /api/v1/admin/practices/{code}/providers": ["npi": "1234567893", "first_name": "Eve", "last_name": "Mallory"],
             ]
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             let templated = Self.cases.filter { $0.path.contains("{") }
             #expect(templated.count == 19, "every route that names a resource")
             for route in templated {
@@ -267,7 +267,7 @@ struct RoleMatrixTests {
                 #expect(reply.status == 422, "\(endpoint): \(reply.body)")
                 #expect((reply.json["detail"] as? String)?.contains("no claim sent by ClaimFlow has patient control number \(pcn)") == true)
             }
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before, "nothing of the other practice changed")
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before, "nothing of the other practice changed")
             #expect(try await other.encounters.stage(of: encounter) == .readyToCode)
             #expect(try await other.users.tokens(of: otherCoder).count == 1)
         }

@@ -76,7 +76,7 @@ struct WorkControlTests {
         try await APIHarness.run { h, c in
             let (encounter, _) = try await leasedCoding(h, c)
             let (claim, lease) = try await leasedBilling(h, c)
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             let requests: [(String, String, [String: Any])] = [
                 (h.tokens[.supervisor]!, "/api/v1/supervisor/work/\(encounter)/reassign", ["to_user": h.users[.coder]!.uuidString]),
                 (h.tokens[.supervisor]!, "/api/v1/supervisor/work/\(encounter)/release", [:]),
@@ -92,7 +92,7 @@ struct WorkControlTests {
                     #expect(reply.status == 422 && paths == ["$.reason"], "\(uri) reason \(String(describing: reason)): \(reply.body)")
                 }
             }
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
         }
     }
 
@@ -142,14 +142,14 @@ struct WorkControlTests {
             let claim = try #require(billing.uuid("claim", "id"))
             let lease = try #require(billing.uuid("lease", "id"))
 
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             let submitted = try await c.send(
                 .post, "/api/v1/biller/claims/\(claim)/submit", token: h.tokens[.biller], json: ["lease_id": lease.uuidString])
             #expect(submitted.status == 422, "\(submitted.body)")
             #expect(submitted.json["type"] as? String == "https://claimflow.dev/problems/unsubmittable")
             #expect((submitted.json["detail"] as? String)?.contains("address is required") == true, "\(submitted.body)")
             #expect(!submitted.body.contains("Lovelace") && !submitted.body.contains("1960"), "no PHI in the problem")
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
             // The lease still holds: the biller can send it back to coding to fix.
             let returned = try await c.send(
                 .post, "/api/v1/biller/claims/\(claim)/return", token: h.tokens[.biller],
@@ -166,14 +166,14 @@ struct WorkControlTests {
             let submitted = try await c.send(
                 .post, "/api/v1/biller/claims/\(claim)/submit", token: h.tokens[.biller], json: ["lease_id": lease.uuidString])
             #expect(submitted.status == 200, "\(submitted.body)")
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             let late = try await c.send(
                 .post, "/api/v1/biller/claims/\(claim)/return", token: h.tokens[.biller],
                 json: ["lease_id": lease.uuidString, "reason": "second thoughts"]
             )
             #expect(late.status == 409, "\(late.body)")
             #expect(late.json["type"] as? String == "https://claimflow.dev/problems/wrong-stage")
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
         }
     }
 
@@ -209,14 +209,14 @@ struct CodesLeaseTests {
             let encounter = try #require(pulled.uuid("claim", "encounter_id"))
             let lease = try #require(pulled.uuid("lease", "id"))
 
-            let before = try await DatabaseSnapshot.take(h.fixture.client)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
             var codes = APIHarness.codesBody()
             codes["lease_id"] = lease.uuidString
             codes["diagnoses"] = ["I10"]
             let saved = try await c.send(.put, "/api/v1/coder/encounters/\(encounter)/codes", token: token, json: codes)
             #expect(saved.status == 409, "\(saved.body)")
             #expect(saved.json["type"] as? String == "https://claimflow.dev/problems/stale-lease")
-            #expect(try await DatabaseSnapshot.take(h.fixture.client) == before)
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
         }
     }
 }

@@ -7,9 +7,9 @@ public struct TableSnapshot: Equatable, Sendable, CustomStringConvertible {
     /// Row count and a digest of every row, per table.
     public let tables: [String: String]
 
-    /// Every base table in the `public` schema, each as its row count and the MD5 of its rows
-    /// in a fixed order.
-    public static func take(_ client: PostgresClient) async throws -> TableSnapshot {
+    /// Every base table in the `public` schema but `excluding`, each as its row count and the
+    /// MD5 of its rows in a fixed order.
+    public static func take(_ client: PostgresClient, excluding: Set<String> = []) async throws -> TableSnapshot {
         var names: [String] = []
         let listed = try await client.query(
             """
@@ -21,7 +21,7 @@ public struct TableSnapshot: Equatable, Sendable, CustomStringConvertible {
         )
         for try await name in listed.decode(String.self) { names.append(name) }
         var tables: [String: String] = [:]
-        for name in names {
+        for name in names where !excluding.contains(name) {
             // The name comes from the catalog, quoted as an identifier.
             let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             let rows = try await client.query(
@@ -36,6 +36,12 @@ public struct TableSnapshot: Equatable, Sendable, CustomStringConvertible {
             for try await digest in rows.decode(String.self) { tables[name] = digest }
         }
         return TableSnapshot(tables: tables)
+    }
+
+    /// The request-level view: everything but the tokens' own bookkeeping (when each was last
+    /// used), which authenticating a request may write.
+    public static func ofWork(_ client: PostgresClient) async throws -> TableSnapshot {
+        try await take(client, excluding: ["api_tokens"])
     }
 
     /// The tables whose content differs from `other`'s, by name.
