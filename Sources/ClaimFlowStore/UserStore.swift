@@ -69,16 +69,19 @@ public struct UserStore: DatabaseStore {
     }
 
     /// Issues a new bearer token for the user and returns it. Only its SHA-256 digest is
-    /// stored, so this is the one time anyone sees the token.
-    public func issueToken(userID: UUID, label: String, audit: AuditContext) async throws -> String {
+    /// stored, so this is the one time anyone sees the token. With `expiresInDays` the token
+    /// stops working that many days from now; without it, it lives until revoked.
+    public func issueToken(
+        userID: UUID, label: String, expiresInDays: Int? = nil, audit: AuditContext
+    ) async throws -> String {
         let token = Self.makeToken()
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let logged = Self.tokenEvent("token.issued", userID: userID, audit: audit, rows: "FROM issued")
         let rows = try await client.query(
             """
             WITH issued AS (
-                INSERT INTO api_tokens (user_id, token_hash, label)
-                VALUES (\(userID), \(digest), \(label))
+                INSERT INTO api_tokens (user_id, token_hash, label, expires_at)
+                VALUES (\(userID), \(digest), \(label), now() + make_interval(days => \(expiresInDays)::int))
                 RETURNING id
             ), logged AS (
                 \(logged)
@@ -188,17 +191,22 @@ public struct UserStore: DatabaseStore {
         public let label: String
         public let createdAt: Date
         public let revokedAt: Date?
+        /// When the token stops working; nil for a token that lives until revoked.
+        public let expiresAt: Date?
     }
 
     /// The user's tokens, newest first.
     public func tokens(of userID: UUID) async throws -> [TokenInfo] {
         let rows = try await client.query(
-            "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at DESC",
+            """
+            SELECT id, label, created_at, revoked_at, expires_at FROM api_tokens
+            WHERE user_id = \(userID) ORDER BY created_at DESC
+            """,
             logger: logger
         )
         var result: [TokenInfo] = []
-        for try await (id, label, created, revoked) in rows.decode((UUID, String, Date, Date?).self) {
-            result.append(TokenInfo(id: id, label: label, createdAt: created, revokedAt: revoked))
+        for try await (id, label, created, revoked, expires) in rows.decode((UUID, String, Date, Date?, Date?).self) {
+            result.append(TokenInfo(id: id, label: label, createdAt: created, revokedAt: revoked, expiresAt: expires))
         }
         return result
     }

@@ -72,4 +72,27 @@ struct TokenStorageTests {
             #expect(try await fixture.users.principal(forToken: secret) == nil)
         }
     }
+
+    @Test("a token whose expiry has passed names no one; one that expires later works and is listed with its expiry")
+    func expiredTokensAreRefused() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let user = try await fixture.user("coder")
+            let forever = try await fixture.users.issueToken(userID: user, label: "forever", audit: .system)
+            let later = try await fixture.users.issueToken(userID: user, label: "later", expiresInDays: 30, audit: .system)
+            let past = try await fixture.users.issueToken(userID: user, label: "past", expiresInDays: 1, audit: .system)
+            _ = try await client.query(
+                "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE user_id = \(user) AND label = 'past'",
+                logger: TestDatabase.logger
+            )
+            #expect(try await fixture.users.principal(forToken: forever)?.userID == user)
+            #expect(try await fixture.users.principal(forToken: later)?.userID == user)
+            #expect(try await fixture.users.principal(forToken: past) == nil)
+
+            let listed = Dictionary(uniqueKeysWithValues: try await fixture.users.tokens(of: user).map { ($0.label, $0) })
+            #expect(listed["forever"]?.expiresAt == nil)
+            let expiry = try #require(listed["later"]?.expiresAt)
+            #expect(abs(expiry.timeIntervalSinceNow - 30 * 86_400) < 120)
+        }
+    }
 }
