@@ -114,17 +114,29 @@ public struct UserStore: DatabaseStore {
 
     /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
     /// and the user is active. Revocation therefore takes effect on the very next request.
+    ///
+    /// A successful lookup also records the token's `last_used_at`, at most once a minute so
+    /// that a busy token does not rewrite its row on every request, and in the same statement
+    /// (a writable CTE) so that authentication stays one round trip.
     public func principal(forToken token: String) async throws -> Principal? {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let rows = try await client.query(
             """
+            WITH live AS (
+                SELECT t.id AS token_id, u.id AS user_id
+                FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
+            ), touched AS (
+                UPDATE api_tokens SET last_used_at = now()
+                WHERE id IN (SELECT token_id FROM live)
+                  AND (last_used_at IS NULL OR last_used_at <= now() - interval '1 minute')
+            )
             SELECT u.id, u.username, u.roles, u.skills,
                    coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
-            FROM api_tokens t
-            JOIN users u ON u.id = t.user_id
+            FROM live
+            JOIN users u ON u.id = live.user_id
             LEFT JOIN user_practices up ON up.user_id = u.id
-            WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
-              AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
             GROUP BY u.id
             """,
             logger: logger
