@@ -48,7 +48,9 @@ struct AdminController: Sendable {
         group.post("users/{id}/tokens") { request, context in
             let body = try await request.decode(IssueTokenRequest.self)
             let id = try await manageableUser(context)
-            let token = try await stores.users.issueToken(userID: id, label: body.label ?? "", audit: context.audit)
+            let token = try await stores.users.issueToken(
+                userID: id, label: body.label ?? "", expiresInDays: body.expiresInDays, audit: context.audit
+            )
             return try JSONResponse.make(IssuedToken(userId: id, token: token), status: .created)
         }
         group.post("users/{id}/tokens/{token}/revoke") { _, context in

@@ -17,11 +17,14 @@ public struct AppDependencies: Sendable {
     public let x12: X12Settings
     /// What `GET /metrics` renders: the process's registry unless a test brings its own.
     public let metrics: PrometheusCollectorRegistry
+    /// Failed authentications allowed per client address and minute before 429.
+    public let authFailureLimit: Int
 
     public init(
         client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
-        metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry
+        metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry, authFailureLimit: Int = 20
     ) {
+        self.authFailureLimit = authFailureLimit
         self.client = client
         self.queue = queue
         self.signals = signals
@@ -93,7 +96,8 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])
         .addRoutes(to: router)
 
-    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: stores.users))
+    let failures = AuthFailureLimiter(limit: dependencies.authFailureLimit)
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: stores.users, failures: failures))
     IntakeController(stores: stores).addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
     CoderController(stores: stores).addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
     QueryAnswerController(stores: stores)

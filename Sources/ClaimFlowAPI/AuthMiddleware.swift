@@ -4,11 +4,36 @@ import Hummingbird
 import Logging
 
 /// Authenticates `Authorization: Bearer <token>` against the stored token digests and puts
-/// the user in the request context. A missing, unknown, expired or revoked token is 401.
+/// the user in the request context. A missing, malformed, unknown, expired or revoked token
+/// is 401 and counts as a failure of the client's address; an address with too many recent
+/// failures is answered 429 with `Retry-After`, for any request, without asking the database.
 struct AuthMiddleware: ClaimFlowMiddleware {
     let users: UserStore
+    let failures: AuthFailureLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let seconds = failures.retryAfter(context.clientAddress) {
+            var response = ProblemDetails(
+                type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests,
+                detail: "too many failed authentications from this address; try again in \(seconds) s"
+            ).response()
+            response.headers[.retryAfter] = "\(seconds)"
+            return response
+        }
+        let principal: Principal
+        do {
+            principal = try await authenticate(request)
+        } catch let error as APIError {
+            failures.recordFailure(context.clientAddress)
+            throw error
+        }
+        var context = context
+        context.principal = principal
+        context.logger[metadataKey: "user_id"] = "\(principal.userID)"
+        return try await next(request, context)
+    }
+
+    private func authenticate(_ request: Request) async throws -> Principal {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("send a bearer token: Authorization: Bearer <token>")
         }
@@ -19,10 +44,7 @@ struct AuthMiddleware: ClaimFlowMiddleware {
         guard let principal = try await users.principal(forToken: String(parts[1])) else {
             throw APIError.unauthorized("the token is not valid: unknown, expired or revoked")
         }
-        var context = context
-        context.principal = principal
-        context.logger[metadataKey: "user_id"] = "\(principal.userID)"
-        return try await next(request, context)
+        return principal
     }
 }
 

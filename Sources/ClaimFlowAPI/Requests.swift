@@ -269,7 +269,9 @@ struct CreateUserRequest: RequestBody {
 
 struct IssueTokenRequest: RequestBody {
     let label: String?
-    static let schema = JSONSchema.object([.optional("label", .text(200))])
+    let expiresInDays: Int?
+    enum CodingKeys: String, CodingKey { case label, expiresInDays = "expires_in_days" }
+    static let schema = JSONSchema.object([.optional("label", .text(200)), .optional("expires_in_days", .integer(1...3650))])
 }
 
 extension JSONSchema {

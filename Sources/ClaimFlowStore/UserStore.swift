@@ -69,16 +69,19 @@ public struct UserStore: DatabaseStore {
     }
 
     /// Issues a new bearer token for the user and returns it. Only its SHA-256 digest is
-    /// stored, so this is the one time anyone sees the token.
-    public func issueToken(userID: UUID, label: String, audit: AuditContext) async throws -> String {
+    /// stored, so this is the one time anyone sees the token. With `expiresInDays` the token
+    /// stops working that many days from now; without it, it lives until revoked.
+    public func issueToken(
+        userID: UUID, label: String, expiresInDays: Int? = nil, audit: AuditContext
+    ) async throws -> String {
         let token = Self.makeToken()
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let logged = Self.tokenEvent("token.issued", userID: userID, audit: audit, rows: "FROM issued")
         let rows = try await client.query(
             """
             WITH issued AS (
-                INSERT INTO api_tokens (user_id, token_hash, label)
-                VALUES (\(userID), \(digest), \(label))
+                INSERT INTO api_tokens (user_id, token_hash, label, expires_at)
+                VALUES (\(userID), \(digest), \(label), now() + make_interval(days => \(expiresInDays)::int))
                 RETURNING id
             ), logged AS (
                 \(logged)
@@ -111,17 +114,29 @@ public struct UserStore: DatabaseStore {
 
     /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
     /// and the user is active. Revocation therefore takes effect on the very next request.
+    ///
+    /// A successful lookup also records the token's `last_used_at`, at most once a minute so
+    /// that a busy token does not rewrite its row on every request, and in the same statement
+    /// (a writable CTE) so that authentication stays one round trip.
     public func principal(forToken token: String) async throws -> Principal? {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let rows = try await client.query(
             """
+            WITH live AS (
+                SELECT t.id AS token_id, u.id AS user_id
+                FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
+                  AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
+            ), touched AS (
+                UPDATE api_tokens SET last_used_at = now()
+                WHERE id IN (SELECT token_id FROM live)
+                  AND (last_used_at IS NULL OR last_used_at <= now() - interval '1 minute')
+            )
             SELECT u.id, u.username, u.roles, u.skills,
                    coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
-            FROM api_tokens t
-            JOIN users u ON u.id = t.user_id
+            FROM live
+            JOIN users u ON u.id = live.user_id
             LEFT JOIN user_practices up ON up.user_id = u.id
-            WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
-              AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
             GROUP BY u.id
             """,
             logger: logger
@@ -188,17 +203,22 @@ public struct UserStore: DatabaseStore {
         public let label: String
         public let createdAt: Date
         public let revokedAt: Date?
+        /// When the token stops working; nil for a token that lives until revoked.
+        public let expiresAt: Date?
     }
 
     /// The user's tokens, newest first.
     public func tokens(of userID: UUID) async throws -> [TokenInfo] {
         let rows = try await client.query(
-            "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE user_id = \(userID) ORDER BY created_at DESC",
+            """
+            SELECT id, label, created_at, revoked_at, expires_at FROM api_tokens
+            WHERE user_id = \(userID) ORDER BY created_at DESC
+            """,
             logger: logger
         )
         var result: [TokenInfo] = []
-        for try await (id, label, created, revoked) in rows.decode((UUID, String, Date, Date?).self) {
-            result.append(TokenInfo(id: id, label: label, createdAt: created, revokedAt: revoked))
+        for try await (id, label, created, revoked, expires) in rows.decode((UUID, String, Date, Date?, Date?).self) {
+            result.append(TokenInfo(id: id, label: label, createdAt: created, revokedAt: revoked, expiresAt: expires))
         }
         return result
     }

@@ -75,11 +75,19 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a new API token for a user and print it (once).")
 
         @OptionGroup var target: UserTokens
+        @Option(help: "Days until the token stops working (1-3650); without it, it lives until revoked.")
+        var expiresIn: Int?
+
+        func validate() throws {
+            if let days = expiresIn, !(1...3650).contains(days) {
+                throw ValidationError("--expires-in must be between 1 and 3650 days")
+            }
+        }
 
         func run() async throws {
-            let label = target.label
+            let (label, days) = (target.label, expiresIn)
             try await target.withUser { id, users in
-                print(try await users.issueToken(userID: id, label: label, audit: .system))
+                print(try await users.issueToken(userID: id, label: label, expiresInDays: days, audit: .system))
             }
         }
     }

@@ -21,6 +21,9 @@ struct APIHarness: Sendable {
     let tokens: [Role: String]
     let users: [Role: UUID]
     let signals = WorkSignals()
+    /// Failed authentications allowed per client address and minute. Router-mode requests
+    /// have no client address and share one bucket, so only live harnesses keep the default.
+    var authFailureLimit = Int.max
     /// This harness's own metrics: `GET /metrics` renders it, and the queue, the handoff worker
     /// and the sampler count into it, so a test reads exact values no other test touched.
     let metrics = PrometheusCollectorRegistry()
@@ -43,7 +46,9 @@ struct APIHarness: Sendable {
             }
             let (frozenTokens, frozenUsers) = (tokens, users)
             try await TestDatabase.withClient(url, maximumConnections: maximumConnections, role: DatabaseURL.serviceRole) { service in
-                let harness = APIHarness(fixture: fixture, service: service, tokens: frozenTokens, users: frozenUsers)
+                var configured = APIHarness(fixture: fixture, service: service, tokens: frozenTokens, users: frozenUsers)
+                if live { configured.authFailureLimit = 20 }
+                let harness = configured
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
                     try await body(harness, TestClientProtocolBox(client: client))
@@ -58,7 +63,8 @@ struct APIHarness: Sendable {
             queue: WorkQueue(client: service, logger: TestDatabase.logger, metrics: storeMetrics),
             signals: signals,
             logger: TestDatabase.logger,
-            metrics: metrics
+            metrics: metrics,
+            authFailureLimit: authFailureLimit
         )
     }
 

@@ -272,7 +272,7 @@ struct ContractWalker: @unchecked Sendable {
             "username": "contract-user", "display_name": "Contract User", "roles": ["coder"], "practices": ["TEST"],
             "skills": ["family_medicine"], "active": true,
         ],
-        "POST /api/v1/admin/users/{id}/tokens": ["label": "laptop"],
+        "POST /api/v1/admin/users/{id}/tokens": ["label": "laptop", "expires_in_days": 30],
         "POST /api/v1/admin/practices": [
             "code": "CONTRACT", "name": "Contract Clinic", "npi": "1234567893", "tax_id": "123456789", "taxonomy": "207Q00000X",
             "address": ["line1": "1 Way", "line2": "Suite 2", "city": "Springfield", "state": "IL", "postal_code": "62701"],

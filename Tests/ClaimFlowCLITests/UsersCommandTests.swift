@@ -1,3 +1,4 @@
+import ClaimFlowCore
 import ClaimFlowStore
 import ClaimFlowTestSupport
 import Foundation
@@ -64,5 +65,36 @@ struct UsersCommandTests {
 
         let nobody = try await ClaimFlowProcess.run(["users", "token", "nobody"], environment: environment)
         #expect(nobody.status != 0 && nobody.standardError.contains("no user named 'nobody'"), "\(nobody.standardError)")
+    }
+
+    @Test("users token --expires-in DAYS stores the expiry; a value outside 1...3650 is refused")
+    func tokenWithExpiry() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_users_expiry")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
+        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
+        try await TestDatabase.withClient(url) { client in
+            _ = try await Fixture.make(client, code: "NORTH")
+        }
+        let added = try await ClaimFlowProcess.run(
+            ["users", "add", "rita.lane", "--roles", "coder", "--practices", "NORTH"], environment: environment)
+        #expect(added.status == 0, "\(added.standardError)")
+
+        let issued = try await ClaimFlowProcess.run(
+            ["users", "token", "rita.lane", "--label", "ci", "--expires-in", "90"], environment: environment)
+        #expect(issued.status == 0, "\(issued.standardError)")
+        for days in ["0", "3651"] {
+            let refused = try await ClaimFlowProcess.run(
+                ["users", "token", "rita.lane", "--label", "bad", "--expires-in", days], environment: environment)
+            #expect(refused.status != 0 && refused.standardError.contains("--expires-in"), "\(days): \(refused.standardError)")
+        }
+        try await TestDatabase.withClient(url) { client in
+            let fixture = try await Fixture.make(client, code: "SOUTH")
+            let user = try #require(try await fixture.users.user(named: "rita.lane")?.id)
+            let tokens = try await fixture.users.tokens(of: user)
+            #expect(tokens.map(\.label) == ["ci"])
+            let expiry = try #require(tokens.first?.expiresAt)
+            #expect(abs(expiry.timeIntervalSinceNow - 90 * 86_400) < 300)
+        }
     }
 }

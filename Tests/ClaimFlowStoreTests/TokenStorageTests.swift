@@ -72,4 +72,68 @@ struct TokenStorageTests {
             #expect(try await fixture.users.principal(forToken: secret) == nil)
         }
     }
+
+    @Test("a token whose expiry has passed names no one; one that expires later works and is listed with its expiry")
+    func expiredTokensAreRefused() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let user = try await fixture.user("coder")
+            let forever = try await fixture.users.issueToken(userID: user, label: "forever", audit: .system)
+            let later = try await fixture.users.issueToken(userID: user, label: "later", expiresInDays: 30, audit: .system)
+            let past = try await fixture.users.issueToken(userID: user, label: "past", expiresInDays: 1, audit: .system)
+            _ = try await client.query(
+                "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE user_id = \(user) AND label = 'past'",
+                logger: TestDatabase.logger
+            )
+            #expect(try await fixture.users.principal(forToken: forever)?.userID == user)
+            #expect(try await fixture.users.principal(forToken: later)?.userID == user)
+            #expect(try await fixture.users.principal(forToken: past) == nil)
+
+            let listed = Dictionary(uniqueKeysWithValues: try await fixture.users.tokens(of: user).map { ($0.label, $0) })
+            #expect(listed["forever"]?.expiresAt == nil)
+            let expiry = try #require(listed["later"]?.expiresAt)
+            #expect(abs(expiry.timeIntervalSinceNow - 30 * 86_400) < 120)
+        }
+    }
+
+    @Test("last_used_at is set by the first use, left alone within the minute, and moved once it is a minute old")
+    func lastUsedAtAtMostOnceAMinute() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let user = try await fixture.user("coder")
+            let token = try await fixture.users.issueToken(userID: user, label: "busy", audit: .system)
+            let other = try await fixture.users.issueToken(userID: user, label: "idle", audit: .system)
+            func lastUsed(_ label: String) async throws -> Date? {
+                let rows = try await client.query(
+                    "SELECT last_used_at FROM api_tokens WHERE user_id = \(user) AND label = \(label)",
+                    logger: TestDatabase.logger
+                )
+                for try await value in rows.decode(Date?.self) { return value }
+                Issue.record("no token labelled \(label)")
+                return nil
+            }
+            #expect(try await lastUsed("busy") == nil)
+
+            #expect(try await fixture.users.principal(forToken: token)?.userID == user)
+            let first = try #require(try await lastUsed("busy"))
+            #expect(abs(first.timeIntervalSinceNow) < 60)
+            #expect(try await lastUsed("idle") == nil, "only the token used is touched")
+
+            #expect(try await fixture.users.principal(forToken: token)?.userID == user)
+            #expect(try await lastUsed("busy") == first, "a second use within the minute leaves it")
+
+            _ = try await client.query(
+                "UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' WHERE user_id = \(user) AND label = 'busy'",
+                logger: TestDatabase.logger
+            )
+            let aged = try #require(try await lastUsed("busy"))
+            #expect(try await fixture.users.principal(forToken: token)?.userID == user)
+            let moved = try #require(try await lastUsed("busy"))
+            #expect(moved > aged.addingTimeInterval(100) && abs(moved.timeIntervalSinceNow) < 60)
+
+            // A failed lookup writes nothing.
+            #expect(try await fixture.users.principal(forToken: other + "A") == nil)
+            #expect(try await lastUsed("idle") == nil)
+        }
+    }
 }
