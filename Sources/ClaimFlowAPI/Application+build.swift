@@ -19,12 +19,16 @@ public struct AppDependencies: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// Failed authentications allowed per client address and minute before 429.
     public let authFailureLimit: Int
+    /// Addresses of the proxies in front of ClaimFlow whose `X-Forwarded-For` is believed.
+    public let trustedProxies: Set<String>
 
     public init(
         client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
-        metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry, authFailureLimit: Int = 20
+        metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry, authFailureLimit: Int = 20,
+        trustedProxies: Set<String> = []
     ) {
         self.authFailureLimit = authFailureLimit
+        self.trustedProxies = trustedProxies
         self.client = client
         self.queue = queue
         self.signals = signals
@@ -38,10 +42,13 @@ public struct AppDependencies: Sendable {
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
+    /// Proxies in front of the server whose `X-Forwarded-For` names the client.
+    public var trustedProxies: Set<String>
 
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = []) {
         self.host = host
         self.port = port
+        self.trustedProxies = trustedProxies
     }
 }
 
@@ -89,6 +96,7 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     // Outermost, so the duration and status it records are those of the final response.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(table: table))
+    router.add(middleware: ForwardedClientMiddleware(trustedProxies: dependencies.trustedProxies))
 
     HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)

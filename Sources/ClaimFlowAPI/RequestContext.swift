@@ -10,8 +10,10 @@ public struct ClaimFlowRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated user; nil before authentication and on operations routes.
     public var principal: Principal?
-    /// The peer's IP address, for the audit trail.
-    public let clientAddress: String?
+    /// The client's IP address, for the audit trail and the failed-authentication limit: the
+    /// peer's, or, when the peer is a trusted proxy, the one it forwarded
+    /// (``ForwardedClientMiddleware``).
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

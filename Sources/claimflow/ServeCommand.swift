@@ -2,6 +2,7 @@ import ArgumentParser
 import ClaimFlowAPI
 import ClaimFlowStore
 import ClaimFlowWorkers
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -50,7 +51,15 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Port to listen on; 0 lets the system pick one, which the 'ClaimFlow listening' line reports (env CLAIMFLOW_PORT).")
     var port: Int = environment("CLAIMFLOW_PORT").flatMap(Int.init) ?? 8080
 
-    var settings: ServerSettings { ServerSettings(host: host, port: port) }
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: "A proxy whose X-Forwarded-For names the client; repeat for several (env CLAIMFLOW_TRUSTED_PROXIES, comma-separated)."
+    )
+    var trustedProxies: [String] = (environment("CLAIMFLOW_TRUSTED_PROXIES") ?? "").split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }
+
+    var settings: ServerSettings { ServerSettings(host: host, port: port, trustedProxies: Set(trustedProxies)) }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -101,7 +110,8 @@ struct Runtime {
     func serve(settings: ServerSettings, workers: Bool, databaseURL: DatabaseURL) async throws {
         PrometheusMetrics.bootstrap()
         let dependencies = AppDependencies(
-            client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings
+            client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings,
+            trustedProxies: settings.trustedProxies
         )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }

@@ -30,9 +30,13 @@ struct APIHarness: Sendable {
 
     var storeMetrics: StoreMetrics { StoreMetrics(factory: PrometheusMetrics.factory(for: metrics)) }
 
+    /// Proxies whose `X-Forwarded-For` the application believes.
+    var trustedProxies: Set<String> = []
+
     static func run(
         live: Bool = false,
         maximumConnections: Int = 20,
+        trustedProxies: Set<String> = [],
         _ body: @Sendable (APIHarness, TestClientProtocolBox) async throws -> Void
     ) async throws {
         try await TestDatabase.withMigrated { owner, url in
@@ -48,6 +52,7 @@ struct APIHarness: Sendable {
             try await TestDatabase.withClient(url, maximumConnections: maximumConnections, role: DatabaseURL.serviceRole) { service in
                 var configured = APIHarness(fixture: fixture, service: service, tokens: frozenTokens, users: frozenUsers)
                 if live { configured.authFailureLimit = 20 }
+                configured.trustedProxies = trustedProxies
                 let harness = configured
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
@@ -64,7 +69,8 @@ struct APIHarness: Sendable {
             signals: signals,
             logger: TestDatabase.logger,
             metrics: metrics,
-            authFailureLimit: authFailureLimit
+            authFailureLimit: authFailureLimit,
+            trustedProxies: trustedProxies
         )
     }
 
@@ -124,9 +130,10 @@ struct TestClientProtocolBox: Sendable {
         token: String? = nil,
         json: Any? = nil,
         raw: String? = nil,
-        contentType: String? = nil
+        contentType: String? = nil,
+        headers extra: HTTPFields = [:]
     ) async throws -> Reply {
-        var headers: HTTPFields = [:]
+        var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {

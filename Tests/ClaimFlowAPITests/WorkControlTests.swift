@@ -220,3 +220,44 @@ struct CodesLeaseTests {
         }
     }
 }
+
+@Suite("The client's address behind a proxy")
+struct ForwardedClientTests {
+    static func addresses(_ h: APIHarness, _ c: TestClientProtocolBox, forwardedFor: String?) async throws -> [String?] {
+        var headers: HTTPFields = [:]
+        if let forwardedFor { headers[HTTPField.Name("X-Forwarded-For")!] = forwardedFor }
+        let reply = try await c.send(
+            .post, "/api/v1/encounters", token: h.tokens[.intake], json: h.intakeBody("FWD-\(UUID().uuidString.prefix(8))"),
+            headers: headers
+        )
+        let id = try #require(reply.uuid("id"), "\(reply.body)")
+        let rows = try await h.fixture.client.query(
+            "SELECT client_address FROM events WHERE encounter_id = \(id) ORDER BY id", logger: TestDatabase.logger)
+        var found: [String?] = []
+        for try await address in rows.decode(String?.self) { found.append(address) }
+        return found
+    }
+
+    @Test("from a trusted proxy, X-Forwarded-For names the client: the right-most address that is not a trusted proxy")
+    func trustedProxy() async throws {
+        try await APIHarness.run(live: true, trustedProxies: ["127.0.0.1", "10.0.0.2"]) { h, c in
+            let seen1 = try await Self.addresses(h, c, forwardedFor: "203.0.113.7")
+            #expect(seen1 == ["203.0.113.7", "203.0.113.7"])
+            // Each proxy appends what it saw: left of the first untrusted hop may be forged.
+            let seen2 = try await Self.addresses(h, c, forwardedFor: "198.51.100.9, 203.0.113.7, 10.0.0.2")
+            #expect(seen2 == ["203.0.113.7", "203.0.113.7"])
+            let seen3 = try await Self.addresses(h, c, forwardedFor: "not-an-address")
+            #expect(seen3 == ["127.0.0.1", "127.0.0.1"])
+            let seen4 = try await Self.addresses(h, c, forwardedFor: nil)
+            #expect(seen4 == ["127.0.0.1", "127.0.0.1"])
+        }
+    }
+
+    @Test("from any other peer, X-Forwarded-For is ignored: a client cannot choose the address it is audited under")
+    func untrustedPeer() async throws {
+        try await APIHarness.run(live: true) { h, c in
+            let seen5 = try await Self.addresses(h, c, forwardedFor: "203.0.113.7")
+            #expect(seen5 == ["127.0.0.1", "127.0.0.1"])
+        }
+    }
+}
