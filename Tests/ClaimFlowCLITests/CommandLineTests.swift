@@ -108,10 +108,8 @@ struct CommandLineTests {
 struct CodesCommandTests {
     @Test("importing the shipped ICD-10-CM file prints its counts; a second run changes nothing")
     func importICD10CM() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_codes")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_codes")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         let arguments = [
             "codes", "import", "icd10cm", FixtureFiles.icd10cm2026.path, "--release", "2026-04",
             "--effective-from", "2026-04-01", "--effective-to", "2026-09-30",
@@ -139,10 +137,8 @@ struct CodesCommandTests {
 struct OutboxKillTests {
     @Test("the batcher killed (SIGKILL) between writing a file and recording it: after restart each claim is in exactly one file")
     func killBetweenWriteAndRecord() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_outbox")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_outbox")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
 
         let claims = try await TestDatabase.withClient(url) { client in
             let fixture = try await Fixture.make(client)

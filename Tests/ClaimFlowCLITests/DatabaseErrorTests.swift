@@ -54,10 +54,8 @@ struct DatabaseErrorTests {
         "database errors forced through `claimflow serve` (unique, check, a message quoting values) reply problem+json and log neither the row nor its values"
     )
     func errorsStayInside() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_dberr")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_dberr")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         let token = try await TestDatabase.withClient(url) { client in
             let fixture = try await Fixture.make(client)
             let id = try await fixture.user("intake", roles: [.intake])

@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import PostgresNIO
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -146,6 +147,16 @@ struct APIClient: Sendable {
 
 /// Small database reads for the command-line tests.
 enum CLIDatabase {
+    /// A new database migrated by `claimflow migrate` itself, and the environment that names it;
+    /// the caller drops it.
+    static func migrated(prefix: String) async throws -> (DatabaseURL, [String: String?]) {
+        let url = try await TestDatabase.create(prefix: prefix)
+        let environment: [String: String?] = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
+        let migrate = try await ClaimFlowProcess.run(["migrate"], environment: environment)
+        #expect(migrate.status == 0, "claimflow migrate: \(migrate.standardError.suffix(2000))")
+        return (url, environment)
+    }
+
     /// The one integer `query` returns.
     static func integer(_ url: DatabaseURL, _ query: PostgresQuery) async throws -> Int {
         try await TestDatabase.withClient(url, maximumConnections: 1) { client in

@@ -31,10 +31,8 @@ struct ShutdownTests {
         "SIGTERM with 8 open long polls (wait=30) answers each 204 within seconds, hands out no lease, and serve exits 0 well before the polls would have ended"
     )
     func sigtermEndsLongPolls() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_stop")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_stop")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         // Four coders and four billers, each with its own token; the queues stay empty.
         let pullers = try await TestDatabase.withClient(url) { client in
             let fixture = try await Fixture.make(client)

@@ -9,10 +9,8 @@ import Testing
 struct UsersCommandTests {
     @Test("users add, token (works against the server), list (roles and practices), revoke (the token then gets 401)")
     func lifecycle() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_users")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_users")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         try await TestDatabase.withClient(url) { client in
             _ = try await Fixture.make(client, code: "NORTH")
             _ = try await Fixture.make(client, code: "SOUTH")
@@ -69,10 +67,8 @@ struct UsersCommandTests {
 
     @Test("users token --expires-in DAYS stores the expiry; a value outside 1...3650 is refused")
     func tokenWithExpiry() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_users_expiry")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_users_expiry")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         try await TestDatabase.withClient(url) { client in
             _ = try await Fixture.make(client, code: "NORTH")
         }

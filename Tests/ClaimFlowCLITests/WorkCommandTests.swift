@@ -14,10 +14,8 @@ import Glibc
 struct WorkCommandTests {
     @Test("work hands a coded encounter on to billing through the database, and exits 0 on SIGTERM within 30 seconds")
     func handsOffAndStops() async throws {
-        let url = try await TestDatabase.create(prefix: "cf_work")
+        let (url, environment) = try await CLIDatabase.migrated(prefix: "cf_work")
         defer { Task { try? await TestDatabase.drop(url) } }
-        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
-        #expect(try await ClaimFlowProcess.run(["migrate"], environment: environment).status == 0)
         let encounter = try await TestDatabase.withClient(url) { client in
             let fixture = try await Fixture.make(client)
             _ = try await CodeSetStore(client: client, logger: TestDatabase.logger).importFile(
