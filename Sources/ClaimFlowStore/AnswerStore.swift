@@ -69,8 +69,8 @@ public struct AnswerStore: QueueStore {
                         }
                     }
                 }
-            case .claimAcknowledgment(let acks):
-                for ack in acks {
+            case .claimAcknowledgment(let acknowledgment):
+                for ack in acknowledgment.claims {
                     let position = X12Positions.position(of: ["TRN", "2", ack.patientControlNumber], in: text)
                     let claim = try await claim(
                         pcn: ack.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "TRN", on: connection)
@@ -84,8 +84,10 @@ public struct AnswerStore: QueueStore {
                         )
                     }
                 }
-            case .remittance(_, _, let claims):
-                for remitted in claims {
+            case .interchangeAcknowledgment:
+                break
+            case .remittance(let payments):
+                for remitted in payments.flatMap(\.claims) {
                     let position = X12Positions.position(of: ["CLP", remitted.patientControlNumber], in: text)
                     let claim = try await claim(
                         pcn: remitted.patientControlNumber, practiceIDs: practiceIDs, position: position, segment: "CLP", on: connection)

@@ -18,6 +18,8 @@ public struct ClaimAck: Sendable, Hashable {
     public var payerClaimControlNumber: String?
     /// STC04 of the claim's first STC that has one: the total charge the payer read.
     public var amount: Decimal?
+    /// 1-based position of the claim's TRN in the file.
+    public var segmentPosition: Int = 0
 
     public init(
         patientControlNumber: String, accepted: Bool, statusCodes: [String], payerClaimControlNumber: String? = nil,
@@ -28,6 +30,49 @@ public struct ClaimAck: Sendable, Hashable {
         self.statusCodes = statusCodes
         self.payerClaimControlNumber = payerClaimControlNumber
         self.amount = amount
+    }
+}
+
+/// Everything a 277CA says: each claim's status, and any status given above the claims for
+/// a whole batch (loop 2200B, the information receiver) or a whole provider (2200C).
+public struct ClaimAcknowledgment: Sendable, Hashable {
+    public var claims: [ClaimAck]
+    /// Statuses above the claim level that reject (A3, A4, A6, A7, A8): they apply to every
+    /// claim of the batch, or of the provider in that batch, that the file does not list.
+    public var levelRejections: [LevelRejection]
+
+    public init(claims: [ClaimAck], levelRejections: [LevelRejection] = []) {
+        self.claims = claims
+        self.levelRejections = levelRejections
+    }
+
+    /// A rejection given for a whole batch or a whole billing provider.
+    public struct LevelRejection: Sendable, Hashable {
+        public enum Level: String, Sendable, Hashable, Codable {
+            /// Loop 2000B/2200B: every claim in the batch.
+            case batch
+            /// Loop 2000C/2200C: every claim in the batch billed by `providerID`.
+            case provider
+        }
+
+        public var level: Level
+        /// TRN02 of loop 2200B: the batch's trace, which clearinghouses take from the BHT03
+        /// (or the ISA13 or GS06) we sent. Nil when the file has none.
+        public var batchTrace: String?
+        /// NM109 of loop 2100C (the billing provider's NPI); nil at the batch level.
+        public var providerID: String?
+        /// The status composites as `category:status[:entity]`, such as `A3:24`.
+        public var statusCodes: [String]
+        /// 1-based position of the STC that rejects.
+        public var segmentPosition: Int
+
+        public init(level: Level, batchTrace: String?, providerID: String? = nil, statusCodes: [String], segmentPosition: Int = 0) {
+            self.level = level
+            self.batchTrace = batchTrace
+            self.providerID = providerID
+            self.statusCodes = statusCodes
+            self.segmentPosition = segmentPosition
+        }
     }
 }
 
