@@ -3,49 +3,71 @@ import ClaimFlowStore
 import Foundation
 import Hummingbird
 
-/// `POST /acknowledgments` (999, 277CA) and `POST /remittances` (835): the payer's answers,
-/// uploaded as X12 text by billing. A file is applied whole or not at all.
+/// `POST /acknowledgments` (999, 277CA, TA1) and `POST /remittances` (835): the payer's
+/// answers, uploaded as X12 text by billing. Files are read liberally: envelope quirks whose
+/// meaning is clear come back as warnings, and what names no claim ClaimFlow sent is listed
+/// (acknowledgments) or set aside as an exception (remittances) while the rest applies.
 struct AnswersController: Sendable {
     let stores: APIStores
 
-    struct Applied: Encodable {
+    struct AcknowledgmentsApplied: Encodable {
         let kind: String
         let claims: [AnswerStore.Outcome]
+        let unmatched: [AnswerStore.Unmatched]
+        let warnings: [X12Warning]
+    }
+
+    struct RemittancesPosted: Encodable {
+        let kind: String
+        let claims: [RemittanceStore.ClaimPosting]
+        let providerAdjustments: [RemittanceStore.PostedProviderAdjustment]
+        let exceptions: [RemittanceStore.PostingException]
+        let warnings: [X12Warning]
     }
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("acknowledgments") { request, context in
-            try await apply(request, context, accepting: [.ack999, .claimAck277CA])
+            let principal = try context.requirePrincipal()
+            let (file, text) = try await read(request, accepting: [.ack999, .claimAck277CA, .interchangeAckTA1])
+            let applied = try await stores.answers.apply(file, text: text, practiceIDs: principal.practiceIDs, audit: context.audit)
+            return try JSONResponse.make(
+                AcknowledgmentsApplied(
+                    kind: file.answer.kind.rawValue, claims: applied.outcomes, unmatched: applied.unmatched, warnings: file.warnings))
         }
         group.post("remittances") { request, context in
-            try await apply(request, context, accepting: [.remittance835])
+            let principal = try context.requirePrincipal()
+            let (file, text) = try await read(request, accepting: [.remittance835])
+            guard case .remittance(let payments) = file.answer else {
+                throw Self.invalid(position: 1, segment: "ST", reason: "this file holds no 835")
+            }
+            let posting = try await stores.remittances.post(
+                payments, fileText: text, practiceIDs: principal.practiceIDs, audit: context.audit)
+            return try JSONResponse.make(
+                RemittancesPosted(
+                    kind: "835", claims: posting.claims, providerAdjustments: posting.providerAdjustments,
+                    exceptions: posting.exceptions, warnings: file.warnings))
         }
     }
 
-    private func apply(_ request: Request, _ context: ClaimFlowRequestContext, accepting kinds: Set<X12AnswerKind>) async throws -> Response
-    {
-        let principal = try context.requirePrincipal()
+    /// The uploaded file, read whole; a 422 naming the segment when it cannot be read or is
+    /// not one of `kinds`.
+    private func read(_ request: Request, accepting kinds: Set<X12AnswerKind>) async throws -> (X12AnswerFile, String) {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/edi-x12" || mediaType == "text/plain" else {
             throw APIError.unsupportedMediaType("send the file as application/edi-x12 (or text/plain)")
         }
         let text = String(decoding: try await JSONBody.bytes(request, limit: JSONBody.batchLimit), as: UTF8.self)
-        let answer: X12Answer
+        let file: X12AnswerFile
         do {
-            answer = try X12AnswerParser.parse(text)
+            file = try X12AnswerParser.read(text)
         } catch {
             throw Self.invalid(position: error.segmentPosition, segment: error.segmentID, reason: error.reason)
         }
-        guard kinds.contains(answer.kind) else {
-            let wanted = kinds.map(\.rawValue).sorted().joined(separator: " or ")
-            throw Self.invalid(position: 1, segment: "ST", reason: "this is a \(answer.kind.rawValue); this endpoint takes \(wanted)")
+        guard kinds.contains(file.answer.kind) else {
+            let wanted = kinds.map(\.rawValue).sorted().joined(separator: ", ")
+            throw Self.invalid(position: 1, segment: "ST", reason: "this is a \(file.answer.kind.rawValue); this endpoint takes \(wanted)")
         }
-        do {
-            let outcomes = try await stores.answers.apply(answer, text: text, practiceIDs: principal.practiceIDs, audit: context.audit)
-            return try JSONResponse.make(Applied(kind: answer.kind.rawValue, claims: outcomes))
-        } catch let refusal as AnswerStore.Refusal {
-            throw Self.invalid(position: refusal.segmentPosition, segment: refusal.segmentID, reason: refusal.reason)
-        }
+        return (file, text)
     }
 
     /// A 422 naming the segment; nothing from the file was applied.

@@ -78,6 +78,7 @@ struct APIStores: Sendable {
     var claims: ClaimStore { ClaimStore(queue: queue) }
     var submissions: SubmissionStore { SubmissionStore(queue: queue) }
     var answers: AnswerStore { AnswerStore(queue: queue) }
+    var remittances: RemittanceStore { RemittanceStore(queue: queue) }
 }
 
 /// The routes, filled in once the router is built, for the 404/405 distinction.

@@ -35,6 +35,41 @@ struct BillerController: Sendable {
                 status: .ok, headers: [.contentType: "application/edi-x12"], body: .init(byteBuffer: ByteBuffer(string: text))
             )
         }
+        group.get("claims/{id}/money") { _, context in
+            let principal = try context.requirePrincipal()
+            return try JSONResponse.make(try await stores.remittances.money(claimID: try context.pathID(), practiceIDs: principal.practiceIDs))
+        }
+        group.get("exceptions") { request, context in
+            let principal = try context.requirePrincipal()
+            let status = request.uri.queryParameters.get("status") ?? "open"
+            guard status == "open" || status == "all" else {
+                throw APIError.validation([.init(path: "query.status", message: "must be open or all")])
+            }
+            let items = try await stores.remittances.exceptions(open: status == "open", practiceIDs: principal.practiceIDs)
+            return try JSONResponse.make(ItemList(items: items))
+        }
+        group.post("exceptions/{id}/resolve") { request, context in
+            let principal = try context.requirePrincipal()
+            let body = try await request.decode(ResolveExceptionRequest.self)
+            guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+                throw APIError.notFound("exception not found")
+            }
+            let (exception, _) = try await stores.remittances.resolveException(
+                id: id, resolution: body.resolution, practiceIDs: principal.practiceIDs, audit: context.audit)
+            return try JSONResponse.make(exception)
+        }
+        group.get("denials") { request, context in
+            let principal = try context.requirePrincipal()
+            var queue: DenialQueue?
+            if let text = request.uri.queryParameters.get("queue") {
+                guard let value = DenialQueue(rawValue: String(text)) else {
+                    throw APIError.validation([.init(path: "query.queue", message: "must be coding, billing or patient")])
+                }
+                queue = value
+            }
+            let items = try await stores.remittances.openFollowups(queue: queue, practiceIDs: principal.practiceIDs)
+            return try JSONResponse.make(ItemList(items: items))
+        }
         group.post("claims/{id}/submit") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decode(LeaseRequest.self)
@@ -54,6 +89,10 @@ struct BillerController: Sendable {
             )
             return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))
         }
+    }
+
+    struct ItemList<Item: Encodable>: Encodable {
+        let items: [Item]
     }
 
     struct ClaimStatusBody: Encodable {

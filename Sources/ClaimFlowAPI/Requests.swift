@@ -17,6 +17,7 @@ enum RequestBodies {
         "POST /api/v1/encounters/{id}/answer": QueryAnswerRequest.self,
         "POST /api/v1/biller/claims/{id}/submit": LeaseRequest.self,
         "POST /api/v1/biller/claims/{id}/return": ReturnClaimRequest.self,
+        "POST /api/v1/biller/exceptions/{id}/resolve": ResolveExceptionRequest.self,
         "POST /api/v1/supervisor/work/{id}/reassign": ReassignRequest.self,
         "POST /api/v1/supervisor/work/{id}/release": SupervisorReleaseRequest.self,
         "POST /api/v1/supervisor/work/{id}/priority": PriorityRequest.self,
@@ -224,6 +225,13 @@ struct ReturnClaimRequest: RequestBody {
     let reason: String
     enum CodingKeys: String, CodingKey { case leaseID = "lease_id", reason }
     static let schema = JSONSchema.object([.required("lease_id", .uuid), .required("reason", .reason)])
+}
+
+/// How a biller settled a remittance exception: posted by hand, written off, taken up with
+/// the payer.
+struct ResolveExceptionRequest: RequestBody {
+    let resolution: String
+    static let schema = JSONSchema.object([.required("resolution", .reason)])
 }
 
 // MARK: Supervisor

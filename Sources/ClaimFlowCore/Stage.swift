@@ -71,10 +71,15 @@ public enum StageTransitions {
         .init(from: .submitted, to: .denied),
         .init(from: .accepted, to: .paid),
         .init(from: .accepted, to: .denied),
+        // An acknowledgment may be followed by a rejection of the same claim (A1, then A7).
+        .init(from: .accepted, to: .rejected),
         // A rejection is fixed by billing; a denial is reworked by coding or by billing.
         .init(from: .rejected, to: .readyToBill),
         .init(from: .denied, to: .rework),
         .init(from: .denied, to: .readyToBill),
+        // A line denied on an otherwise paid claim is corrected the same ways.
+        .init(from: .paid, to: .rework),
+        .init(from: .paid, to: .readyToBill),
         .init(from: .paid, to: .closed),
     ]
 

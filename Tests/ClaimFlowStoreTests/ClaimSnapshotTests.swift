@@ -167,9 +167,7 @@ struct ClaimSnapshotTests {
 
             let pcn = X12Claim.patientControlNumber(for: claimID)
             let text = X12AnswerFiles.remittance([(pcn: pcn, paid: 0, denialReason: "16")])
-            let outcomes = try await AnswerStore(client: client, logger: TestDatabase.logger, queue: scene.fixture.queue).apply(
-                try X12AnswerParser.parse(text), text: text, practiceIDs: [scene.fixture.practiceID], audit: .system
-            )
+            let outcomes = try await scene.fixture.applyAnswer(text)
             #expect(outcomes.map(\.routedTo) == ["billing"])
 
             let rows = try await client.query(

@@ -215,16 +215,35 @@ public struct Fixture: Sendable {
             .recordNextInterchange(limit: limit, settings: settings)
     }
 
-    /// Applies a payer's answer file (999, 277CA or 835) as the answers endpoint does, for this
-    /// practice.
+    /// Applies a payer's answer file (999, 277CA, TA1 or 835) as the answers endpoints do, for
+    /// this practice: what happened to each claim that was found (an 835's exceptions are left
+    /// out; `postRemittance` has them).
     @discardableResult
     public func applyAnswer(_ text: String) async throws -> [AnswerStore.Outcome] {
-        try await AnswerStore(client: client, logger: TestDatabase.logger, queue: queue)
-            .apply(X12AnswerParser.parse(text), text: text, practiceIDs: [practiceID], audit: .system)
+        let file = try X12AnswerParser.read(text)
+        guard case .remittance = file.answer else {
+            return try await AnswerStore(client: client, logger: TestDatabase.logger, queue: queue)
+                .apply(file, text: text, practiceIDs: [practiceID], audit: .system).outcomes
+        }
+        return try await postRemittance(text).claims.compactMap { claim in
+            guard let claimID = claim.claimID, let encounterID = claim.encounterID else { return nil }
+            return AnswerStore.Outcome(
+                claimID: claimID, encounterID: encounterID, outcome: claim.outcome, routedTo: claim.routedTo, changed: claim.changed)
+        }
+    }
+
+    /// Posts an 835 as `POST /remittances` does, for this practice.
+    @discardableResult
+    public func postRemittance(_ text: String) async throws -> RemittanceStore.Posting {
+        guard case .remittance(let payments) = try X12AnswerParser.read(text).answer else {
+            throw TestSetupError("not an 835")
+        }
+        return try await RemittanceStore(client: client, logger: TestDatabase.logger, queue: queue)
+            .post(payments, fileText: text, practiceIDs: [practiceID], audit: .system)
     }
 
     /// The replacement of a submitted claim, made the way ClaimFlow makes one: the claim goes
-    /// out in an interchange, the payer's 835 denies it with CARC 29 (a reason billing fixes),
+    /// out in an interchange, the payer's 835 denies it with CO-16 (a reason billing corrects),
     /// which puts a frequency-7 claim version in billing carrying the payer's claim number
     /// (`PAYER<remittanceControl>0`); a biller's lease and submission follow. Returns the new
     /// claim version's id.
@@ -232,7 +251,7 @@ public struct Fixture: Sendable {
         let batched = try await count("SELECT count(*)::int FROM interchange_claims WHERE claim_id = \(claimID)")
         if batched == 0 { try await recordInterchange() }
         let pcn = X12Claim.patientControlNumber(for: claimID)
-        let outcomes = try await applyAnswer(X12AnswerFiles.remittance([(pcn, 0, "29")], control: remittanceControl))
+        let outcomes = try await applyAnswer(X12AnswerFiles.remittance([(pcn, 0, "16")], control: remittanceControl))
         guard outcomes.map(\.routedTo) == ["billing"] else {
             throw TestSetupError("the denial was not routed to billing: \(outcomes)")
         }

@@ -54,6 +54,23 @@ public enum X12AnswerFiles {
         return envelope(functional: "FA", version: "005010X231A1", set: "999", control: control, body: body)
     }
 
+    /// An 835 with the given claim loops (CLP and what follows, without LX) and PLB segments,
+    /// paying `total` (BPR02) under trace `check`. The segments are written as given, so a test
+    /// can send anything a payer sends.
+    public static func payment(
+        total: Decimal, check: String, claims: [[String]], providerAdjustments: [String] = [], payer: String = "60054",
+        control: Int = 905
+    ) -> String {
+        var body = [
+            "BPR*I*\(total)*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*031300012*DA*987654321*20261125",
+            "TRN*1*\(check)*1512345678", "DTM*405*20261124", "N1*PR*DEMO PAYER", "N3*1 PAYER WAY", "N4*HARTFORD*CT*06156",
+            "REF*2U*\(payer)", "N1*PE*PRACTICE*XX*1234567893", "LX*1",
+        ]
+        for claim in claims { body += claim }
+        body += providerAdjustments
+        return envelope(functional: "HP", version: "005010X221A1", set: "835", control: control, body: body)
+    }
+
     static func envelope(functional: String, version: String, set: String, control: Int, body: [String]) -> String {
         let number = String(format: "%09d", control)
         let header = "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLAIMFLOW      *261120*0900*^*00501*\(number)*0*T*:"
