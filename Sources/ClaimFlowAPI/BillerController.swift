@@ -37,7 +37,8 @@ struct BillerController: Sendable {
         }
         group.get("claims/{id}/money") { _, context in
             let principal = try context.requirePrincipal()
-            return try JSONResponse.make(try await stores.remittances.money(claimID: try context.pathID(), practiceIDs: principal.practiceIDs))
+            return try JSONResponse.make(
+                try await stores.remittances.money(claimID: try context.pathID(), practiceIDs: principal.practiceIDs))
         }
         group.get("exceptions") { request, context in
             let principal = try context.requirePrincipal()

@@ -123,7 +123,9 @@ public struct AnswerStore: QueueStore {
                         applied.unmatched.append(
                             Unmatched(
                                 segmentPosition: rejection.segmentPosition, segmentID: "STC",
-                                reason: "the \(scope) rejection (trace \(rejection.batchTrace ?? "none")) names no claim waiting for an answer"))
+                                reason:
+                                    "the \(scope) rejection (trace \(rejection.batchTrace ?? "none")) names no claim waiting for an answer")
+                        )
                     }
                     for claim in waiting {
                         applied.outcomes.append(
@@ -313,7 +315,9 @@ public struct AnswerStore: QueueStore {
         ).first
     }
 
-    private func claimsForSet(_ set: TransactionSetAck, practiceIDs: Set<UUID>, on connection: PostgresConnection) async throws -> [ClaimRow] {
+    private func claimsForSet(
+        _ set: TransactionSetAck, practiceIDs: Set<UUID>, on connection: PostgresConnection
+    ) async throws -> [ClaimRow] {
         try await claims(
             """
             SELECT \(fragment: Self.claimColumns)

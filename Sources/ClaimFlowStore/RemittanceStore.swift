@@ -1,6 +1,6 @@
 public import ClaimFlowCore
-public import Foundation
 import Crypto
+public import Foundation
 import PostgresNIO
 
 /// Posts 835 remittances: every claim payment in its own transaction, so one claim that
@@ -240,7 +240,8 @@ public struct RemittanceStore: QueueStore {
         }
         let findings = remitted.balanceFindings
         guard findings.isEmpty else {
-            return try await refuse("out_of_balance", "the claim payment does not balance: " + findings.joined(separator: "; "), claim: claim)
+            return try await refuse(
+                "out_of_balance", "the claim payment does not balance: " + findings.joined(separator: "; "), claim: claim)
         }
         guard ["submitted", "accepted", "paid", "denied"].contains(claim.status) else {
             return try await refuse(
@@ -547,7 +548,8 @@ public struct RemittanceStore: QueueStore {
             logger: logger
         )
         var followups: [Followup] = []
-        for try await (line, queueName, action, group, carc, rule) in followupRows.decode((Int?, String, String, String, String, Int?).self) {
+        for try await (line, queueName, action, group, carc, rule) in followupRows.decode((Int?, String, String, String, String, Int?).self)
+        {
             guard let queueValue = DenialQueue(rawValue: queueName), let actionValue = DenialAction(rawValue: action) else { continue }
             followups.append(
                 Followup(lineIndex: line, queue: queueValue, action: actionValue, groupCode: group, reasonCode: carc, ruleID: rule))

@@ -161,7 +161,8 @@ extension RemittanceStore {
                 return LineMoney(
                     lineNumber: number, code: codes[index],
                     modifiers: modifiers[index].isEmpty ? [] : modifiers[index].split(separator: ",").map(String.init),
-                    charge: index < charges.count ? Decimal(string: charges[index], locale: Locale(identifier: "en_US_POSIX")) ?? 0 : 0, paid: linePaid[number] ?? 0,
+                    charge: index < charges.count ? Decimal(string: charges[index], locale: Locale(identifier: "en_US_POSIX")) ?? 0 : 0,
+                    paid: linePaid[number] ?? 0,
                     adjusted: sum(onLine, patient: false), patientResponsibility: sum(onLine, patient: true))
             }
             let paid = payments.reduce(Decimal(0)) { $0 + $1.5 }
@@ -219,14 +220,17 @@ extension RemittanceStore {
     /// claim that were uploaded by someone of no practice they lack.
     public func exceptions(open: Bool, practiceIDs: Set<UUID>, limit: Int = 200) async throws -> [ExceptionView] {
         try await database.withConnection(nil) { connection in
-            try await exceptions(where: "(\(open) = false OR x.resolved_at IS NULL)", practiceIDs: practiceIDs, limit: limit, on: connection)
+            try await exceptions(
+                where: "(\(open) = false OR x.resolved_at IS NULL)", practiceIDs: practiceIDs, limit: limit, on: connection)
         }
     }
 
     /// Marks an exception settled (posted by hand, written off, sent back to the payer). The
     /// same resolution again changes nothing; a different one for a settled exception is a
     /// conflict.
-    public func resolveException(id: Int64, resolution: String, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> (
+    public func resolveException(
+        id: Int64, resolution: String, practiceIDs: Set<UUID>, audit: AuditContext
+    ) async throws -> (
         ExceptionView, changed: Bool
     ) {
         try await database.transaction { connection in

@@ -75,7 +75,7 @@ struct BillingFlowTests {
             #expect(try await h.fixture.encounters.stage(of: rejected) == .readyToBill)
             #expect(try await h.fixture.encounters.stage(of: paid) == .accepted)
 
-            let remittance = X12AnswerFiles.remittance([(pcn(paid), 80, nil), (pcn(coding), 0, "11"), (pcn(billing), 0, "29")])
+            let remittance = X12AnswerFiles.remittance([(pcn(paid), 80, nil), (pcn(coding), 0, "11"), (pcn(billing), 0, "16")])
             let remitted = try await c.send(
                 .post, "/api/v1/remittances", token: h.tokens[.biller], raw: remittance, contentType: "application/edi-x12")
             #expect(remitted.status == 200, "\(remitted.body)")
@@ -133,10 +133,7 @@ struct BillingFlowTests {
     enum BadFile: String, CaseIterable, Sendable {
         case truncated = "truncated"
         case wrongSegmentCount = "wrong segment count"
-        case unknownClaim = "unknown claim"
-        case unknownTransactionSet999 = "999 unknown transaction set"
         case truncated277CA = "277CA truncated"
-        case unknownClaim277CA = "277CA unknown claim"
         case wrongEndpoint = "wrong endpoint"
     }
 
@@ -162,22 +159,11 @@ struct BillingFlowTests {
             case .wrongSegmentCount:
                 text = text.replacingOccurrences(of: "SE*", with: "SE*9")
                 expected = "(SE)"
-            case .unknownClaim:
-                text = X12AnswerFiles.remittance([(pcn, 100, nil), ("00000000000000000000", 10, nil)])
-                expected = "segment 17 (CLP): no claim sent by ClaimFlow has patient control number 00000000000000000000"
-            case .unknownTransactionSet999:
-                text = X12AnswerFiles.implementationAcknowledgment(group: 777_777, sets: [("0001", false)])
-                endpoint = "/api/v1/acknowledgments"
-                expected = "segment 5 (AK2): no claim sent by ClaimFlow is transaction set 0001 of group 777777"
             case .truncated277CA:
                 let whole = X12AnswerFiles.claimAcknowledgment([(pcn, false)])
                 text = String(whole.prefix(whole.count - 30))
                 endpoint = "/api/v1/acknowledgments"
                 expected = "segment "
-            case .unknownClaim277CA:
-                text = X12AnswerFiles.claimAcknowledgment([(pcn, false), ("FFFFFFFFFFFFFFFFFFFF", false)])
-                endpoint = "/api/v1/acknowledgments"
-                expected = "(TRN): no claim sent by ClaimFlow has patient control number FFFFFFFFFFFFFFFFFFFF"
             case .wrongEndpoint:
                 text = X12AnswerFiles.claimAcknowledgment([(pcn, true)])
                 endpoint = "/api/v1/remittances"
@@ -192,6 +178,68 @@ struct BillingFlowTests {
             #expect(try await h.fixture.count("SELECT count(*)::int FROM claims WHERE status = 'submitted'") == 1)
             #expect(try await h.fixture.count("SELECT count(*)::int FROM claim_answers") == 0)
             #expect(try await h.fixture.encounters.stage(of: try await encounterOf(claim, h)) == .submitted)
+        }
+    }
+
+    @Test("answers that name something ClaimFlow never sent: listed or set aside, and the rest of the file applies")
+    func unknownNamesDoNotStopTheFile() async throws {
+        try await APIHarness.run { h, c in
+            let (coder, biller) = (h.users[.coder]!, h.users[.biller]!)
+            let first = try await h.fixture.submittedClaim("LIB-1", coder: coder, biller: biller)
+            let second = try await h.fixture.submittedClaim("LIB-2", coder: coder, biller: biller)
+            _ = try await SubmissionBatcher(
+                client: h.service, queue: h.fixture.queue,
+                outbox: FileManager.default.temporaryDirectory.appending(path: "claimflow-lib-\(UUID().uuidString)"),
+                settings: X12Settings(), logger: TestDatabase.logger
+            ).runOnce()
+            let (pcn1, pcn2) = (X12Claim.patientControlNumber(for: first), X12Claim.patientControlNumber(for: second))
+            func upload(_ endpoint: String, _ text: String) async throws -> [String: Any] {
+                let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: text, contentType: "application/edi-x12")
+                #expect(reply.status == 200, "\(endpoint): \(reply.body)")
+                return reply.json
+            }
+
+            let unknownSet = try await upload(
+                "/api/v1/acknowledgments", X12AnswerFiles.implementationAcknowledgment(group: 777_777, sets: [("0001", false)]))
+            #expect(
+                ((unknownSet["unmatched"] as? [[String: Any]])?.first?["reason"] as? String)
+                    == "no claim sent by ClaimFlow is transaction set 0001 of group 777777")
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM claim_answers") == 0)
+
+            let ack = try await upload(
+                "/api/v1/acknowledgments", X12AnswerFiles.claimAcknowledgment([(pcn1, false), ("FFFFFFFFFFFFFFFFFFFF", false)]))
+            #expect((ack["claims"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["rejected"])
+            #expect(
+                ((ack["unmatched"] as? [[String: Any]])?.first?["reason"] as? String)?.contains(
+                    "no claim sent by ClaimFlow has patient control number FFFFFFFFFFFFFFFFFFFF") == true)
+            #expect(try await h.fixture.encounters.stage(of: try await encounterOf(first, h)) == .readyToBill)
+
+            let remit = try await upload(
+                "/api/v1/remittances", X12AnswerFiles.remittance([(pcn2, 100, nil), ("00000000000000000000", 10, nil)]))
+            #expect((remit["claims"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["paid", "exception"])
+            let exceptions = try #require(remit["exceptions"] as? [[String: Any]])
+            #expect(exceptions.map { $0["kind"] as? String } == ["unknown_claim"])
+            #expect(exceptions.first?["segment_position"] as? Int == 17)
+            #expect(try await h.fixture.encounters.stage(of: try await encounterOf(second, h)) == .paid)
+
+            // The biller's exceptions list has it, and settling it is recorded once.
+            let list = try await c.send(.get, "/api/v1/biller/exceptions", token: h.tokens[.biller])
+            let items = try #require(list.json["items"] as? [[String: Any]])
+            #expect(items.map { $0["patient_control_number"] as? String } == ["00000000000000000000"])
+            let id = try #require(items.first?["id"] as? Int)
+            let resolve = { (text: String) in
+                try await c.send(
+                    .post, "/api/v1/biller/exceptions/\(id)/resolve", token: h.tokens[.biller], json: ["resolution": text])
+            }
+            #expect(try await resolve("not ours: returned to the payer").status == 200)
+            #expect(try await resolve("not ours: returned to the payer").status == 200)
+            #expect(try await resolve("something else").status == 409)
+            let open = try await c.send(.get, "/api/v1/biller/exceptions", token: h.tokens[.biller])
+            #expect((open.json["items"] as? [Any])?.isEmpty == true)
+            let money = try await c.send(.get, "/api/v1/biller/claims/\(second)/money", token: h.tokens[.biller])
+            #expect(money.status == 200, "\(money.body)")
+            #expect(money.json["paid"] as? String == "100.00")
+            #expect(money.json["balance"] as? String == "0.00")
         }
     }
 

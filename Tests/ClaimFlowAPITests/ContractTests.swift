@@ -265,6 +265,7 @@ struct ContractWalker: @unchecked Sendable {
         "POST /api/v1/encounters/{id}/answer": ["answer": "Left eye."],
         "POST /api/v1/biller/claims/{id}/submit": ["lease_id": UUID().uuidString],
         "POST /api/v1/biller/claims/{id}/return": ["lease_id": UUID().uuidString, "reason": "wrong modifier"],
+        "POST /api/v1/biller/exceptions/{id}/resolve": ["resolution": "posted by hand"],
         "POST /api/v1/supervisor/work/{id}/reassign": ["to_user": UUID().uuidString, "reason": "balance"],
         "POST /api/v1/supervisor/work/{id}/release": ["reason": "stuck"],
         "POST /api/v1/supervisor/work/{id}/priority": ["priority": 50, "reason": "filing limit"],

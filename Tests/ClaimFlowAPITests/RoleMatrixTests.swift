@@ -78,6 +78,19 @@ struct RoleMatrixTests {
             let pcn = try await sentClaim(h)
             return ("/api/v1/remittances", nil, X12AnswerFiles.remittance([(pcn, 90, nil)]), "application/edi-x12")
         },
+        RouteCase(method: .get, path: "/api/v1/biller/claims/{id}/money", role: .biller, success: 200) { h, _ in
+            ("/api/v1/biller/claims/\(try await readyClaim(h))/money", nil, nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/biller/exceptions", role: .biller, success: 200) { _, _ in
+            ("/api/v1/biller/exceptions?status=all", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/biller/exceptions/{id}/resolve", role: .biller, success: 200) { h, _ in
+            let id = try await remittanceException(h.fixture)
+            return ("/api/v1/biller/exceptions/\(id)/resolve", ["resolution": "posted by hand"], nil, nil)
+        },
+        RouteCase(method: .get, path: "/api/v1/biller/denials", role: .biller, success: 200) { _, _ in
+            ("/api/v1/biller/denials?queue=billing", nil, nil, nil)
+        },
         RouteCase(method: .post, path: "/api/v1/biller/claims/{id}/submit", role: .biller, success: 200) { h, c in
             let (claim, lease) = try await leasedBilling(h, c)
             return ("/api/v1/biller/claims/\(claim)/submit", ["lease_id": lease.uuidString], nil, nil)
@@ -225,8 +238,10 @@ struct RoleMatrixTests {
             let token = try #require(try await other.users.tokens(of: otherCoder).first).id
             let pcn = X12Claim.patientControlNumber(for: claim)
             let lease: [String: Any] = ["lease_id": Self.unknown]
+            let foreignException = try await remittanceException(other)
             // The id each templated route gets: the foreign encounter, claim, user, token or practice.
-            let ids = ["encounters": encounter, "work": encounter, "claims": claim, "users": otherCoder]
+            let ids = ["encounters": encounter, "work": encounter, "claims": claim, "users": otherCoder] as [String: any Sendable]
+            let exceptionIDs = ["exceptions": foreignException]
             let bodies: [String: Any] = [
                 "PUT /api/v1/coder/encounters/{id}/codes": lease.merging(APIHarness.codesBody()) { $1 },
                 "POST /api/v1/coder/encounters/{id}/query": lease.merging(["question": "Which knee?"]) { $1 },
@@ -237,17 +252,18 @@ struct RoleMatrixTests {
                 "POST /api/v1/supervisor/work/{id}/priority": ["priority": 5, "reason": "filing limit"],
                 "POST /api/v1/encounters/{id}/answer": ["answer": "Right knee."],
                 "POST /api/v1/admin/users/{id}/tokens": ["label": "stolen"],
+                "POST /api/v1/biller/exceptions/{id}/resolve": ["resolution": "written off"],
                 "POST /api/v1/admin/practices/{code}/providers": ["npi": "1234567893", "first_name": "Eve", "last_name": "Mallory"],
             ]
             let before = try await TableSnapshot.ofWork(h.fixture.client)
             let templated = Self.cases.filter { $0.path.contains("{") }
-            #expect(templated.count == 19, "every route that names a resource")
+            #expect(templated.count == 21, "every route that names a resource")
             for route in templated {
                 let segments = route.path.split(separator: "/").map(String.init)
                 var uri = ""
                 for (index, segment) in segments.enumerated() {
                     switch segment {
-                    case "{id}": uri += "/\(ids[segments[index - 1]]!)"
+                    case "{id}": uri += "/\(ids[segments[index - 1]] ?? exceptionIDs[segments[index - 1]]!)"
                     case "{token}": uri += "/\(token)"
                     case "{code}": uri += "/OTHER"
                     default: uri += "/\(segment)"
@@ -258,16 +274,25 @@ struct RoleMatrixTests {
                 let reply = try await c.send(route.method, uri, token: h.tokens[route.role], json: body)
                 #expect(reply.status == 404, "\(key) as \(route.role): \(reply.status) \(reply.body)")
             }
-            // Answers naming the foreign claim find no claim of the caller's.
-            for (endpoint, file) in [
-                ("/api/v1/acknowledgments", X12AnswerFiles.claimAcknowledgment([(pcn, false)])),
-                ("/api/v1/remittances", X12AnswerFiles.remittance([(pcn, 125, nil)])),
-            ] {
-                let reply = try await c.send(.post, endpoint, token: h.tokens[.biller], raw: file, contentType: "application/edi-x12")
-                #expect(reply.status == 422, "\(endpoint): \(reply.body)")
-                #expect((reply.json["detail"] as? String)?.contains("no claim sent by ClaimFlow has patient control number \(pcn)") == true)
-            }
-            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before, "nothing of the other practice changed")
+            // Answers naming the foreign claim find no claim of the caller's: the acknowledgment
+            // lists it as unmatched, the remittance sets it aside as an exception of the caller's.
+            let ack = try await c.send(
+                .post, "/api/v1/acknowledgments", token: h.tokens[.biller], raw: X12AnswerFiles.claimAcknowledgment([(pcn, false)]),
+                contentType: "application/edi-x12")
+            #expect(ack.status == 200, "\(ack.body)")
+            #expect((ack.json["claims"] as? [Any])?.isEmpty == true)
+            #expect(
+                ((ack.json["unmatched"] as? [[String: Any]])?.first?["reason"] as? String)?.contains(
+                    "no claim sent by ClaimFlow has patient control number \(pcn)") == true, "\(ack.body)")
+            let remit = try await c.send(
+                .post, "/api/v1/remittances", token: h.tokens[.biller], raw: X12AnswerFiles.remittance([(pcn, 125, nil)]),
+                contentType: "application/edi-x12")
+            #expect(remit.status == 200, "\(remit.body)")
+            #expect(((remit.json["exceptions"] as? [[String: Any]])?.first?["kind"] as? String) == "unknown_claim", "\(remit.body)")
+            let after = try await TableSnapshot.ofWork(h.fixture.client)
+            #expect(
+                after.differences(from: before).sorted() == ["remittance_exceptions", "remittances"],
+                "nothing of the other practice changed")
             #expect(try await other.encounters.stage(of: encounter) == .readyToCode)
             #expect(try await other.users.tokens(of: otherCoder).count == 1)
         }
@@ -313,6 +338,20 @@ func sentClaim(_ h: APIHarness) async throws -> String {
         settings: X12Settings(), logger: TestDatabase.logger
     ).runOnce()
     return X12Claim.patientControlNumber(for: claim)
+}
+
+/// An open remittance exception of `fixture`'s practice: an 835 for one of its claims that does
+/// not balance. Returns the exception's id.
+func remittanceException(_ fixture: Fixture) async throws -> Int64 {
+    let claim = try await fixture.submittedClaim(
+        "X-\(UUID().uuidString.prefix(8))", coder: try await fixture.user("x-coder-\(UUID().uuidString.prefix(6).lowercased())"),
+        biller: try await fixture.user("x-biller-\(UUID().uuidString.prefix(6).lowercased())", roles: [.biller]))
+    try await fixture.recordInterchange()
+    let pcn = X12Claim.patientControlNumber(for: claim)
+    let text = X12AnswerFiles.payment(
+        total: 100, check: "EFT-\(UUID().uuidString.prefix(8))", claims: [["CLP*\(pcn)*1*125*100*0*12*PCN-X*11*1"]])
+    let posting = try await fixture.postRemittance(text)
+    return try #require(posting.exceptions.first { $0.kind == "out_of_balance" }).id
 }
 
 /// A claim leased to the harness's biller through the API: (claim id, lease id).
