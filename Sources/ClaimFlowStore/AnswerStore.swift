@@ -138,7 +138,9 @@ public struct AnswerStore: QueueStore {
                 break
             }
             // TA1s: in a file of their own, or riding along in a 999's envelope.
-            for ack in file.interchangeAcks where ack.isRejected {
+            var interchangeAcks = file.interchangeAcks
+            if case .interchangeAcknowledgment(let acks) = file.answer, interchangeAcks.isEmpty { interchangeAcks = acks }
+            for ack in interchangeAcks where ack.isRejected {
                 let claims = try await claimsForInterchange(ack.interchangeControlNumber, practiceIDs: practiceIDs, on: connection)
                 let waiting = claims.filter { $0.status == "submitted" || $0.status == "accepted" || $0.status == "rejected" }
                 if waiting.isEmpty {

@@ -71,6 +71,33 @@ public enum X12AnswerFiles {
         return envelope(functional: "HP", version: "005010X221A1", set: "835", control: control, body: body)
     }
 
+    /// A 277CA that answers above the claims: a batch-level status (loop 2200B) whose trace is
+    /// `batchTrace`, and, when `providerNPI` is given, a provider-level status (2200C) under it.
+    /// Only the rejecting level carries `status` (such as `A3:24`); no patient loops.
+    public static func levelAcknowledgment(
+        batchTrace: String, providerNPI: String? = nil, status: String = "A3:24", control: Int = 907
+    ) -> String {
+        let batchStatus = providerNPI == nil ? status : "A1:19"
+        var body = [
+            "BHT*0085*08*277CA\(control)*20261120*0900*TH", "HL*1**20*1", "NM1*PR*2*DEMO PAYER*****PI*60054", "TRN*1*\(control)",
+            "DTP*050*D8*20261119", "DTP*009*D8*20261120", "HL*2*1*21*\(providerNPI == nil ? 0 : 1)",
+            "NM1*41*2*CLAIMFLOW BILLING*****46*CLAIMFLOW", "TRN*2*\(batchTrace)", "STC*\(batchStatus)*20261120*U*375",
+        ]
+        if let providerNPI {
+            body += ["HL*3*2*19*0", "NM1*85*2*PRACTICE*****XX*\(providerNPI)", "TRN*1*0", "STC*\(status)*20261120*U*375"]
+        }
+        return envelope(functional: "HN", version: "005010X214", set: "277", control: control, body: body)
+    }
+
+    /// A file holding one TA1 and nothing else: the receiver's answer to the envelope of our
+    /// interchange `interchange` (ISA13), `A` accepted or `R` rejected with note `note`.
+    public static func interchangeAcknowledgment(interchange: Int, code: String, note: String = "022", control: Int = 908) -> String {
+        let number = String(format: "%09d", control)
+        let header = "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLAIMFLOW      *261120*0900*^*00501*\(number)*0*T*:"
+        let segments = [header, "TA1*\(String(format: "%09d", interchange))*261120*0900*\(code)*\(note)", "IEA*0*\(number)"]
+        return segments.map { $0 + "~" }.joined(separator: "\n") + "\n"
+    }
+
     static func envelope(functional: String, version: String, set: String, control: Int, body: [String]) -> String {
         let number = String(format: "%09d", control)
         let header = "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLAIMFLOW      *261120*0900*^*00501*\(number)*0*T*:"
