@@ -68,6 +68,8 @@ struct AdminController: Sendable {
         group.post("practices") { request, context in
             let principal = try context.requirePrincipal()
             let body = try await request.decode(CreatePracticeRequest.self)
+            let findings = body.address.findings(at: "$.address")
+            guard findings.isEmpty else { throw APIError.validation(findings) }
             let id = try await stores.practices.create(
                 Practice(
                     code: body.code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
@@ -104,9 +106,9 @@ struct AdminController: Sendable {
         }
         group.post("payers") { request, context in
             let body = try await request.decode(CreatePayerRequest.self)
-            let id = try await stores.practices.upsert(
-                Payer(payerCode: body.payerCode, name: body.name, filingLimitDays: body.filingLimitDays ?? 365), audit: context.audit)
-            return try JSONResponse.make(["id": id], status: .created)
+            let (id, outcome) = try await stores.practices.save(body.change, audit: context.audit)
+            return try JSONResponse.make(
+                SavedPayer(id: id, outcome: outcome), status: outcome == .created ? .created : .ok)
         }
     }
 
@@ -154,6 +156,11 @@ struct AdminController: Sendable {
         let practices: [String]
         let skills: [String]
         let active: Bool
+    }
+    /// `outcome` says whether the payer was created, changed, or already had these values.
+    struct SavedPayer: Encodable {
+        let id: UUID
+        let outcome: SaveOutcome
     }
     struct IssuedToken: Encodable {
         let userId: UUID

@@ -93,6 +93,10 @@ struct ErrorMiddleware: ClaimFlowMiddleware {
             ProblemDetails(
                 type: "unsubmittable", title: "Unprocessable Content", status: .unprocessableContent, detail: error.detail
             )
+        case .invalidValue:
+            ProblemDetails(
+                type: "invalid-value", title: "Unprocessable Content", status: .unprocessableContent, detail: error.detail
+            )
         case .segregationOfDuties:
             ProblemDetails(type: "segregation-of-duties", title: "Forbidden", status: .forbidden, detail: error.detail)
         }

@@ -1,4 +1,5 @@
 import ClaimFlowCore
+import ClaimFlowStore
 import Foundation
 
 // The request bodies of every route, each with the schema `openapi.yaml` states for it.
@@ -46,6 +47,30 @@ struct PostalAddressInput: RequestBody {
     ])
 
     var address: PostalAddress { PostalAddress(line1: line1, line2: line2, city: city, state: state, postalCode: postalCode) }
+}
+
+/// A billing provider's address (837P loop 2010AA): a street address, never a PO box, with a
+/// 9-digit ZIP+4 code. The box rule is not a pattern; ``findings`` checks it with the ZIP.
+struct BillingAddressInput: RequestBody {
+    let line1: String
+    let line2: String?
+    let city: String
+    let state: String
+    let postalCode: String
+    enum CodingKeys: String, CodingKey { case line1, line2, city, state, postalCode = "postal_code" }
+
+    static let schema = JSONSchema.object([
+        .required("line1", .text(55)), .optional("line2", .text(55)), .required("city", .text(30)),
+        .required("state", .matching("[A-Z]{2}", "a two-letter state code")),
+        .required("postal_code", .matching("[0-9]{9}", "a 9-digit ZIP+4 code")),
+    ])
+
+    var address: PostalAddress { PostalAddress(line1: line1, line2: line2, city: city, state: state, postalCode: postalCode) }
+
+    /// Core's billing provider rules, as findings under `path`.
+    func findings(at path: String) -> [ProblemDetails.Finding] {
+        address.billingProviderFindings.map { .init(path: "\(path).\($0.fieldName)", message: $0.message) }
+    }
 }
 
 struct PersonInput: RequestBody {
@@ -292,7 +317,7 @@ struct CreatePracticeRequest: RequestBody {
     let npi: String
     let taxID: String
     let taxonomy: String
-    let address: PostalAddressInput
+    let address: BillingAddressInput
     let segregateDuties: Bool?
     enum CodingKeys: String, CodingKey {
         case code, name, npi, taxID = "tax_id", taxonomy, address, segregateDuties = "segregate_duties"
@@ -302,7 +327,7 @@ struct CreatePracticeRequest: RequestBody {
         .required("code", .matching("[A-Z0-9_-]{2,20}", "2-20 upper-case letters, digits, _ or -")),
         .required("name", .text(200)), .required("npi", .npi),
         .required("tax_id", .matching("[0-9]{9}", "9 digits")), .required("taxonomy", .taxonomy),
-        .required("address", PostalAddressInput.schema), .optional("segregate_duties", .boolean),
+        .required("address", BillingAddressInput.schema), .optional("segregate_duties", .boolean),
     ])
 }
 
@@ -323,10 +348,27 @@ struct CreatePayerRequest: RequestBody {
     let payerCode: String
     let name: String
     let filingLimitDays: Int?
-    enum CodingKeys: String, CodingKey { case payerCode = "payer_code", name, filingLimitDays = "filing_limit_days" }
+    let claimFilingIndicator: String?
+    let acceptsCorrections: Bool?
+    let correctedFilingLimitDays: Int?
+    enum CodingKeys: String, CodingKey {
+        case payerCode = "payer_code", name, filingLimitDays = "filing_limit_days"
+        case claimFilingIndicator = "claim_filing_indicator", acceptsCorrections = "accepts_corrections"
+        case correctedFilingLimitDays = "corrected_filing_limit_days"
+    }
 
     static let schema = JSONSchema.object([
         .required("payer_code", .matching("[A-Za-z0-9]{2,80}", "2-80 letters or digits")),
         .required("name", .text(60)), .optional("filing_limit_days", .integer(1...3650)),
+        .optional(
+            "claim_filing_indicator", .oneOf(X12Writer.claimFilingIndicators, "an X12 claim filing indicator code (SBR09)")),
+        .optional("accepts_corrections", .boolean), .optional("corrected_filing_limit_days", .integer(1...3650)),
     ])
+
+    var change: PayerChange {
+        PayerChange(
+            payerCode: payerCode, name: name, filingLimitDays: filingLimitDays, claimFilingIndicator: claimFilingIndicator,
+            acceptsCorrections: acceptsCorrections, correctedFilingLimitDays: correctedFilingLimitDays
+        )
+    }
 }

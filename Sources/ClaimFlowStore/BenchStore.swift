@@ -19,7 +19,7 @@ public struct BenchStore: DatabaseStore {
         let statements: [PostgresQuery] = [
             """
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, city, state, postal_code)
-            SELECT 'BENCH' || n, 'Bench Practice ' || n, '1234567893', '123456789', '207Q00000X', '1 Bench Way', 'Springfield', 'IL', '62701'
+            SELECT 'BENCH' || n, 'Bench Practice ' || n, '1234567893', '123456789', '207Q00000X', '1 Bench Way', 'Springfield', 'IL', '627011234'
             FROM generate_series(1, \(practices)) AS n
             """,
             """

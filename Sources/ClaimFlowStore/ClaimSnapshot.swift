@@ -42,7 +42,9 @@ struct ClaimSnapshot: Decodable {
         return X12Claim(
             claimID: claimID, frequencyCode: frequencyCode, payerClaimControlNumber: replacedPayerClaimNumber,
             totalCharge: totalCharge, placeOfService: placeOfService, dateOfService: dateOfService,
-            billingProvider: billingProvider, renderingProvider: renderingProvider, payer: payer, memberID: memberID,
+            billingProvider: billingProvider, renderingProvider: renderingProvider, payer: payer,
+            // SBR09 is the payer's profile as it was at handoff (older snapshots decode as CI).
+            claimFilingIndicator: payer.claimFilingIndicator, memberID: memberID,
             groupNumber: groupNumber, subscriber: subscriber, relationship: relationship, patient: patient,
             diagnoses: codes.diagnoses, lines: codes.lines
         )

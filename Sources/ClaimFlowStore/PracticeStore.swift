@@ -21,6 +21,10 @@ public struct PracticeStore: DatabaseStore {
 
     private func insert(_ practice: Practice, onConflict action: SQLFragment, audit: AuditContext) async throws -> UUID {
         let address = practice.address
+        // A practice is a billing provider: its address is refused now rather than on every 837P.
+        if let finding = address.billingProviderFindings.first {
+            throw StoreError(.invalidValue, "practice \(practice.code): address \(finding.fieldName) \(finding.message)")
+        }
         return try await save(
             """
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state,
@@ -59,18 +63,65 @@ public struct PracticeStore: DatabaseStore {
         )
     }
 
-    /// Creates a payer, or returns the id of the payer with that payer code.
+    /// Creates a payer, or brings the one with its payer code to these values.
     public func upsert(_ payer: Payer, audit: AuditContext) async throws -> UUID {
         try await save(
+            PayerChange(
+                payerCode: payer.payerCode, name: payer.name, filingLimitDays: payer.filingLimitDays,
+                claimFilingIndicator: payer.claimFilingIndicator, acceptsCorrections: payer.acceptsCorrections,
+                correctedFilingLimitDays: payer.correctedFilingLimitDays
+            ),
+            audit: audit
+        ).id
+    }
+
+    /// Creates a payer (a value left nil takes the column's default), or changes the one with
+    /// its payer code (a value left nil keeps the current one, so an administrator who sends
+    /// only the name does not reset a Medicare payer's SBR09 to CI).
+    ///
+    /// The update's `WHERE ... IS DISTINCT FROM` skips a row that would not change: no write,
+    /// no audit event, and the outcome says `unchanged`. The row is then read by the second
+    /// branch; when another session inserted the payer after this statement's snapshot was
+    /// taken, neither branch sees it and the save is refused as a conflict, to be retried.
+    public func save(_ payer: PayerChange, audit: AuditContext) async throws -> (id: UUID, outcome: SaveOutcome) {
+        let filingLimit = payer.filingLimitDays
+        let indicator = payer.claimFilingIndicator
+        let corrections = payer.acceptsCorrections
+        let correctedLimit = payer.correctedFilingLimitDays
+        let entry = AuditEntry(
+            "payer.saved", by: audit, detail: "jsonb_build_object('payer_id', id, 'created', created)", rows: "FROM saved")
+        let rows = try await database.query(
             """
-            INSERT INTO payers (payer_code, name, filing_limit_days)
-            VALUES (\(payer.payerCode), \(payer.name), \(payer.filingLimitDays))
-            ON CONFLICT (payer_code) DO UPDATE SET payer_code = EXCLUDED.payer_code
-            RETURNING id
-            """,
-            logging: AuditEntry("payer.saved", by: audit, detail: "jsonb_build_object('payer_id', id)", rows: "FROM saved"),
-            otherwise: "payer \(payer.payerCode) was not saved"
+            WITH saved AS (
+                INSERT INTO payers AS py (payer_code, name, filing_limit_days, claim_filing_indicator, accepts_corrections,
+                                          corrected_filing_limit_days)
+                VALUES (\(payer.payerCode), \(payer.name), coalesce(\(filingLimit)::integer, 365),
+                        coalesce(\(indicator)::text, 'CI'), coalesce(\(corrections)::boolean, true),
+                        coalesce(\(correctedLimit)::integer, 365))
+                ON CONFLICT (payer_code) DO UPDATE SET
+                    name = EXCLUDED.name,
+                    filing_limit_days = coalesce(\(filingLimit)::integer, py.filing_limit_days),
+                    claim_filing_indicator = coalesce(\(indicator)::text, py.claim_filing_indicator),
+                    accepts_corrections = coalesce(\(corrections)::boolean, py.accepts_corrections),
+                    corrected_filing_limit_days = coalesce(\(correctedLimit)::integer, py.corrected_filing_limit_days)
+                WHERE (py.name, py.filing_limit_days, py.claim_filing_indicator, py.accepts_corrections,
+                       py.corrected_filing_limit_days)
+                      IS DISTINCT FROM
+                      (EXCLUDED.name, coalesce(\(filingLimit)::integer, py.filing_limit_days),
+                       coalesce(\(indicator)::text, py.claim_filing_indicator),
+                       coalesce(\(corrections)::boolean, py.accepts_corrections),
+                       coalesce(\(correctedLimit)::integer, py.corrected_filing_limit_days))
+                RETURNING id, (xmax = 0) AS created
+            ), logged AS (\(entry))
+            SELECT id, CASE WHEN created THEN 'created' ELSE 'updated' END FROM saved
+            UNION ALL
+            SELECT id, 'unchanged' FROM payers WHERE payer_code = \(payer.payerCode) AND NOT EXISTS (SELECT FROM saved)
+            """
         )
+        for try await (id, outcome) in rows.decode((UUID, String).self) {
+            return (id, SaveOutcome(rawValue: outcome) ?? .updated)
+        }
+        throw StoreError(.conflict, "payer \(payer.payerCode) was saved by someone else at the same time; try again")
     }
 
     /// Runs an upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING id`) as the CTE `saved`,
@@ -155,16 +206,55 @@ public struct PracticeStore: DatabaseStore {
         return result
     }
 
-    /// Every payer.
+    /// Every payer, with its profile.
     public func payers() async throws -> [Payer] {
         let rows = try await client.query(
-            "SELECT id, payer_code, name, filing_limit_days FROM payers ORDER BY payer_code",
+            """
+            SELECT id, payer_code, name, filing_limit_days, claim_filing_indicator, accepts_corrections,
+                   corrected_filing_limit_days
+            FROM payers ORDER BY payer_code
+            """,
             logger: logger
         )
         var result: [Payer] = []
-        for try await (id, code, name, limit) in rows.decode((UUID, String, String, Int).self) {
-            result.append(Payer(id: id, payerCode: code, name: name, filingLimitDays: limit))
+        for try await (id, code, name, limit, indicator, corrections, correctedLimit) in rows.decode(
+            (UUID, String, String, Int, String, Bool, Int).self
+        ) {
+            result.append(
+                Payer(
+                    id: id, payerCode: code, name: name, filingLimitDays: limit, claimFilingIndicator: indicator,
+                    acceptsCorrections: corrections, correctedFilingLimitDays: correctedLimit
+                )
+            )
         }
         return result
     }
+}
+
+/// A payer to create, or the changes to the payer with `payerCode`: a nil value is the
+/// column's default for a new payer and the current value for an existing one.
+public struct PayerChange: Sendable, Hashable {
+    public var payerCode: String
+    public var name: String
+    public var filingLimitDays: Int?
+    public var claimFilingIndicator: String?
+    public var acceptsCorrections: Bool?
+    public var correctedFilingLimitDays: Int?
+
+    public init(
+        payerCode: String, name: String, filingLimitDays: Int? = nil, claimFilingIndicator: String? = nil,
+        acceptsCorrections: Bool? = nil, correctedFilingLimitDays: Int? = nil
+    ) {
+        self.payerCode = payerCode
+        self.name = name
+        self.filingLimitDays = filingLimitDays
+        self.claimFilingIndicator = claimFilingIndicator
+        self.acceptsCorrections = acceptsCorrections
+        self.correctedFilingLimitDays = correctedFilingLimitDays
+    }
+}
+
+/// What an upsert did to its row.
+public enum SaveOutcome: String, Sendable, Hashable, Codable {
+    case created, updated, unchanged
 }

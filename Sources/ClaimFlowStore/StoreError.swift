@@ -20,6 +20,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidAssignee = "invalid-assignee"
         /// The claim cannot be written as an 837P (the detail says which field).
         case unsubmittable = "unsubmittable"
+        /// A value breaks a rule the store checks before writing (the detail names the field).
+        case invalidValue = "invalid-value"
         /// Segregation of duties: the user coded this encounter and may not bill it.
         case segregationOfDuties = "segregation-of-duties"
     }

@@ -144,6 +144,11 @@ public struct SubmissionStore: QueueStore {
         for try await (control, group, created) in rows.decode((Int, Int, Date).self) {
             envelope = settings.envelope(interchange: control, group: group, at: created)
         }
-        return try X12Writer.interchange(envelope, claims: [claim], newlineAfterSegments: true)
+        do {
+            return try X12Writer.interchange(envelope, claims: [claim], newlineAfterSegments: true)
+        } catch let error as X12Error {
+            // The writer's refusal names the field to fix (and no PHI): the caller's 422, not a failure of ours.
+            throw StoreError(.unsubmittable, "claim \(claimID) cannot be written as an 837P: \(error)")
+        }
     }
 }

@@ -35,13 +35,15 @@ struct DemoSeeder {
                 npi: NPI.withCheckDigit(firstNine: "123456789")!.digits,
                 taxID: "741852963",
                 taxonomy: "207Q00000X",
-                address: PostalAddress(line1: "100 Main Street", city: "Springfield", state: "IL", postalCode: "62701")
+                address: PostalAddress(line1: "100 Main Street", city: "Springfield", state: "IL", postalCode: "627011234")
             ),
             audit: .system
         )
         let payerIDs = [
-            try await practices.upsert(Payer(payerCode: "DEMOMCR", name: "Demo Medicare", filingLimitDays: 365), audit: .system),
-            try await practices.upsert(Payer(payerCode: "DEMOBCBS", name: "Demo Blue Cross", filingLimitDays: 180), audit: .system),
+            try await practices.upsert(
+                Payer(payerCode: "DEMOMCR", name: "Demo Medicare", filingLimitDays: 365, claimFilingIndicator: "MB"), audit: .system),
+            try await practices.upsert(
+                Payer(payerCode: "DEMOBCBS", name: "Demo Blue Cross", filingLimitDays: 180, claimFilingIndicator: "BL"), audit: .system),
             try await practices.upsert(Payer(payerCode: "DEMOAET", name: "Demo Aetna", filingLimitDays: 90), audit: .system),
         ]
         let providerIDs = [

@@ -59,7 +59,7 @@ struct AdminTenancyTests {
             let secondToken = try await h.fixture.users.issueToken(userID: second, label: "test", audit: .system)
             let body: [String: Any] = [
                 "code": "RACE", "name": "Race Clinic", "npi": "1234567893", "tax_id": "123456789", "taxonomy": "207Q00000X",
-                "address": ["line1": "1 Way", "city": "Springfield", "state": "IL", "postal_code": "62701"],
+                "address": ["line1": "1 Way", "city": "Springfield", "state": "IL", "postal_code": "627011234"],
             ]
             for round in 0..<5 {
                 var request = body

@@ -276,13 +276,16 @@ struct ContractWalker: @unchecked Sendable {
         "POST /api/v1/admin/users/{id}/tokens": ["label": "laptop", "expires_in_days": 30],
         "POST /api/v1/admin/practices": [
             "code": "CONTRACT", "name": "Contract Clinic", "npi": "1234567893", "tax_id": "123456789", "taxonomy": "207Q00000X",
-            "address": ["line1": "1 Way", "line2": "Suite 2", "city": "Springfield", "state": "IL", "postal_code": "62701"],
+            "address": ["line1": "1 Way", "line2": "Suite 2", "city": "Springfield", "state": "IL", "postal_code": "627011234"],
             "segregate_duties": false,
         ],
         "POST /api/v1/admin/practices/{code}/providers": [
             "npi": "1234567893", "first_name": "Grace", "last_name": "Hopper", "taxonomy": "207Q00000X",
         ],
-        "POST /api/v1/admin/payers": ["payer_code": "CONTRACT1", "name": "Contract Payer", "filing_limit_days": 365],
+        "POST /api/v1/admin/payers": [
+            "payer_code": "CONTRACT1", "name": "Contract Payer", "filing_limit_days": 365, "claim_filing_indicator": "CI",
+            "accepts_corrections": true, "corrected_filing_limit_days": 365,
+        ],
     ]
 
     /// Findings' messages that report a reference (a practice, payer or provider that does not

@@ -165,7 +165,7 @@ struct RoleMatrixTests {
             let body: [String: Any] = [
                 "code": "N\(Int.random(in: 1000...9999))", "name": "North Clinic", "npi": "1234567893", "tax_id": "987654321",
                 "taxonomy": "207Q00000X",
-                "address": ["line1": "2 North St", "city": "Northfield", "state": "MN", "postal_code": "55057"],
+                "address": ["line1": "2 North St", "city": "Northfield", "state": "MN", "postal_code": "550571234"],
             ]
             return ("/api/v1/admin/practices", body, nil, nil)
         },
@@ -180,7 +180,7 @@ struct RoleMatrixTests {
             ("/api/v1/admin/payers", nil, nil, nil)
         },
         RouteCase(method: .post, path: "/api/v1/admin/payers", role: .admin, success: 201) { _, _ in
-            ("/api/v1/admin/payers", ["payer_code": "P\(Int.random(in: 1000...9999))", "name": "Payer", "filing_limit_days": 90], nil, nil)
+            ("/api/v1/admin/payers", ["payer_code": "P\(UUID().uuidString.prefix(8))", "name": "Payer", "filing_limit_days": 90], nil, nil)
         },
     ]
 

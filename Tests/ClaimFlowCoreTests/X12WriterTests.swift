@@ -10,7 +10,7 @@ private enum Sample {
 
     static let practice = Practice(
         code: "DEMO", name: "Riverside Family Medicine", npi: billingNPI, taxID: "12-3456789", taxonomy: "207Q00000X",
-        address: PostalAddress(line1: "100 Main St", line2: "Suite 200", city: "Springfield", state: "IL", postalCode: "62701"))
+        address: PostalAddress(line1: "100 Main St", line2: "Suite 200", city: "Springfield", state: "IL", postalCode: "62701-1234"))
 
     static let subscriber = Person(
         firstName: "Sean", lastName: "O'Brien", birthDate: CalendarDate("1980-04-02")!, sex: .male,
@@ -34,14 +34,15 @@ private enum Sample {
         id: UUID = UUID(), lines: [ServiceLine] = [officeVisit], diagnoses: [String] = ["E11.9"],
         frequencyCode: String = "1", payerClaimControlNumber: String? = nil, relationship: String = "18",
         subscriber: Person = subscriber, patient: Person = subscriber,
-        renderingNPI: String = renderingNPI
+        renderingNPI: String = renderingNPI, payer: Payer = Payer(payerCode: "60054", name: "Aetna"),
+        billingProvider: Practice = practice
     ) -> X12Claim {
         X12Claim(
             claimID: id, frequencyCode: frequencyCode, payerClaimControlNumber: payerClaimControlNumber,
             totalCharge: lines.reduce(0) { $0 + $1.charge }, placeOfService: "11", dateOfService: dateOfService,
-            billingProvider: practice,
+            billingProvider: billingProvider,
             renderingProvider: .init(npi: renderingNPI, firstName: "Ana", lastName: "Garcia", taxonomy: "207Q00000X"),
-            payer: Payer(payerCode: "60054", name: "Aetna"), memberID: "W123456789", groupNumber: "GRP-0042",
+            payer: payer, memberID: "W123456789", groupNumber: "GRP-0042",
             subscriber: subscriber, relationship: relationship, patient: patient, diagnoses: diagnoses, lines: lines)
     }
 }
@@ -186,6 +187,7 @@ struct X12LoopTests {
         #expect(parsed.first("PRV", "BI") == ["PRV", "BI", "PXC", "207Q00000X"])
         #expect(parsed.first("NM1", "85") == ["NM1", "85", "2", "RIVERSIDE FAMILY MEDICINE", "", "", "", "", "XX", "1234567893"])
         #expect(parsed.first("N3") == ["N3", "100 MAIN ST", "SUITE 200"])
+        #expect(parsed.first("N4") == ["N4", "SPRINGFIELD", "IL", "627011234"])
         #expect(parsed.first("REF", "EI") == ["REF", "EI", "123456789"])
         #expect(parsed.first("NM1", "PR") == ["NM1", "PR", "2", "AETNA", "", "", "", "", "PI", "60054"])
         #expect(parsed.first("CLM") == ["CLM", "0A1B2C3D4E5F40618A7B", "125", "", "", "11:B:1", "Y", "A", "Y", "Y"])
@@ -193,6 +195,62 @@ struct X12LoopTests {
         #expect(parsed.first("PRV", "PE") == ["PRV", "PE", "PXC", "207Q00000X"])
         #expect(parsed.first("LX") == ["LX", "1"])
         #expect(parsed.first("DTP") == ["DTP", "472", "D8", "20260310"])
+        #expect(parsed.first("REF", "6R") == ["REF", "6R", "0A1B2C3D4E5F40618A7B-1"])
+    }
+
+    @Test("each service line ends with REF*6R, its line item control number, after DTP*472")
+    func lineItemControlNumbers() throws {
+        let id = UUID(uuidString: "0A1B2C3D-4E5F-4061-8A7B-9C8D7E6F5A4B")!
+        let lines = [
+            Sample.officeVisit, ServiceLine(code: "36415", units: 1, charge: 12, pointers: [1]),
+            ServiceLine(code: "80053", units: 1, charge: 40, pointers: [1]),
+        ]
+        let parsed = try write([Sample.claim(id: id, lines: lines)])
+        // Loop 2400 as the guide orders it: LX, SV1, DTP*472, then REF*6R; nothing after it but the next LX.
+        let firstLX = try #require(parsed.segments.firstIndex { $0[0] == "LX" })
+        let loops = parsed.segments[firstLX...].prefix { $0[0] != "SE" }
+        #expect(loops.map { $0[0] } == Array(repeating: ["LX", "SV1", "DTP", "REF"], count: 3).flatMap { $0 })
+        #expect(
+            parsed.all("REF").filter { $0[1] == "6R" }.map { $0[2] } == [
+                "0A1B2C3D4E5F40618A7B-1", "0A1B2C3D4E5F40618A7B-2", "0A1B2C3D4E5F40618A7B-3",
+            ])
+        #expect(X12Claim.lineItemControlNumber(patientControlNumber: "0A1B2C3D4E5F40618A7B", line: 3) == "0A1B2C3D4E5F40618A7B-3")
+        // The set's count still covers every segment.
+        let set = try #require(parsed.transactionSets.first)
+        #expect(set.last?[1] == String(set.count))
+    }
+
+    @Test("REF*6R follows a patient control number the caller chose, up to its 38 characters")
+    func lineItemControlNumberOfLongPCN() throws {
+        let pcn = String(repeating: "7", count: 38)
+        var claim = Sample.claim(lines: Array(repeating: Sample.officeVisit, count: 12))
+        claim.patientControlNumber = pcn
+        let references = try write([claim]).all("REF").filter { $0[1] == "6R" }.map { $0[2] }
+        #expect(references == (1...12).map { "\(pcn)-\($0)" })
+        #expect(references.allSatisfy { $0.count <= 50 })
+    }
+
+    @Test("SBR09 is the payer profile's claim filing indicator unless the claim names one")
+    func claimFilingIndicatorFromPayer() throws {
+        let medicare = Payer(payerCode: "MCRB1", name: "Medicare Part B", claimFilingIndicator: "MB")
+        let parsed = try write([Sample.claim(payer: medicare)])
+        #expect(parsed.first("SBR") == ["SBR", "P", "18", "GRP-0042", "", "", "", "", "", "MB"])
+        var claim = Sample.claim(payer: medicare)
+        claim.claimFilingIndicator = "mc"
+        #expect(try write([claim]).first("SBR")?.last == "MC")
+        #expect(X12Writer.claimFilingIndicators.count == 23 && X12Writer.claimFilingIndicators.contains("CI"))
+    }
+
+    @Test("a payer decoded from a snapshot older than payer profiles files as CI")
+    func olderSnapshotPayer() throws {
+        let old = #"{"payerCode":"60054","name":"Aetna","filingLimitDays":180}"#
+        let payer = try JSONDecoder().decode(Payer.self, from: Data(old.utf8))
+        #expect(payer == Payer(payerCode: "60054", name: "Aetna", filingLimitDays: 180))
+        #expect(payer.claimFilingIndicator == "CI" && payer.acceptsCorrections && payer.correctedFilingLimitDays == 365)
+        let profiled = Payer(
+            payerCode: "MCRB1", name: "Medicare", claimFilingIndicator: "MB", acceptsCorrections: false,
+            correctedFilingLimitDays: 120)
+        #expect(try JSONDecoder().decode(Payer.self, from: JSONEncoder().encode(profiled)) == profiled)
     }
 
     @Test("the rendering provider loop is left out when it is the billing provider")
@@ -207,7 +265,8 @@ struct X12LoopTests {
         #expect(parsed.first("CLM")?[5] == "11:B:\(frequency)")
         #expect(parsed.first("REF", "F8") == ["REF", "F8", "2026031000123"])
         let ids = parsed.segments.map { $0[0] }
-        #expect(ids.firstIndex(of: "CLM")! + 1 == ids.lastIndex(of: "REF")!)
+        let f8 = parsed.segments.firstIndex { $0[0] == "REF" && $0[1] == "F8" }
+        #expect(ids.firstIndex(of: "CLM")! + 1 == f8)
     }
 
     @Test("an original claim has no REF*F8")
@@ -247,6 +306,27 @@ struct X12LoopTests {
         #expect(parsed.all("SV1").map { $0[4] } == ["1", "2.5", "1"])
         #expect(parsed.first("CLM")?[2] == "177.75")
         #expect(parsed.all("LX").map { $0[1] } == ["1", "2", "3"])
+    }
+}
+
+@Suite("837P writer: pyx12")
+struct X12WriterPyX12Tests {
+    @Test("REF*6R on every line, SBR09 from the payer profile and a ZIP+4 billing address pass pyx12")
+    func passesPyX12() throws {
+        let lines = [
+            Sample.officeVisit, ServiceLine(code: "36415", units: 1, charge: 12, pointers: [1]),
+            ServiceLine(code: "20610", modifiers: ["RT", "59"], units: 1, charge: 180, pointers: [1, 2]),
+        ]
+        let medicare = Payer(payerCode: "MCRB1", name: "Medicare Part B", claimFilingIndicator: "MB")
+        let claims = [
+            Sample.claim(lines: lines, diagnoses: ["E11.9", "I10"], payer: medicare),
+            Sample.claim(relationship: "19", patient: Sample.child),
+            Sample.claim(frequencyCode: "7", payerClaimControlNumber: "2026031000123", payer: medicare),
+        ]
+        let text = try X12Writer.interchange(Sample.envelope(), claims: claims, newlineAfterSegments: true)
+        #expect(text.contains("SBR*P*18*GRP-0042******MB~") && text.contains("REF*6R*"))
+        let verdict = try X12Valid.validate(text: text, name: "writer-837p.x12")
+        #expect(verdict.ok, "\(verdict.output)\n\(text)")
     }
 }
 
@@ -469,6 +549,60 @@ struct X12ErrorTests {
         for detail in details {
             #expect(!error.description.contains(detail), "\(error.description) shows \(detail)")
         }
+    }
+
+    static func practice(line1: String = "100 Main St", line2: String? = nil, zip: String = "627011234") -> Practice {
+        var practice = Sample.practice
+        practice.address = PostalAddress(line1: line1, line2: line2, city: "Springfield", state: "IL", postalCode: zip)
+        return practice
+    }
+
+    @Test("the billing provider's ZIP code must be ZIP+4", arguments: ["62701", "62701-12", "6270112345", "62701-ABCD"])
+    func billingProviderZIP(zip: String) throws {
+        let error = #expect(
+            throws: X12Error.invalidValue(claimID: Self.id, field: "2010AA N403 ZIP code", reason: "must be 9 digits (ZIP+4)")
+        ) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, billingProvider: Self.practice(zip: zip))])
+        }
+        #expect(try #require(error).description.contains("2010AA N403 ZIP code"))
+    }
+
+    @Test(
+        "the billing provider's address may not be a PO box, however it is spelled",
+        arguments: [
+            "PO Box 123", "P.O. Box 123", "p o box 123", "POST OFFICE BOX 9", "Post Office Bx 9", "PO BX 77", "POBox 5",
+            "P.O.BOX 12", "Lock Box 4410", "LOCKBOX 4410", "Dept 12, P. O. Box 88",
+        ])
+    func billingProviderPOBox(line: String) {
+        #expect(
+            throws: X12Error.invalidValue(claimID: Self.id, field: "2010AA N301 address", reason: "must be a street address, not a PO box")
+        ) {
+            try X12Writer.interchange(Sample.envelope(), claims: [Sample.claim(id: Self.id, billingProvider: Self.practice(line1: line))])
+        }
+        #expect(
+            throws: X12Error.invalidValue(claimID: Self.id, field: "2010AA N302 address", reason: "must be a street address, not a PO box")
+        ) {
+            try X12Writer.interchange(
+                Sample.envelope(), claims: [Sample.claim(id: Self.id, billingProvider: Self.practice(line2: line))])
+        }
+    }
+
+    @Test(
+        "street addresses that merely look like boxes are written",
+        arguments: ["12 Boxwood Lane", "1 Post Office Square", "300 Depot Box Road", "9 Lockhart Blvd", "44 Apollo Box Court"])
+    func streetsAreNotBoxes(line: String) throws {
+        let parsed = try write([Sample.claim(billingProvider: Self.practice(line1: line))])
+        #expect(parsed.first("N3")?[1] == line.uppercased())
+    }
+
+    @Test("other loops keep taking 5-digit ZIP codes and PO boxes")
+    func otherLoopsTakeFiveDigits() throws {
+        let subscriber = Person(
+            firstName: "Sean", lastName: "O'Brien", birthDate: CalendarDate("1980-04-02")!, sex: .male,
+            address: PostalAddress(line1: "PO Box 12", city: "Springfield", state: "IL", postalCode: "62704"))
+        let parsed = try write([Sample.claim(subscriber: subscriber, patient: subscriber)])
+        #expect(parsed.all("N4").map { $0[3] } == ["627011234", "62704"])
+        #expect(parsed.all("N3").last?[1] == "PO BOX 12")
     }
 
     @Test("a replacement's error names the claim and REF*F8")

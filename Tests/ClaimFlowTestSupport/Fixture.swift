@@ -26,11 +26,23 @@ public struct Fixture: Sendable {
             Practice(
                 code: code, name: "Practice \(code)", npi: "1234567893", taxID: "123456789",
                 taxonomy: "207Q00000X",
-                address: PostalAddress(line1: "1 Test Way", city: "Testville", state: "IL", postalCode: "62701")
+                address: PostalAddress(line1: "1 Test Way", city: "Testville", state: "IL", postalCode: "627011234")
             ),
             audit: .system
         )
-        let payerID = try await practices.upsert(Payer(payerCode: "PAY\(code)", name: "Payer \(code)"), audit: .system)
+        // Plain SQL rather than PracticeStore: migration tests make the fixture on schemas from
+        // before payer profiles (sql/0006), whose columns the store's save names.
+        let payerRows = try await client.query(
+            """
+            INSERT INTO payers (payer_code, name) VALUES (\("PAY\(code)"), \("Payer \(code)"))
+            ON CONFLICT (payer_code) DO UPDATE SET name = EXCLUDED.name
+            RETURNING id
+            """,
+            logger: logger
+        )
+        var payerID: UUID?
+        for try await id in payerRows.decode(UUID.self) { payerID = id }
+        guard let payerID else { throw TestSetupError("payer PAY\(code) was not saved") }
         let providerID = try await practices.upsert(
             Provider(practiceID: practiceID, npi: "1234567893", firstName: "Pat", lastName: "Provider"),
             audit: .system

@@ -45,7 +45,8 @@ public struct X12Claim: Sendable, Hashable {
     public var renderingProvider: RenderingProvider?
     /// Loop 2010BB.
     public var payer: Payer
-    /// SBR09, such as `CI` commercial, `MB` Medicare Part B, `MC` Medicaid, `BL` Blue Cross.
+    /// SBR09, such as `CI` commercial, `MB` Medicare Part B, `MC` Medicaid, `BL` Blue Cross:
+    /// the payer profile's unless given.
     public var claimFilingIndicator: String
     /// NM109 of loop 2010BA.
     public var memberID: String
@@ -63,13 +64,15 @@ public struct X12Claim: Sendable, Hashable {
     public var diagnoses: [String]
     public var lines: [ServiceLine]
 
-    /// - Parameter patientControlNumber: when nil, the compact form of `claimID`
-    ///   (`X12Claim.patientControlNumber(for:)`).
+    /// - Parameters:
+    ///   - patientControlNumber: when nil, the compact form of `claimID`
+    ///     (`X12Claim.patientControlNumber(for:)`).
+    ///   - claimFilingIndicator: when nil, the payer profile's (`Payer.claimFilingIndicator`).
     public init(
         claimID: UUID, patientControlNumber: String? = nil, frequencyCode: String = "1",
         payerClaimControlNumber: String? = nil, totalCharge: Decimal, placeOfService: String,
         dateOfService: CalendarDate, billingProvider: Practice, renderingProvider: RenderingProvider?, payer: Payer,
-        claimFilingIndicator: String = "CI", memberID: String, groupNumber: String? = nil, subscriber: Person,
+        claimFilingIndicator: String? = nil, memberID: String, groupNumber: String? = nil, subscriber: Person,
         relationship: String = "18", patient: Person, diagnoses: [String], lines: [ServiceLine]
     ) {
         self.claimID = claimID
@@ -82,7 +85,7 @@ public struct X12Claim: Sendable, Hashable {
         self.billingProvider = billingProvider
         self.renderingProvider = renderingProvider
         self.payer = payer
-        self.claimFilingIndicator = claimFilingIndicator
+        self.claimFilingIndicator = claimFilingIndicator ?? payer.claimFilingIndicator
         self.memberID = memberID
         self.groupNumber = groupNumber
         self.subscriber = subscriber
@@ -90,6 +93,14 @@ public struct X12Claim: Sendable, Hashable {
         self.patient = patient
         self.diagnoses = diagnoses
         self.lines = lines
+    }
+
+    /// REF*6R of loop 2400: the line item control number, echoed back by the payer in the 835 (REF*6R of loop 2110)
+    ///
+    /// `line` is 1-based, as LX01 numbers it; with CLM01's at most 38 characters the result
+    /// fits REF02's 50.
+    public static func lineItemControlNumber(patientControlNumber: String, line: Int) -> String {
+        "\(patientControlNumber)-\(line)"
     }
 
     /// The first 20 hex digits of the id, upper-cased and without dashes: short enough for

@@ -101,6 +101,14 @@ public enum X12Writer {
     /// GS08 and ST03.
     public static let implementationConvention = "005010X222A1"
 
+    /// SBR09's code list (claim filing indicator), as the payers table's CHECK copies it
+    /// (sql/0006_payer_profiles.sql): `CI` commercial, `MB` Medicare Part B, `MC` Medicaid,
+    /// `BL` Blue Cross/Blue Shield, `HM` HMO, `WC` workers' compensation, `ZZ` mutually defined, ...
+    public static let claimFilingIndicators: [String] = [
+        "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM", "LM", "MA", "MB", "MC",
+        "OF", "TV", "VA", "WC", "ZZ",
+    ]
+
     /// The whole interchange, ISA to IEA, with one ST transaction set per claim in order.
     ///
     /// - Parameter newlineAfterSegments: adds a line feed after each `~`, which people reading
@@ -214,10 +222,7 @@ private struct EnvelopeHeader {
 private struct TransactionSet {
     /// The relationships that add the patient loop 2000C: every code but self.
     static let patientRelationships = Set(PatientRelationship.codes).subtracting([PatientRelationship.subscriberSelf])
-    static let claimFilingIndicators: Set<String> = [
-        "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM", "LM", "MA", "MB", "MC",
-        "OF", "TV", "VA", "WC", "ZZ",
-    ]
+    static let claimFilingIndicators = Set(X12Writer.claimFilingIndicators)
 
     let claimID: UUID
     private(set) var segments: [String] = []
@@ -272,6 +277,18 @@ private struct TransactionSet {
         let taxID = practice.taxID.filter(\.isASCIIDigit)
         guard taxID.count == 9 else {
             throw X12Error.invalidValue(claimID: claimID, field: "2010AA REF02 tax id", reason: "must have 9 digits")
+        }
+        // The guide wants a street address with ZIP+4 for the billing provider; other loops
+        // take 5-digit ZIP codes and boxes.
+        if let finding = practice.address.billingProviderFindings.first {
+            let field =
+                switch finding.field {
+                case .line1: "2010AA N301 address"
+                case .line2: "2010AA N302 address"
+                case .postalCode: "2010AA N403 ZIP code"
+                }
+            let reason = finding.field == .postalCode ? "must be 9 digits (ZIP+4)" : finding.message
+            throw X12Error.invalidValue(claimID: claimID, field: field, reason: reason)
         }
         let patient = patientIsSubscriber ? claim.subscriber : claim.patient
         guard patient.address != nil else {
@@ -363,6 +380,8 @@ private struct TransactionSet {
                     "", composite(line.pointers.map(String.init)),
                 ])
             add("DTP", ["472", "D8", serviceDate])
+            // After the line's DTPs, QTY, MEA and CN1 and REF*9B/9D/G1, as the guide orders 2400.
+            add("REF", ["6R", X12Claim.lineItemControlNumber(patientControlNumber: patientControlNumber, line: index + 1)])
         }
 
         add("SE", [String(segments.count + 1), controlNumber])
