@@ -321,7 +321,7 @@ public struct RemittanceStore: QueueStore {
         let followups = Self.followups(for: remitted, payerCode: payerCode, rules: rules)
         try await insertFollowups(followups, paymentID: paymentID, claim: claim, remarks: remitted.allRemarkCodes, on: connection)
         let routedTo = try await resend(
-            claim, stage: stage, followups: followups, audit: audit, on: connection)
+            claim, stage: stage, followups: followups, remarkCodes: remitted.allRemarkCodes, audit: audit, on: connection)
         return (result(outcome, claim: claim, routedTo: routedTo, followups: followups), nil)
     }
 
@@ -383,7 +383,8 @@ public struct RemittanceStore: QueueStore {
     /// coding version, whose claim replaces this one) before billing (the next claim version,
     /// with the frequency the action calls for). Returns the queue, or nil.
     private func resend(
-        _ claim: ClaimRow, stage: Stage, followups: [Followup], audit: AuditContext, on connection: PostgresConnection
+        _ claim: ClaimRow, stage: Stage, followups: [Followup], remarkCodes: [String], audit: AuditContext,
+        on connection: PostgresConnection
     ) async throws -> String? {
         guard stage == .denied || stage == .paid else { return nil }
         let answers = AnswerStore(queue: queue)
@@ -405,8 +406,10 @@ public struct RemittanceStore: QueueStore {
             case .void: "8"
             default: "1"
             }
-        // A payer that takes no replacements or voids gets a new original instead.
-        if frequency != "1", !claim.acceptsCorrections { frequency = "1" }
+        // A payer that takes no replacements or voids gets a new original instead, and so does a
+        // claim the payer found unprocessable (MA130): it was never adjudicated, so there is
+        // nothing to replace.
+        if frequency != "1", !claim.acceptsCorrections || remarkCodes.contains("MA130") { frequency = "1" }
         try await answers.newClaimVersion(after: claim.id, frequency: frequency, on: connection)
         try await queue.enqueue(
             encounterID: claim.encounterID, from: stage, to: .readyToBill, priority: 60, audit: audit,
