@@ -82,12 +82,14 @@ struct X12AnswerTests {
     func claimAck277CA() throws {
         let answer = try X12AnswerParser.parse(Sample.claimAck277CA)
         #expect(answer.kind == .claimAck277CA)
-        guard case .claimAcknowledgment(let acks) = answer else {
+        guard case .claimAcknowledgment(let acknowledgment) = answer else {
             Issue.record("expected a 277CA, got \(answer)")
             return
         }
+        // The receiver and provider levels accept (A1), so nothing is rejected above the claims.
+        #expect(acknowledgment.levelRejections.isEmpty)
         #expect(
-            acks == [
+            acknowledgment.claims == [
                 ClaimAck(
                     patientControlNumber: Sample.pcn1, accepted: true, statusCodes: ["A2:20:PR"],
                     payerClaimControlNumber: "2026070123456", amount: 125),
@@ -102,12 +104,17 @@ struct X12AnswerTests {
     func remittance835() throws {
         let answer = try X12AnswerParser.parse(Sample.remittance835)
         #expect(answer.kind == .remittance835)
-        guard case .remittance(let payerID, let checkNumber, let claims) = answer else {
+        guard case .remittance(let payments) = answer else {
             Issue.record("expected an 835, got \(answer)")
             return
         }
-        #expect(payerID == "60054")
-        #expect(checkNumber == "EFT20260320001")
+        let payment = try #require(payments.first)
+        #expect(payments.count == 1)
+        #expect(payment.payerID == "60054")
+        #expect(payment.checkNumber == "EFT20260320001")
+        #expect(payment.totalPaid == 80)
+        #expect(payment.balanceFinding == nil)
+        let claims = payment.claims
         try #require(claims.count == 3)
 
         let paid = claims[0]
@@ -118,11 +125,14 @@ struct X12AnswerTests {
         #expect(paid.paid == 80)
         #expect(paid.patientResponsibility == 20)
         #expect(paid.payerClaimControlNumber == "2026070123456")
+        // The CAS segments follow the SVC, so they are the service line's.
+        #expect(paid.adjustments.isEmpty)
         #expect(
-            paid.adjustments == [
+            paid.allAdjustments == [
                 .init(groupCode: "CO", reasonCode: "45", amount: 25), .init(groupCode: "PR", reasonCode: "3", amount: 20),
             ])
-        #expect(paid.remarkCodes.isEmpty)
+        #expect(paid.lines.map(\.adjustments) == [paid.allAdjustments])
+        #expect(paid.allRemarkCodes.isEmpty)
         #expect(paid.payerID == "60054")
         #expect(paid.checkNumber == "EFT20260320001")
 
@@ -138,12 +148,15 @@ struct X12AnswerTests {
         #expect(late.patientControlNumber == Sample.pcn3)
         #expect(late.isDenied)
         #expect(late.charge == Decimal(string: "180.5")!)
-        #expect(late.adjustments == [.init(groupCode: "CO", reasonCode: "29", amount: Decimal(string: "180.5")!)])
-        #expect(late.remarkCodes == ["N211"])
+        #expect(late.allAdjustments == [.init(groupCode: "CO", reasonCode: "29", amount: Decimal(string: "180.5")!)])
+        #expect(late.reasonCodes == ["29"])
+        #expect(late.remarkCodes.isEmpty)
+        #expect(late.allRemarkCodes == ["N211"])
 
-        // Every claim balances: charge less adjustments is what was paid.
+        // Every claim balances: charge less adjustments (claim and lines) is what was paid.
         for claim in claims {
-            #expect(claim.charge - claim.adjustments.reduce(0) { $0 + $1.amount } == claim.paid)
+            #expect(claim.charge - claim.allAdjustments.reduce(0) { $0 + $1.amount } == claim.paid)
+            #expect(claim.balanceFindings.isEmpty)
         }
     }
 
@@ -442,12 +455,14 @@ struct X12AnswerTests {
             """
         let both = text.replacingOccurrences(of: firstSet, with: firstSet + reversal)
             .replacingOccurrences(of: "GE*1*903", with: "GE*2*903")
-        guard case .remittance(let payerID, let checkNumber, let claims) = try X12AnswerParser.parse(both) else {
+        guard case .remittance(let payments) = try X12AnswerParser.parse(both) else {
             Issue.record("expected an 835")
             return
         }
-        #expect(payerID == "60054")
-        #expect(checkNumber == nil)
+        #expect(payments.map(\.payerID) == ["60054", "60054"])
+        #expect(payments.map(\.checkNumber) == ["EFT20260320001", "EFT20260321002"])
+        let claims = payments.flatMap(\.claims)
+        #expect(claims.map(\.payerID) == ["60054", "60054", "60054", "60054"])
         #expect(claims.map(\.checkNumber) == ["EFT20260320001", "EFT20260320001", "EFT20260320001", "EFT20260321002"])
         let last = try #require(claims.last)
         #expect(last.isReversal)
