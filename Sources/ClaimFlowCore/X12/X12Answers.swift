@@ -13,9 +13,11 @@ public enum X12AnswerKind: String, Sendable, Hashable, CaseIterable {
     /// interchange's envelope readable.
     case interchangeAckTA1 = "TA1"
 
-    /// The kind for an ST01 value (`999`, `277` or `835`); nil for anything else.
+    /// The kind for an ST01 value (`999`, `277` or `835`); nil for anything else, `TA1`
+    /// included (it is a segment, never a transaction set).
     public init?(transactionSetIdentifier: String) {
-        guard let kind = Self.allCases.first(where: { $0.transactionSetIdentifier == transactionSetIdentifier.trimmingSpaces })
+        let identifier = transactionSetIdentifier.trimmingSpaces
+        guard let kind = Self.allCases.first(where: { $0 != .interchangeAckTA1 && $0.transactionSetIdentifier == identifier })
         else { return nil }
         self = kind
     }
@@ -126,18 +128,30 @@ public struct InterchangeAck: Sendable, Hashable {
     public var isRejected: Bool { acknowledgmentCode == "R" }
 }
 
-/// Reads 999, 277CA and 835 files. A pure function from text to answer: the envelope
+/// Reads 999, 277CA, 835 and TA1 files. A pure function from text to answer: the envelope
 /// (ISA/GS/ST counts and control numbers) is checked whole, and so is every transaction set,
 /// before anything is returned.
 ///
+/// Liberal reader: quirks of real payers' files whose meaning is clear (an IEA02 that differs
+/// from ISA13, HL ids out of order, ...) are read and reported as `X12Warning`s. Only a file
+/// whose claims cannot be read with certainty is refused (`X12ParseError`): a cut-off file,
+/// counts that disagree, an unknown status.
+///
 /// Separators are taken from the ISA, so any the sender picked are read. One file holds one
-/// interchange with one kind of answer (several groups and transaction sets are fine).
+/// interchange with one kind of answer (several groups and transaction sets are fine), or
+/// only TA1 segments.
 public enum X12AnswerParser {
+    /// The answer alone; `read(_:)` also gives the file's ISA13, its TA1s and its warnings.
     public static func parse(_ text: String) throws(X12ParseError) -> X12Answer {
+        try read(text).answer
+    }
+
+    public static func read(_ text: String) throws(X12ParseError) -> X12AnswerFile {
         let interchange = try X12Interchange(text)
+        var warnings = interchange.warnings
         var kind: X12AnswerKind?
         var acks: [TransactionSetAck] = []
-        var claimAcks: [ClaimAck] = []
+        var claimAcks = ClaimAcknowledgment(claims: [])
         var payments: [RemittancePayment] = []
         for group in interchange.groups {
             for set in group.transactionSets {
@@ -163,24 +177,47 @@ public enum X12AnswerParser {
                     )
                 }
                 let convention = set.header[3]
-                guard convention.isEmpty || convention == group.implementationConvention else {
-                    throw set.header.error("ST03 \(convention) does not match GS08 \(group.implementationConvention)")
+                if !convention.isEmpty, convention != group.implementationConvention {
+                    // The same guide with or without its addenda (005010X221 and 005010X221A1)
+                    // says the same; another guide does not.
+                    guard convention.hasPrefix(setKind.implementationGuidePrefix) else {
+                        throw set.header.error("ST03 \(convention) does not match GS08 \(group.implementationConvention)")
+                    }
+                    warnings.append(
+                        set.header.warning(
+                            "ST03 \(convention) differs from GS08 \(group.implementationConvention); both name the "
+                                + "\(setKind.rawValue) guide"))
                 }
                 switch setKind {
                 case .ack999: acks += try Ack999Reader.read(set)
-                case .claimAck277CA: claimAcks += try ClaimAckReader.read(set)
+                case .claimAck277CA:
+                    let read = try ClaimAckReader.read(set, warnings: &warnings)
+                    claimAcks.claims += read.claims
+                    claimAcks.levelRejections += read.levelRejections
                 case .remittance835: payments.append(try RemittanceReader.read(set))
                 // X12AnswerKind(transactionSetIdentifier:) never gives TA1: it has no ST.
                 case .interchangeAckTA1: break
                 }
             }
         }
-        switch kind {
-        case .ack999: return .acknowledgment999(acks)
-        case .claimAck277CA: return .claimAcknowledgment(ClaimAcknowledgment(claims: claimAcks))
-        case .interchangeAckTA1: return .interchangeAcknowledgment([])
-        // Groups are never empty (the envelope check refuses them), so nil cannot occur.
-        case .remittance835, nil: return .remittance(payments)
-        }
+        let answer: X12Answer =
+            switch kind {
+            case .ack999: .acknowledgment999(acks)
+            case .claimAck277CA: .claimAcknowledgment(claimAcks)
+            case .remittance835: .remittance(payments)
+            // No transaction set: the envelope holds TA1 segments only (X12Interchange
+            // refuses an interchange with neither groups nor TA1s).
+            case .interchangeAckTA1, nil: .interchangeAcknowledgment(interchange.interchangeAcks)
+            }
+        return X12AnswerFile(
+            answer: answer, interchangeControlNumber: interchange.controlNumber,
+            interchangeAcks: interchange.interchangeAcks, warnings: inFileOrder(warnings))
+    }
+
+    /// The envelope is checked before the transaction sets are read, so their warnings are
+    /// found in two passes; sorted by position, keeping the order of two on one segment.
+    private static func inFileOrder(_ warnings: [X12Warning]) -> [X12Warning] {
+        warnings.enumerated().sorted { ($0.element.segmentPosition, $0.offset) < ($1.element.segmentPosition, $1.offset) }
+            .map(\.element)
     }
 }

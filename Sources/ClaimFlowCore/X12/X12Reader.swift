@@ -43,6 +43,10 @@ struct X12Segment: Sendable, Hashable {
     func error(_ reason: String) -> X12ParseError {
         X12ParseError(segmentPosition: position, segmentID: id, reason: reason)
     }
+
+    func warning(_ reason: String) -> X12Warning {
+        X12Warning(segmentPosition: position, segmentID: id, reason: reason)
+    }
 }
 
 extension [String] {
@@ -218,14 +222,23 @@ struct X12FunctionalGroup: Sendable {
     var implementationConvention: String { header[8] }
 }
 
-/// One checked interchange: every SE, GE and IEA count and control number matches, and the
-/// file ends with the IEA.
+/// One checked interchange: every SE, GE and IEA count matches, and the file ends with the
+/// IEA. It holds at least one functional group or at least one TA1.
+///
+/// Liberal where real payers' files are sloppy and the meaning is still clear: a GE02 or
+/// IEA02 that does not repeat its header's control number, and an SE02 that repeats ST02
+/// with other leading zeros, are warnings, since the trailer closes the one group or set
+/// that is open. Counts that disagree stay errors: they are how a cut or spliced file shows.
 struct X12Interchange: Sendable {
     var header: X12Segment
     var groups: [X12FunctionalGroup]
     var trailer: X12Segment
 
     var controlNumber: Int
+    /// The TA1 segments outside the functional groups, in file order.
+    var interchangeAcks: [InterchangeAck]
+    /// The envelope's quirks, in file order.
+    var warnings: [X12Warning]
 
     init(_ text: String) throws(X12ParseError) {
         let segments = try X12Tokenizer(text).segments
@@ -237,6 +250,8 @@ struct X12Interchange: Sendable {
         controlNumber = interchangeControlNumber
 
         var groups: [X12FunctionalGroup] = []
+        var interchangeAcks: [InterchangeAck] = []
+        var warnings: [X12Warning] = []
         var group: (header: X12Segment, controlNumber: Int, sets: [X12TransactionSet])?
         var set: (header: X12Segment, body: [X12Segment])?
         var trailer: X12Segment?
@@ -283,8 +298,16 @@ struct X12Interchange: Sendable {
                 guard said == count else {
                     throw segment.error("the SE count says \(said) segments, the transaction set has \(count)")
                 }
-                guard segment[2] == open.header[2] else {
-                    throw segment.error("SE02 \(segment[2]) does not match ST02 \(open.header[2])")
+                let (trailerNumber, headerNumber) = (segment[2], open.header[2])
+                if trailerNumber != headerNumber {
+                    // `0002` for `00002`: the same number, written with other leading zeros.
+                    guard trailerNumber.allSatisfy(\.isASCIIDigit), headerNumber.allSatisfy(\.isASCIIDigit),
+                        let trailerValue = Int(trailerNumber), trailerValue == Int(headerNumber)
+                    else {
+                        throw segment.error("SE02 \(segment.shown(2)) does not match ST02 \(headerNumber)")
+                    }
+                    warnings.append(
+                        segment.warning("SE02 \(trailerNumber) matches ST02 \(headerNumber) only as a number (other leading zeros)"))
                 }
                 group?.sets.append(X12TransactionSet(header: open.header, body: open.body, trailer: segment))
                 set = nil
@@ -298,8 +321,11 @@ struct X12Interchange: Sendable {
                     throw segment.error(
                         "GE01 says \(said) transaction sets, the functional group has \(open.sets.count)")
                 }
-                guard segment.controlNumber(at: 2) == open.controlNumber else {
-                    throw segment.error("GE02 \(segment[2]) does not match GS06 \(open.header[6])")
+                if segment.controlNumber(at: 2) != open.controlNumber {
+                    warnings.append(
+                        segment.warning(
+                            "GE02 \(segment.shown(2)) does not match GS06 \(open.header[6]); read as the end of group \(open.controlNumber)"
+                        ))
                 }
                 guard !open.sets.isEmpty else { throw segment.error("the functional group has no transaction set") }
                 groups.append(
@@ -315,15 +341,21 @@ struct X12Interchange: Sendable {
                 guard said == groups.count else {
                     throw segment.error("IEA01 says \(said) functional groups, the interchange has \(groups.count)")
                 }
-                guard segment.controlNumber(at: 2) == interchangeControlNumber else {
-                    throw segment.error("IEA02 \(segment[2]) does not match ISA13 \(isa[13])")
+                guard !groups.isEmpty || !interchangeAcks.isEmpty else {
+                    throw segment.error("the interchange has no functional group and no TA1")
                 }
-                guard !groups.isEmpty else { throw segment.error("the interchange has no functional group") }
+                if segment.controlNumber(at: 2) != interchangeControlNumber {
+                    warnings.append(
+                        segment.warning(
+                            "IEA02 \(segment.shown(2)) does not match ISA13 \(isa[13]); read as the end of interchange \(isa[13])"
+                        ))
+                }
                 trailer = segment
             case "TA1":
-                // An interchange acknowledgment may ride along in the envelope; it says nothing
-                // about claims.
+                // An interchange acknowledgment: alone in a file (IEA01 0), or riding along
+                // before the groups of a file that answers something else.
                 guard group == nil else { throw segment.error("TA1 inside a functional group") }
+                interchangeAcks.append(try InterchangeAckReader.read(segment, warnings: &warnings))
             default:
                 guard set != nil else {
                     throw segment.error("\(segment.id) outside a transaction set (ST...SE)")
@@ -345,6 +377,8 @@ struct X12Interchange: Sendable {
         }
         self.groups = groups
         self.trailer = trailer
+        self.interchangeAcks = interchangeAcks
+        self.warnings = warnings
     }
 }
 
@@ -421,6 +455,11 @@ extension X12Segment {
     }
 
     func elementName(_ number: Int) -> String { Self.elementName(id, number) }
+
+    /// Element `number` as a message shows it: `(empty)` when it is empty or missing.
+    func shown(_ number: Int) -> String {
+        value(number) ?? "(empty)"
+    }
 
     /// Element `number`, or nil when it is empty or missing.
     func value(_ number: Int) -> String? {
