@@ -417,6 +417,17 @@ public struct RemittanceStore: QueueStore {
             detail: try jsonObject(["carc": reasons, "claim_id": claim.id.uuidString, "action": resend.action.rawValue]),
             on: connection
         )
+        if frequency != "1" {
+            // A replacement or void is held to the payer's limit for corrected claims.
+            try await connection.query(
+                """
+                UPDATE work_items w SET filing_deadline = w.date_of_service + p.corrected_filing_limit_days
+                FROM encounters e JOIN payers p ON p.id = e.payer_id
+                WHERE w.encounter_id = \(claim.encounterID) AND e.id = w.encounter_id
+                """,
+                logger: logger
+            )
+        }
         return "billing"
     }
 

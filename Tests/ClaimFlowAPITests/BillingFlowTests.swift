@@ -214,8 +214,13 @@ struct BillingFlowTests {
                     "no claim sent by ClaimFlow has patient control number FFFFFFFFFFFFFFFFFFFF") == true)
             #expect(try await h.fixture.encounters.stage(of: try await encounterOf(first, h)) == .readyToBill)
 
-            let remit = try await upload(
-                "/api/v1/remittances", X12AnswerFiles.remittance([(pcn2, 100, nil), ("00000000000000000000", 10, nil)]))
+            // The clearinghouse's IEA02 is not its ISA13: read, and said in the answer.
+            let quirky = X12AnswerFiles.remittance([(pcn2, 100, nil), ("00000000000000000000", 10, nil)])
+                .replacingOccurrences(of: "IEA*1*000000903", with: "IEA*1*000000001")
+            let remit = try await upload("/api/v1/remittances", quirky)
+            let warnings = try #require(remit["warnings"] as? [[String: Any]])
+            #expect(warnings.map { $0["segment_id"] as? String } == ["IEA"])
+            #expect((warnings.first?["reason"] as? String)?.hasPrefix("IEA02 000000001 does not match ISA13 000000903") == true)
             #expect((remit["claims"] as? [[String: Any]])?.map { $0["outcome"] as? String } == ["paid", "exception"])
             let exceptions = try #require(remit["exceptions"] as? [[String: Any]])
             #expect(exceptions.map { $0["kind"] as? String } == ["unknown_claim"])

@@ -262,4 +262,34 @@ struct RemittancePostingTests {
             #expect(try await scene.value("SELECT count(*)::text FROM remittance_exceptions WHERE resolved_at IS NULL") == "0")
         }
     }
+
+    @Test("a resend's frequency follows the action and the payer's profile; a corrected claim has the corrected-claim filing limit")
+    func resendFrequencyAndFilingLimit() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let scene = try await Scene.make(client, ["C", "N", "P"])
+            try await client.query(
+                "UPDATE payers SET filing_limit_days = 365, corrected_filing_limit_days = 90 WHERE id = \(scene.fixture.payerID)",
+                logger: TestDatabase.logger)
+            func denial(_ name: String, remark: String?) -> [String] {
+                ["CLP*\(scene.pcn(name))*4*150*0*0*12*PCN-\(name)*11*1", "CAS*CO*16*150"] + (remark.map { ["MOA***\($0)"] } ?? [])
+            }
+            try await scene.fixture.postRemittance(
+                X12AnswerFiles.payment(total: 0, check: "EFT-CN", claims: [denial("C", remark: nil), denial("N", remark: "MA130")]))
+            // A payer that takes no replacements gets a new original for the same denial.
+            try await client.query(
+                "UPDATE payers SET accepts_corrections = false WHERE id = \(scene.fixture.payerID)", logger: TestDatabase.logger)
+            try await scene.fixture.postRemittance(X12AnswerFiles.payment(total: 0, check: "EFT-P", claims: [denial("P", remark: nil)]))
+            func resent(_ name: String) async throws -> String {
+                try await scene.value(
+                    """
+                    SELECT c.frequency_code || '/' || (w.filing_deadline - w.date_of_service)::text
+                    FROM claims c JOIN work_items w ON w.encounter_id = c.encounter_id
+                    WHERE c.encounter_id = (SELECT encounter_id FROM claims WHERE id = \(scene.claims[name]!)) AND c.version = 2
+                    """)
+            }
+            #expect(try await resent("C") == "7/90")
+            #expect(try await resent("N") == "1/365")
+            #expect(try await resent("P") == "1/365")
+        }
+    }
 }
