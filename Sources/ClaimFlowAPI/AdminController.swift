@@ -26,11 +26,20 @@ struct AdminController: Sendable {
                 practiceIDs.insert(id)
             }
             // An administrator cannot lock themself out: their own admin role and active flag stay.
+            // A conflict with who the caller is, not a malformed body: 409.
             if body.username == principal.username {
                 var findings: [ProblemDetails.Finding] = []
                 if !body.roles.contains(.admin) { findings.append(.init(path: "$.roles", message: "must keep your own admin role")) }
                 if body.active == false { findings.append(.init(path: "$.active", message: "cannot deactivate yourself")) }
-                guard findings.isEmpty else { throw APIError.validation(findings) }
+                if !principal.practiceIDs.isSubset(of: practiceIDs) {
+                    findings.append(.init(path: "$.practices", message: "must keep every practice you administer"))
+                }
+                guard findings.isEmpty else {
+                    throw ProblemDetails(
+                        type: "self-lockout", title: "Conflict", status: .conflict,
+                        detail: "an administrator cannot remove their own admin role or practices, or deactivate themself",
+                        findings: findings)
+                }
             }
             let id = try await stores.users.upsert(
                 User(
@@ -48,10 +57,10 @@ struct AdminController: Sendable {
         group.post("users/{id}/tokens") { request, context in
             let body = try await request.decode(IssueTokenRequest.self)
             let id = try await manageableUser(context)
-            let token = try await stores.users.issueToken(
+            let issued = try await stores.users.issue(
                 userID: id, label: body.label ?? "", expiresInDays: body.expiresInDays, audit: context.audit
             )
-            return try JSONResponse.make(IssuedToken(userId: id, token: token), status: .created)
+            return try JSONResponse.make(IssuedToken(userId: id, id: issued.id, token: issued.token), status: .created)
         }
         group.post("users/{id}/tokens/{token}/revoke") { _, context in
             let id = try await manageableUser(context)
@@ -164,6 +173,8 @@ struct AdminController: Sendable {
     }
     struct IssuedToken: Encodable {
         let userId: UUID
+        /// The token's id, by which it is listed and revoked.
+        let id: UUID
         /// Shown once: only its digest is stored.
         let token: String
     }

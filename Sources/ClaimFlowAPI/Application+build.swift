@@ -45,10 +45,14 @@ public struct ServerSettings: Sendable {
     /// Proxies in front of the server whose `X-Forwarded-For` names the client.
     public var trustedProxies: Set<String>
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = []) {
+    /// Failed authentications a client address may make in a minute before it is refused (429).
+    public var authFailureLimit: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = [], authFailureLimit: Int = 20) {
         self.host = host
         self.port = port
         self.trustedProxies = trustedProxies
+        self.authFailureLimit = authFailureLimit
     }
 }
 

@@ -41,15 +41,22 @@ indirect enum JSONSchema: Sendable {
     enum Format: String, Sendable {
         case uuid
         case date
+        /// A National Provider Identifier: ten digits whose last is the Luhn check digit over
+        /// the prefix 80840 and the first nine (stated in the document as this format).
+        case npi
     }
 
     // Building blocks shared by the request types.
 
     /// Free text of 1 to `maxLength` characters.
-    static func text(_ maxLength: Int) -> JSONSchema { .string(StringRule(length: 1...maxLength)) }
+    static func text(_ maxLength: Int) -> JSONSchema { .string(StringRule(length: 1...maxLength, pattern: noNUL)) }
 
     /// Any string.
-    static let anyString = JSONSchema.string(StringRule())
+    static let anyString = JSONSchema.string(StringRule(pattern: noNUL))
+
+    /// Text without NUL characters, which PostgreSQL cannot store: stated as a pattern so the
+    /// document says it too.
+    static let noNUL = "^[^\\u0000]*$"
 
     /// A string matching `pattern` (written without anchors; the document writes `^...$`).
     static func matching(_ pattern: String, _ expected: String) -> JSONSchema {
@@ -62,15 +69,20 @@ indirect enum JSONSchema: Sendable {
 
     static let uuid = JSONSchema.string(StringRule(format: .uuid, expected: "a UUID"))
     static let date = JSONSchema.string(
-        StringRule(pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format: .date, expected: "a date as YYYY-MM-DD")
+        StringRule(pattern: datePattern, format: .date, expected: "a date as YYYY-MM-DD, years 1900 to 2200")
     )
+    /// `YYYY-MM-DD` with years 1900 to 2200, months 01 to 12 and days 01 to 31; the `date`
+    /// format adds the length of each month.
+    static let datePattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
     /// A National Provider Identifier: ten digits whose last is the Luhn check digit (prefix 80840).
-    static let npi = JSONSchema.string(
-        StringRule(pattern: "^[0-9]{10}$", expected: "a valid 10-digit NPI", check: { NPI($0) != nil })
-    )
+    static let npi = JSONSchema.string(StringRule(pattern: "^[0-9]{10}$", format: .npi, expected: "a valid 10-digit NPI"))
+    /// A practice's code, as `POST /admin/practices` takes it.
+    static let practiceCode = matching("[A-Z0-9_-]{2,20}", "2-20 upper-case letters, digits, _ or -")
     /// A reason for a supervisor's or biller's action, kept on the audit trail: blank is no reason.
     static let reason = JSONSchema.string(
-        StringRule(length: 1...500, pattern: "\\S", expected: "a reason, with at least one character that is not a space")
+        StringRule(
+            length: 1...500, pattern: "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+            expected: "a reason, with at least one character that is not a space")
     )
     /// A body of just the caller's lease id.
     static let leaseOnly = JSONSchema.object([.required("lease_id", .uuid)])
@@ -136,6 +148,7 @@ struct SchemaChecker {
         switch rule.format {
         case .uuid: valid = UUID(uuidString: text) != nil
         case .date: valid = CalendarDate(text) != nil
+        case .npi: valid = NPI(text) != nil
         case nil: valid = true
         }
         let matches = rule.pattern.map { text.range(of: $0, options: .regularExpression) != nil } ?? true

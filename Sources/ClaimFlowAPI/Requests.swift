@@ -118,7 +118,7 @@ struct CoverageInput: Decodable, Sendable {
     }
 
     static let schema = JSONSchema.object([
-        .required("payer_code", .text(80)),
+        .required("payer_code", .matching("[A-Za-z0-9]{2,80}", "2-80 letters or digits")),
         .required("member_id", .matching("[A-Za-z0-9-]{2,80}", "2-80 letters, digits or dashes")),
         .optional("group_number", .text(50)),
         .optional("relationship", .oneOf(PatientRelationship.codes, "an X12 relationship code: \(PatientRelationship.summary)")),
@@ -146,7 +146,7 @@ struct EncounterIntakeRequest: RequestBody {
     }
 
     static let schema = JSONSchema.object([
-        .required("practice_code", .text(20)), .required("external_id", .text(80)),
+        .required("practice_code", .practiceCode), .required("external_id", .text(80)),
         .required("patient", PatientInput.schema), .required("coverage", CoverageInput.schema),
         .required("rendering_provider_npi", .npi), .required("date_of_service", .date),
         .required("place_of_service", .matching("[0-9]{2}", "two digits, such as 11")),
@@ -294,7 +294,7 @@ struct CreateUserRequest: RequestBody {
         .required("username", .matching("[a-z0-9][a-z0-9._-]{1,62}", "2-63 lower-case letters, digits, dots, dashes")),
         .required("display_name", .text(200)),
         .required("roles", .array(of: .oneOf(Role.allCases.map(\.rawValue), "a role"), count: 0...5)),
-        .required("practices", .array(of: .anyString, count: 0...100)),
+        .required("practices", .array(of: .practiceCode, count: 0...100)),
         .optional("skills", .array(of: .specialty, count: 0...50)),
         .optional("active", .boolean),
     ])

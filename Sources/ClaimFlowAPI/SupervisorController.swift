@@ -29,13 +29,13 @@ struct SupervisorController: Sendable {
             let principal = try context.requirePrincipal()
             let query = request.uri.queryParameters
             var findings: [ProblemDetails.Finding] = []
-            let from = query.get("from").flatMap(CalendarDate.init)
-            let to = query.get("to").flatMap(CalendarDate.init)
+            let from = query.get("from").flatMap { CalendarDate($0) }
+            let to = query.get("to").flatMap { CalendarDate($0) }
             if from == nil { findings.append(.init(path: "query.from", message: "is required, as YYYY-MM-DD")) }
             if to == nil { findings.append(.init(path: "query.to", message: "is required, as YYYY-MM-DD")) }
-            if let from, let to, to < from { findings.append(.init(path: "query.to", message: "must not be before from")) }
             guard findings.isEmpty, let from, let to else { throw APIError.validation(findings) }
-            let people = try await stores.supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
+            // A range that ends before it starts holds no day: nobody did anything in it.
+            let people = to < from ? [] : try await stores.supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
             return try JSONResponse.make(ProductivityBody(from: from, to: to, users: people))
         }
         group.get("users") { _, context in
@@ -52,7 +52,8 @@ struct SupervisorController: Sendable {
         }
         group.get("work") { request, context in
             let principal = try context.requirePrincipal()
-            let (filter, cursor, limit) = try await workQuery(request, principal: principal)
+            let (query, cursor, limit) = try await workQuery(request, principal: principal)
+            guard let filter = query else { return try JSONResponse.make(WorkPage(items: [], next: nil)) }
             let items = try await stores.supervision.workList(
                 filter: filter, practiceIDs: principal.practiceIDs, after: cursor, limit: limit + 1
             )
@@ -109,7 +110,9 @@ struct SupervisorController: Sendable {
         try await stores.encounters.visibleEncounter(context).1
     }
 
-    private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter, (CalendarDate, UUID)?, Int) {
+    /// The work list's filter, cursor and page size; nil filter when the caller named a practice
+    /// that is not theirs, whose page is empty.
+    private func workQuery(_ request: Request, principal: Principal) async throws -> (WorkFilter?, (CalendarDate, UUID)?, Int) {
         let query = request.uri.queryParameters
         var findings: [ProblemDetails.Finding] = []
         func add(_ path: String, _ message: String) { findings.append(.init(path: path, message: message)) }
@@ -126,9 +129,15 @@ struct SupervisorController: Sendable {
             filter.assignee = UUID(uuidString: text)
             if filter.assignee == nil { add("query.assignee", "must be a user id") }
         }
+        var foreignPractice = false
         if let text = query.get("practice") {
-            filter.practiceID = try await stores.practices.practiceID(code: text, within: principal.practiceIDs)
-            if filter.practiceID == nil { add("query.practice", "is not one of your practices") }
+            if text.wholeMatch(of: /[A-Z0-9_-]{2,20}/) != nil {
+                filter.practiceID = try await stores.practices.practiceID(code: text, within: principal.practiceIDs)
+                // Not one of the caller's (or no such practice): nothing of it is theirs to see.
+                foreignPractice = filter.practiceID == nil
+            } else {
+                add("query.practice", "must be a practice code (2 to 20 of A-Z, 0-9, _ and -)")
+            }
         }
         if let text = query.get("from") {
             filter.dateOfServiceFrom = CalendarDate(text)
@@ -141,7 +150,7 @@ struct SupervisorController: Sendable {
         var cursor: (CalendarDate, UUID)?
         if let text = query.get("after") {
             let parts = text.split(separator: "_", maxSplits: 1)
-            if parts.count == 2, let date = CalendarDate(String(parts[0])), let id = UUID(uuidString: String(parts[1])) {
+            if parts.count == 2, let date = CalendarDate(cursorDay: String(parts[0])), let id = UUID(uuidString: String(parts[1])) {
                 cursor = (date, id)
             } else {
                 add("query.after", "must be the `next` value of the previous page")
@@ -156,6 +165,19 @@ struct SupervisorController: Sendable {
             }
         }
         guard findings.isEmpty else { throw APIError.validation(findings) }
-        return (filter, cursor, limit)
+        return (foreignPractice ? nil : filter, cursor, limit)
+    }
+}
+
+extension CalendarDate {
+    /// The day of a work-list cursor (`YYYY-MM-DD`), a day past the end of its month read as the
+    /// month's last day: a cursor only orders, so any date-shaped one is a place in the list.
+    init?(cursorDay text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...31).contains(day),
+            (1...12).contains(month)
+        else { return nil }
+        self.init(year: year, month: month, day: min(day, Self.daysIn(month: month, year: year)))
     }
 }

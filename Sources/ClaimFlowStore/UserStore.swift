@@ -74,6 +74,14 @@ public struct UserStore: DatabaseStore {
     public func issueToken(
         userID: UUID, label: String, expiresInDays: Int? = nil, audit: AuditContext
     ) async throws -> String {
+        try await issue(userID: userID, label: label, expiresInDays: expiresInDays, audit: audit).token
+    }
+
+    /// ``issueToken(userID:label:expiresInDays:audit:)``, also returning the token's id, by which
+    /// it is listed and revoked.
+    public func issue(
+        userID: UUID, label: String, expiresInDays: Int? = nil, audit: AuditContext
+    ) async throws -> (id: UUID, token: String) {
         let token = Self.makeToken()
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let logged = Self.tokenEvent("token.issued", userID: userID, audit: audit, rows: "FROM issued")
@@ -90,7 +98,7 @@ public struct UserStore: DatabaseStore {
             """,
             logger: logger
         )
-        for try await _ in rows.decode(UUID.self) { return token }
+        for try await id in rows.decode(UUID.self) { return (id, token) }
         throw StoreError(.notFound, "user \(userID) not found")
     }
 

@@ -59,7 +59,16 @@ struct ServerOptions: ParsableArguments {
         $0.trimmingCharacters(in: .whitespaces)
     }
 
-    var settings: ServerSettings { ServerSettings(host: host, port: port, trustedProxies: Set(trustedProxies)) }
+    @Option(
+        name: .customLong("auth-failure-limit"),
+        help:
+            "Failed authentications a client address may make in a minute before every request from it is answered 429 (env CLAIMFLOW_AUTH_FAILURE_LIMIT)."
+    )
+    var authFailureLimit: Int = environment("CLAIMFLOW_AUTH_FAILURE_LIMIT").flatMap(Int.init) ?? 20
+
+    var settings: ServerSettings {
+        ServerSettings(host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit)
+    }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -111,7 +120,7 @@ struct Runtime {
         PrometheusMetrics.bootstrap()
         let dependencies = AppDependencies(
             client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings,
-            trustedProxies: settings.trustedProxies
+            authFailureLimit: settings.authFailureLimit, trustedProxies: settings.trustedProxies
         )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }

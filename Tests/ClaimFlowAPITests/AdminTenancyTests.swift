@@ -46,7 +46,8 @@ struct AdminTenancyTests {
             ]
             let reply = try await c.send(.post, "/api/v1/admin/users", token: h.tokens[.admin], json: body)
             let paths = Set((reply.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
-            #expect(reply.status == 422 && paths == ["$.roles", "$.active"], "\(reply.body)")
+            #expect(reply.status == 409 && paths == ["$.roles", "$.active"], "\(reply.body)")
+            #expect(reply.json["type"] as? String == "https://claimflow.dev/problems/self-lockout")
             let me = try #require(try await h.fixture.users.user(named: "admin"))
             #expect(me.roles == [.admin] && me.active)
         }

@@ -61,13 +61,16 @@ struct WorkControlTests {
 
             for (query, path) in [
                 ("queue=archive", "query.queue"), ("stage=lost", "query.stage"), ("assignee=someone", "query.assignee"),
-                ("practice=NOPE", "query.practice"), ("from=2026-13-01", "query.from"), ("to=yesterday", "query.to"),
+                ("practice=no%20such", "query.practice"), ("from=2026-13-01", "query.from"), ("to=yesterday", "query.to"),
                 ("after=garbage", "query.after"), ("limit=0", "query.limit"), ("limit=501", "query.limit"),
             ] {
                 let reply = try await c.send(.get, "/api/v1/supervisor/work?\(query)", token: supervisor)
                 let paths = (reply.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
                 #expect(reply.status == 422 && paths == [path], "\(query): \(reply.body)")
             }
+            // A well-formed practice code that is not the caller's: nothing of it to see.
+            let foreign = try await c.send(.get, "/api/v1/supervisor/work?practice=NOPE", token: supervisor)
+            #expect(foreign.status == 200 && (foreign.json["items"] as? [Any])?.isEmpty == true, "\(foreign.body)")
         }
     }
 
