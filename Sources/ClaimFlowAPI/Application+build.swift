@@ -2,6 +2,8 @@ public import ClaimFlowCore
 public import ClaimFlowStore
 import Foundation
 public import Hummingbird
+import HummingbirdCore
+public import HummingbirdTLS
 public import Logging
 public import PostgresNIO
 public import Prometheus
@@ -38,21 +40,40 @@ public struct AppDependencies: Sendable {
     }
 }
 
-/// Where the HTTP server listens.
+/// Where the HTTP server listens, and whether it speaks TLS itself.
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
     /// Proxies in front of the server whose `X-Forwarded-For` names the client.
     public var trustedProxies: Set<String>
+    /// HTTPS served directly with this certificate and key. Nil (the default) serves plain HTTP:
+    /// on loopback, or behind a proxy that terminates TLS.
+    public var tls: TLSConfiguration?
 
     /// Failed authentications a client address may make in a minute before it is refused (429).
     public var authFailureLimit: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = [], authFailureLimit: Int = 20) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = [], tls: TLSConfiguration? = nil,
+        authFailureLimit: Int = 20
+    ) {
         self.host = host
         self.port = port
         self.trustedProxies = trustedProxies
+        self.tls = tls
         self.authFailureLimit = authFailureLimit
+    }
+
+    /// `https` when the server speaks TLS itself, else `http`.
+    public var scheme: String { tls == nil ? "http" : "https" }
+
+    /// HTTP/1.1, inside TLS when a certificate is configured. The TLS context is built when the
+    /// server starts; whoever read the certificate and key checks beforehand that it builds.
+    var serverBuilder: HTTPServerBuilder {
+        guard let tls else { return .http1() }
+        return HTTPServerBuilder { responder in
+            try TLSChannel(HTTP1Channel(responder: responder), tlsConfiguration: tls)
+        }
     }
 }
 
@@ -137,6 +158,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(dependencies),
+        server: settings.serverBuilder,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ClaimFlow"),
         services: services,
         logger: dependencies.logger

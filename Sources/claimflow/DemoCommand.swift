@@ -36,7 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger()
-        let settings = server.settings
+        let settings = try server.settings(logger: logger)
         let count = encounters
         let serveAfter = !seedOnly
         let icdPath = icd10cm
@@ -74,7 +74,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     private func printWelcome(_ seeded: DemoSeeder.Result, settings: ServerSettings) {
-        let base = "http://\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(settings.port)"
+        let base = "\(settings.scheme)://\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(settings.port)"
         var lines = [
             "",
             "ClaimFlow demo: practice DEMO with \(seeded.encounterCount) encounters (\(seeded.created) new).",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClaimFlowAPI
+import ClaimFlowHosting
 import ClaimFlowStore
 import ClaimFlowWorkers
 import Foundation
@@ -33,17 +34,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger()
+        // Read before the database is touched, so a bad certificate stops the server at once.
+        let settings = try server.settings(logger: logger)
         try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: !noMigrate, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
                 try await Runtime(client: client, logger: logger, queue: queue, submission: submission)
-                    .serve(settings: server.settings, workers: !noWorkers, databaseURL: url)
+                    .serve(settings: settings, workers: !noWorkers, databaseURL: url)
             }
         }
     }
 }
 
-/// Host and port of the HTTP server.
+/// Host and port of the HTTP server, and its certificate when it serves HTTPS itself.
 struct ServerOptions: ParsableArguments {
     @Option(help: "Address to listen on (env CLAIMFLOW_HOST).")
     var host: String = environment("CLAIMFLOW_HOST") ?? "127.0.0.1"
@@ -66,12 +69,49 @@ struct ServerOptions: ParsableArguments {
     )
     var authFailureLimit: Int = environment("CLAIMFLOW_AUTH_FAILURE_LIMIT").flatMap(Int.init) ?? 20
 
-    var settings: ServerSettings {
-        ServerSettings(host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit)
+    @Option(
+        name: .customLong("tls-certificate"),
+        help: "PEM file with the server's certificate, then any intermediates: serve HTTPS (env CLAIMFLOW_TLS_CERTIFICATE)."
+    )
+    var tlsCertificateOption: String?
+
+    /// The flag, else `CLAIMFLOW_TLS_CERTIFICATE`; nil serves plain HTTP.
+    var tlsCertificate: String? { tlsCertificateOption ?? environment("CLAIMFLOW_TLS_CERTIFICATE") }
+
+    @Option(
+        name: .customLong("tls-key"),
+        help: "PEM file with the unencrypted private key of --tls-certificate (env CLAIMFLOW_TLS_KEY)."
+    )
+    var tlsKeyOption: String?
+
+    var tlsKey: String? { tlsKeyOption ?? environment("CLAIMFLOW_TLS_KEY") }
+
+    /// The server's settings, with the certificate and key read and checked when TLS is asked for.
+    func settings(logger: Logger) throws -> ServerSettings {
+        var settings = ServerSettings(
+            host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit)
+        guard let tlsCertificate, let tlsKey else { return settings }
+        do {
+            settings.tls = try ServerTLS.configuration(certificateFile: tlsCertificate, keyFile: tlsKey)
+        } catch {
+            throw CLIError("cannot serve HTTPS: \(error.description)")
+        }
+        if let tls = settings.tls, let expiry = ServerTLS.expiry(of: tls), expiry < Date() {
+            logger.warning(
+                "the TLS certificate has expired; clients will refuse it",
+                metadata: ["certificate": "\(tlsCertificate)", "expired": "\(expiry)"]
+            )
+        }
+        return settings
     }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        switch (tlsCertificate, tlsKey) {
+        case (nil, .some): throw ValidationError("--tls-key needs --tls-certificate (env CLAIMFLOW_TLS_CERTIFICATE)")
+        case (.some, nil): throw ValidationError("--tls-certificate needs --tls-key (env CLAIMFLOW_TLS_KEY)")
+        default: break
+        }
     }
 }
 
@@ -131,7 +171,7 @@ struct Runtime {
             logger.notice(
                 "ClaimFlow listening",
                 metadata: [
-                    "url": "http://\(settings.host):\(port)", "port": "\(port)", "database": "\(databaseURL.redacted)",
+                    "url": "\(settings.scheme)://\(settings.host):\(port)", "port": "\(port)", "database": "\(databaseURL.redacted)",
                 ]
             )
         }
