@@ -20,6 +20,7 @@ struct SupervisorController: Sendable {
     }
 
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
+        addFailureRoutes(to: group)
         group.get("queues") { _, context in
             let principal = try context.requirePrincipal()
             let (queues, holds) = try await stores.supervision.queues(practiceIDs: principal.practiceIDs)
@@ -79,6 +80,27 @@ struct SupervisorController: Sendable {
             try await stores.queue.setPriority(encounterID: id, priority: body.priority, reason: body.reason, audit: context.audit)
             return try JSONResponse.make(WorkUpdate(encounterId: id, priority: body.priority))
         }
+    }
+
+    /// `GET /supervisor/failures` and `POST /supervisor/failures/{id}/retry`: what the
+    /// background workers could not do in the caller's practices, and a retry of a parked
+    /// handoff check (another practice's failure is 404).
+    func addFailureRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
+        group.get("failures") { _, context in
+            let principal = try context.requirePrincipal()
+            return try JSONResponse.make(FailureList(items: try await stores.supervision.failures(practiceIDs: principal.practiceIDs)))
+        }
+        group.post("failures/{id}/retry") { _, context in
+            let principal = try context.requirePrincipal()
+            let failure = try await stores.supervision.retryFailure(
+                id: try context.pathID(), practiceIDs: principal.practiceIDs, audit: context.audit
+            )
+            return try JSONResponse.make(failure)
+        }
+    }
+
+    struct FailureList: Encodable {
+        let items: [WorkerFailure]
     }
 
     /// `GET /encounters/{id}/history`, the audit trail (registered on its own path).

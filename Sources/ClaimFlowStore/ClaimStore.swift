@@ -23,6 +23,57 @@ public struct ClaimStore: QueueStore {
         }
     }
 
+    /// Up to `limit` coded encounters due for the handoff check, oldest change first: those
+    /// with no handoff failure, or whose failure's next attempt is due. A parked one waits for a
+    /// supervisor's retry (``WorkerFailureStore/retry(failureID:practiceIDs:audit:)``).
+    ///
+    /// Locks nothing: each is then locked and checked in a transaction of its own
+    /// (``lockForHandoff(_:on:)``), so one that fails rolls back alone.
+    public func handoffCandidates(limit: Int) async throws -> [UUID] {
+        let rows = try await client.query(
+            """
+            SELECT e.id FROM encounters e
+            WHERE e.stage = 'coded'
+              AND NOT EXISTS (
+                  SELECT 1 FROM worker_failures f
+                  WHERE f.encounter_id = e.id AND f.worker = 'handoff' AND (f.parked_at IS NOT NULL OR f.next_attempt_at > now())
+              )
+            ORDER BY e.updated_at, e.id
+            LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        var ids: [UUID] = []
+        for try await id in rows.decode(UUID.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Locks one handoff candidate in the caller's transaction, or returns false when another
+    /// worker holds it (`SKIP LOCKED`: workers never wait on each other), already handed it
+    /// off, or it is no longer due (a worker parked it meanwhile).
+    public func lockForHandoff(_ encounterID: UUID, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            SELECT e.id FROM encounters e
+            WHERE e.id = \(encounterID) AND e.stage = 'coded'
+              AND NOT EXISTS (
+                  SELECT 1 FROM worker_failures f
+                  WHERE f.encounter_id = e.id AND f.worker = 'handoff' AND (f.parked_at IS NOT NULL OR f.next_attempt_at > now())
+              )
+            FOR UPDATE OF e SKIP LOCKED
+            """,
+            logger: logger
+        )
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Notes in the caller's transaction that the encounter's handoff went through, clearing
+    /// any earlier failure of it.
+    public func handoffSucceeded(_ encounterID: UUID, on connection: PostgresConnection) async throws {
+        try await WorkerFailureStore(database: database).clearHandoffFailure(encounterID: encounterID, on: connection)
+    }
+
     /// The claim version that carries the encounter's current coding version to billing: a
     /// new version every time, whose snapshot the database takes from the live rows as it goes
     /// in (sql/0005_claim_snapshots.sql). It replaces (frequency 7) the version the payer

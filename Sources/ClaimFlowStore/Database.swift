@@ -127,6 +127,9 @@ struct AdvisoryLock {
     static var leaseReaper: AdvisoryLock { AdvisoryLock(key: "\(Int64(0x436C_6169_6D52_6570))") }
     /// The submission batcher: one interchange numbered at a time.
     static var submissionBatcher: AdvisoryLock { AdvisoryLock(key: "hashtext('claimflow.submission-batcher')") }
+    /// A whole pass of the submission batcher (write the unwritten, record, write, mark): one
+    /// writer of the outbox folder at a time.
+    static var submissionBatcherPass: AdvisoryLock { AdvisoryLock(key: "hashtext('claimflow.submission-batcher.pass')") }
 
     /// One save of a username at a time, so a name is created once.
     static func userName(_ name: String) -> AdvisoryLock { AdvisoryLock(key: "hashtext(\("claimflow.user." + name))") }

@@ -24,6 +24,27 @@ public struct SubmissionStore: QueueStore {
         public let claimIDs: [UUID]
     }
 
+    /// Runs `body`, one pass of the batcher, while this process holds the batcher's pass lock,
+    /// so only one process writes the outbox folder at a time; returns nil without running it
+    /// when `wait` is false and another batcher holds the lock.
+    ///
+    /// The lock is transaction-level (so it works behind PgBouncer in transaction mode), held
+    /// by a transaction on a pooled connection of its own that does nothing else and ends when
+    /// `body` does; `body` records and marks on other connections, whose commits must not wait
+    /// for the pass (an interchange is committed before its file is written). Should the lock's
+    /// connection be lost mid-pass, two writers could overlap; their temporary files are
+    /// unique, so each rename still publishes a whole file.
+    public func withPassLock<Result: Sendable>(wait: Bool, _ body: () async throws -> Result) async throws -> Result? {
+        try await database.transaction { connection in
+            if wait {
+                try await database.lock(.submissionBatcherPass, on: connection)
+            } else {
+                guard try await database.tryLock(.submissionBatcherPass, on: connection) else { return nil }
+            }
+            return try await body()
+        }
+    }
+
     /// Records the next interchange: takes up to `limit` submitted claim versions that are in
     /// no interchange yet (SKIP LOCKED), numbers the interchange and group from their sequences,
     /// writes the 837P text and records it with its claims, all in one transaction. Returns nil
@@ -31,35 +52,43 @@ public struct SubmissionStore: QueueStore {
     ///
     /// Nothing is written to disk here: the file is written from the record afterwards, so a
     /// crash at any point leaves every claim version in exactly one interchange.
+    ///
+    /// A claim the 837P writer refuses leaves the outbox in the same transaction, never to be
+    /// retried or to hold back the claims behind it: the claim is ready again, its encounter
+    /// goes back to billing (``sendBackToBilling(_:reason:on:)``) and the refusal is on the
+    /// supervisors' failures list. A refusal of the envelope (the sender's settings) is no
+    /// claim's fault: it fails the pass, and every claim stays in the outbox.
     public func recordNextInterchange(limit: Int, settings: X12Settings, now: Date = Date()) async throws -> Interchange? {
         try await database.transaction { connection in
             guard try await database.tryLock(.submissionBatcher, on: connection) else { return nil }
-            let rows = try await connection.query(
-                """
-                SELECT c.id FROM claims c
-                WHERE c.status = 'submitted'
-                  AND NOT EXISTS (SELECT 1 FROM interchange_claims ic WHERE ic.claim_id = c.id)
-                ORDER BY c.submitted_at, c.id
-                LIMIT \(limit)
-                FOR UPDATE OF c SKIP LOCKED
-                """,
-                logger: logger
-            )
-            var ids: [UUID] = []
-            for try await id in rows.decode(UUID.self) { ids.append(id) }
             var batch: [X12Claim] = []
-            for id in ids {
-                let claim = try await claims.x12Claim(id, on: connection)
-                do {
-                    _ = try X12Writer.interchange(settings.envelope(interchange: 1, group: 1, at: now), claims: [claim])
-                    batch.append(claim)
-                } catch {
-                    // Submit checked this same snapshot, so only a stricter writer (a newer build)
-                    // lands a claim here; it waits in the outbox for billing to fix it.
-                    logger.error("claim cannot be written as an 837P", metadata: ["claim_id": "\(id)", "reason": "\(error)"])
+            while batch.isEmpty {
+                let rows = try await connection.query(
+                    """
+                    SELECT c.id FROM claims c
+                    WHERE c.status = 'submitted'
+                      AND NOT EXISTS (SELECT 1 FROM interchange_claims ic WHERE ic.claim_id = c.id)
+                    ORDER BY c.submitted_at, c.id
+                    LIMIT \(limit)
+                    FOR UPDATE OF c SKIP LOCKED
+                    """,
+                    logger: logger
+                )
+                var ids: [UUID] = []
+                for try await id in rows.decode(UUID.self) { ids.append(id) }
+                guard !ids.isEmpty else { return nil }
+                for id in ids {
+                    let claim = try await claims.x12Claim(id, on: connection)
+                    do {
+                        _ = try X12Writer.interchange(settings.envelope(interchange: 1, group: 1, at: now), claims: [claim])
+                        batch.append(claim)
+                    } catch let error as X12Error where error.isAboutOneClaim {
+                        // Submit checked this same snapshot, so only a stricter writer (a newer
+                        // build) lands a claim here.
+                        try await sendBackToBilling(id, reason: unwritableField(of: error), on: connection)
+                    }
                 }
             }
-            guard !batch.isEmpty else { return nil }
 
             var numbers: [Int] = []
             for sequence in ["interchange_control_numbers", "group_control_numbers"] {
@@ -95,10 +124,52 @@ public struct SubmissionStore: QueueStore {
                 detail: "jsonb_build_object('claim_id', c.id, 'interchange_control_number', \(control))",
                 rows: "FROM claims c JOIN encounters e ON e.id = c.encounter_id WHERE c.id = ANY (\(batch.map(\.claimID)))"
             ).write(on: connection, logger: logger)
+            try await WorkerFailureStore(database: database).clearUnwritableClaims(ofBatchedClaims: batch.map(\.claimID), on: connection)
             return Interchange(
                 id: interchangeID, controlNumber: control, fileName: fileName, content: content, claimIDs: batch.map(\.claimID)
             )
         }
+    }
+
+    /// Takes a claim the 837P writer refused out of the outbox, in the caller's transaction:
+    /// the claim version is ready again (it never left ClaimFlow; submitting it again is refused
+    /// with the same reason until billing corrects the data and sends a new version), the
+    /// encounter goes back to the billing queue the way a front-end rejection does
+    /// (`submitted -> rejected -> ready_to_bill`, with `reason` on both events), and the refusal
+    /// is listed for supervisors as an `unwritable_claim` failure. Logs ids and the field only.
+    func sendBackToBilling(_ claimID: UUID, reason: String, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            """
+            UPDATE claims c SET status = 'ready', submitted_at = NULL, submitted_by = NULL
+            FROM encounters e
+            WHERE c.id = \(claimID) AND e.id = c.encounter_id
+            RETURNING c.encounter_id, e.stage
+            """,
+            logger: logger
+        )
+        var found: (UUID, String)?
+        for try await row in rows.decode((UUID, String).self) { found = row }
+        guard let found else { return }
+        let (encounterID, stage) = found
+        let detail = try jsonObject(["claim_id": claimID.uuidString, "reason": reason])
+        if stage == Stage.submitted.rawValue {
+            try await queue.moveStage(
+                encounterID, from: .submitted, to: .rejected, action: "claim.unwritable", detail: detail, audit: .system,
+                on: connection
+            )
+            database.metrics.transition(from: .submitted, to: .rejected)
+            try await queue.enqueue(
+                encounterID: encounterID, from: .rejected, to: .readyToBill, priority: 60, audit: .system,
+                action: "claim.back_to_billing", detail: detail, on: connection
+            )
+        }
+        try await WorkerFailureStore(database: database).recordUnwritableClaim(
+            claimID, encounterID: encounterID, reason: reason, on: connection
+        )
+        logger.error(
+            "claim cannot be written as an 837P; sent back to billing",
+            metadata: ["claim_id": "\(claimID)", "encounter_id": "\(encounterID)", "field": "\(reason)"]
+        )
     }
 
     /// Interchanges recorded but not yet written to the outbox folder, oldest first.
@@ -149,6 +220,17 @@ public struct SubmissionStore: QueueStore {
         } catch let error as X12Error {
             // The writer's refusal names the field to fix (and no PHI): the caller's 422, not a failure of ours.
             throw StoreError(.unsubmittable, "claim \(claimID) cannot be written as an 837P: \(error)")
+        }
+    }
+}
+
+extension X12Error {
+    /// Whether the refusal is about one claim's content rather than the envelope or the batch
+    /// (the sender's settings, the count of claims).
+    var isAboutOneClaim: Bool {
+        switch self {
+        case .noClaims, .tooManyClaims, .controlNumberOutOfRange, .invalidEnvelope: false
+        default: true
         }
     }
 }

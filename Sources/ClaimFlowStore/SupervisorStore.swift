@@ -285,3 +285,19 @@ public struct UserProductivity: Sendable, Hashable, Codable {
     /// share denied; nil when none were answered.
     public var denialRate: Double?
 }
+
+// MARK: - Background work that failed
+
+extension SupervisorStore {
+    /// What the background workers could not do in `practiceIDs`: handoff checks that failed
+    /// with an error (retrying or parked) and claims the 837P writer refused. Ids, counts,
+    /// error codes and times only.
+    public func failures(practiceIDs: Set<UUID>) async throws -> [WorkerFailure] {
+        try await WorkerFailureStore(database: database).failures(practiceIDs: practiceIDs)
+    }
+
+    /// Makes a failed handoff check due again now (see ``WorkerFailureStore/retry(failureID:practiceIDs:audit:)``).
+    public func retryFailure(id: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> WorkerFailure {
+        try await WorkerFailureStore(database: database).retry(failureID: id, practiceIDs: practiceIDs, audit: audit)
+    }
+}

@@ -1,5 +1,6 @@
 import ClaimFlowCore
 public import ClaimFlowStore
+import Foundation
 public import Logging
 import Metrics
 public import PostgresNIO
@@ -8,10 +9,13 @@ public import PostgresNIO
 /// handoff rules and either becomes claim version N in the billing queue, or goes back to
 /// coding with every finding listed.
 ///
-/// Encounters are taken in batches with `FOR UPDATE SKIP LOCKED`, so several workers (in one
-/// process or many) share the work without taking the same encounter. A batch is one
-/// transaction: a worker that dies mid-batch leaves nothing half-done, and another worker
-/// takes the batch again.
+/// Each encounter is checked in a transaction of its own, locked with `FOR UPDATE SKIP LOCKED`,
+/// so several workers (in one process or many) share the work without taking the same
+/// encounter, and a worker that dies mid-check leaves nothing half-done. One that fails with an
+/// error (a constraint, a trigger, a snapshot the store cannot read) rolls back alone: its
+/// attempt is recorded in `worker_failures` with the error's code and retried with exponential
+/// backoff; the attempt that reaches the policy's limit parks it for a supervisor
+/// (`GET /supervisor/failures`). The rest of the queue keeps moving.
 public struct HandoffWorker: PeriodicWork {
     public let name = "handoff check"
     /// The pool, the logger, and where transitions and findings are counted: the process's
@@ -22,6 +26,8 @@ public struct HandoffWorker: PeriodicWork {
     public let interval: Duration
     /// How long a returned encounter is offered only to the coder who coded it.
     let offerToCoderFor: Duration
+    /// Backoff and attempt limit for an encounter whose check fails with an error.
+    let retry: WorkerFailureStore.RetryPolicy
 
     public init(
         client: PostgresClient,
@@ -29,12 +35,14 @@ public struct HandoffWorker: PeriodicWork {
         batchSize: Int = 50,
         idleInterval: Duration = .milliseconds(500),
         offerToCoderFor: Duration = .seconds(3600),
+        retry: WorkerFailureStore.RetryPolicy = WorkerFailureStore.RetryPolicy(),
         metrics: StoreMetrics = StoreMetrics()
     ) {
         self.database = Database(client: client, logger: logger, metrics: metrics)
         self.batchSize = batchSize
         self.interval = idleInterval
         self.offerToCoderFor = offerToCoderFor
+        self.retry = retry
     }
 
     public var logger: Logger { database.logger }
@@ -43,6 +51,12 @@ public struct HandoffWorker: PeriodicWork {
     public struct BatchResult: Sendable, Hashable {
         public var passed = 0
         public var returned = 0
+        /// Checks that failed with an error: recorded for a later attempt, or parked.
+        public var failed = 0
+        /// Of the failed, those parked by this attempt.
+        public var parked = 0
+        /// Encounters that were due when the batch began (some may have gone to another worker).
+        public var candidates = 0
         public var total: Int { passed + returned }
 
         public init() {}
@@ -51,39 +65,81 @@ public struct HandoffWorker: PeriodicWork {
     /// One batch; a full one means more coded encounters are probably waiting.
     public func runPass() async throws -> PassOutcome {
         let result = try await runBatch()
-        if result.total > 0 {
-            logger.info("handoff batch", metadata: ["passed": "\(result.passed)", "returned": "\(result.returned)"])
+        if result.total + result.failed > 0 {
+            logger.info(
+                "handoff batch",
+                metadata: ["passed": "\(result.passed)", "returned": "\(result.returned)", "failed": "\(result.failed)"]
+            )
         }
-        return result.total < batchSize ? .done : .full
+        return result.candidates < batchSize ? .done : .full
     }
 
-    /// Checks one batch of coded encounters in one transaction.
+    /// How one encounter's check ended.
+    enum Outcome { case passed, returned, taken }
+
+    /// Checks up to one batch of due coded encounters, each in a transaction of its own.
     public func runBatch() async throws -> BatchResult {
+        let claims = ClaimStore(queue: WorkQueue(database: database))
+        let failures = WorkerFailureStore(database: database)
+        var result = BatchResult()
+        let candidates = try await claims.handoffCandidates(limit: batchSize)
+        result.candidates = candidates.count
+        for id in candidates {
+            do {
+                switch try await check(id) {
+                case .passed: result.passed += 1
+                case .returned: result.returned += 1
+                case .taken: break
+                }
+            } catch let error as PSQLError where error.serverInfo == nil {
+                // The connection, not the encounter, failed: nothing to hold against it.
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let code = failureCode(of: error)
+                let failure = try await failures.recordHandoffFailure(encounterID: id, error: code, policy: retry)
+                result.failed += 1
+                let parked = failure?.state == .parked
+                if parked { result.parked += 1 }
+                logger.log(
+                    level: parked ? .error : .warning,
+                    parked ? "handoff check failed; parked for a supervisor" : "handoff check failed; it will be tried again",
+                    metadata: ["encounter_id": "\(id)", "attempts": "\(failure?.attempts ?? 0)", "error": "\(code)"]
+                )
+            }
+        }
+        return result
+    }
+
+    /// Locks and checks one encounter in its own transaction: on to billing, or back to coding
+    /// with its findings; `.taken` when another worker has it or has already handed it off.
+    private func check(_ id: UUID) async throws -> Outcome {
         let queue = WorkQueue(database: database)
-        let encounters = EncounterStore(queue: queue)
         let coding = CodingStore(queue: queue)
         let claims = ClaimStore(queue: queue)
         let codeSets = CodeSetStore(database: database)
         let metrics = database.metrics
         return try await database.client.transaction(logger: logger) { connection in
-            var result = BatchResult()
-            for id in try await encounters.lockCodedForHandoff(limit: batchSize, on: connection) {
-                guard let draft = try await coding.draft(of: id, on: connection) else { continue }
-                let facts = try await codeSets.facts(for: draft, on: connection)
-                let findings = CodingRules.check(draft, facts: facts)
-                for finding in findings {
-                    Counter(label: "claimflow_handoff_findings_total", dimensions: [("rule", finding.rule)], factory: metrics.factory)
-                        .increment()
-                }
-                if CodingRules.blocks(findings) {
-                    try await coding.returnFromHandoff(encounterID: id, findings: findings, offerFor: offerToCoderFor, on: connection)
-                    result.returned += 1
-                } else {
-                    try await claims.handOff(encounterID: id, audit: .system, on: connection)
-                    result.passed += 1
-                }
+            guard try await claims.lockForHandoff(id, on: connection),
+                let draft = try await coding.draft(of: id, on: connection)
+            else { return .taken }
+            let facts = try await codeSets.facts(for: draft, on: connection)
+            let findings = CodingRules.check(draft, facts: facts)
+            for finding in findings {
+                Counter(label: "claimflow_handoff_findings_total", dimensions: [("rule", finding.rule)], factory: metrics.factory)
+                    .increment()
             }
-            return result
+            let outcome: Outcome
+            if CodingRules.blocks(findings) {
+                try await coding.returnFromHandoff(encounterID: id, findings: findings, offerFor: offerToCoderFor, on: connection)
+                outcome = .returned
+            } else {
+                try await claims.handOff(encounterID: id, audit: .system, on: connection)
+                outcome = .passed
+            }
+            try await claims.handoffSucceeded(id, on: connection)
+            return outcome
         }
     }
 }

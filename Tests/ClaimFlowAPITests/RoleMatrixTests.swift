@@ -7,6 +7,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import PostgresNIO
 import Testing
 
 /// One route: who may call it, what it answers when they do, and how to build a real
@@ -108,6 +109,14 @@ struct RoleMatrixTests {
         RouteCase(method: .get, path: "/api/v1/supervisor/users", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/users", nil, nil, nil)
         },
+        RouteCase(method: .get, path: "/api/v1/supervisor/failures", role: .supervisor, success: 200) { h, _ in
+            _ = try await parkedFailure(h.fixture, "F-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/supervisor/failures", nil, nil, nil)
+        },
+        RouteCase(method: .post, path: "/api/v1/supervisor/failures/{id}/retry", role: .supervisor, success: 200) { h, _ in
+            let id = try await parkedFailure(h.fixture, "R-\(UUID().uuidString.prefix(8))")
+            return ("/api/v1/supervisor/failures/\(id)/retry", nil, nil, nil)
+        },
         RouteCase(method: .get, path: "/api/v1/supervisor/work", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/work?queue=coding&limit=10", nil, nil, nil)
         },
@@ -184,6 +193,22 @@ struct RoleMatrixTests {
         },
     ]
 
+    /// A parked handoff failure of a new encounter of `fixture`'s practice, as the handoff
+    /// worker leaves one after its last attempt; returns the failure's id.
+    static func parkedFailure(_ fixture: Fixture, _ externalID: String) async throws -> UUID {
+        let encounter = try await fixture.receive(externalID)
+        let rows = try await fixture.client.query(
+            """
+            INSERT INTO worker_failures (encounter_id, practice_id, worker, kind, attempts, last_error, parked_at)
+            VALUES (\(encounter), \(fixture.practiceID), 'handoff', 'handoff_error', 5, 'SQLSTATE P0001', now())
+            RETURNING id
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await id in rows.decode(UUID.self) { return id }
+        throw TestSetupError("no failure inserted")
+    }
+
     @Test("every route x every role, and no, bad or revoked tokens: exactly 2xx, 401 or 403")
     func matrix() async throws {
         try await APIHarness.run { h, c in
@@ -240,7 +265,10 @@ struct RoleMatrixTests {
             let lease: [String: Any] = ["lease_id": Self.unknown]
             let foreignException = try await remittanceException(other)
             // The id each templated route gets: the foreign encounter, claim, user, token or practice.
-            let ids = ["encounters": encounter, "work": encounter, "claims": claim, "users": otherCoder] as [String: any Sendable]
+            let foreignFailure = try await Self.parkedFailure(other, "FOREIGN-FAILURE")
+            let ids =
+                ["encounters": encounter, "work": encounter, "claims": claim, "users": otherCoder, "failures": foreignFailure]
+                as [String: any Sendable]
             let exceptionIDs = ["exceptions": foreignException]
             let bodies: [String: Any] = [
                 "PUT /api/v1/coder/encounters/{id}/codes": lease.merging(APIHarness.codesBody()) { $1 },
@@ -257,7 +285,7 @@ struct RoleMatrixTests {
             ]
             let before = try await TableSnapshot.ofWork(h.fixture.client)
             let templated = Self.cases.filter { $0.path.contains("{") }
-            #expect(templated.count == 21, "every route that names a resource")
+            #expect(templated.count == 22, "every route that names a resource")
             for route in templated {
                 let segments = route.path.split(separator: "/").map(String.init)
                 var uri = ""

@@ -105,8 +105,8 @@ struct HandoffWorkerTests {
         }
     }
 
-    @Test("a batch that fails part-way changes nothing; a clean pass then hands every encounter off")
-    func failedBatchIsAtomic() async throws {
+    @Test("an encounter whose check fails rolls back alone: the others are handed off, its attempt recorded by constraint name")
+    func failingEncounterRollsBackAlone() async throws {
         try await TestDatabase.withMigrated { client, _ in
             let fixture = try await Fixture.make(client)
             let coder = try await fixture.user("coder")
@@ -118,7 +118,7 @@ struct HandoffWorkerTests {
             // would become a claim in billing.
             var ids: [UUID] = []
             for index in 0..<3 { ids.append(try await fixture.codedEncounter("PART-\(index)", coder: coder)) }
-            // The batch takes the oldest change first; the last one is made the last of the batch.
+            // The batch takes the oldest change first; the failing one is made the last of the batch.
             try await client.query(
                 "UPDATE encounters SET updated_at = now() + interval '1 hour' WHERE id = \(ids[2])", logger: TestDatabase.logger)
             // A work item already standing in the billing queue for the last one makes its
@@ -130,27 +130,38 @@ struct HandoffWorkerTests {
                 """,
                 logger: TestDatabase.logger
             )
-            let before = try await TableSnapshot.take(client)
 
-            let worker = HandoffWorker(client: client, logger: TestDatabase.logger)
-            let error = await #expect(throws: PSQLError.self) { _ = try await worker.runBatch() }
-            #expect(error?.serverInfo?[.sqlState] == "23505", "\(String(reflecting: error))")
-            #expect(error?.serverInfo?[.constraintName] == "work_items_encounter_id_key")
-            // Nothing of the batch was committed: not the first two handoffs either.
-            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 3)
-            #expect(try await fixture.count("SELECT count(*)::int FROM claims") == 0)
-            #expect(try await fixture.count("SELECT count(*)::int FROM handoff_findings") == 0)
-            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action LIKE 'handoff.%'") == 0)
-            #expect(try await TableSnapshot.take(client).differences(from: before) == [])
-
-            // With the obstacle gone, one clean pass hands all three off.
-            try await client.query("DELETE FROM work_items WHERE encounter_id = \(ids[2])", logger: TestDatabase.logger)
+            let worker = HandoffWorker(
+                client: client, logger: TestDatabase.logger, retry: .init(maxAttempts: 5, firstDelay: .seconds(3600))
+            )
             let result = try await worker.runBatch()
-            #expect(result.passed == 3 && result.returned == 0)
+            #expect(result.passed == 2 && result.returned == 0 && result.failed == 1 && result.parked == 0, "\(result)")
+            // The first two went on; the failing one is still coded, and nothing of its check stayed.
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'ready_to_bill'") == 2)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded' AND id = \(ids[2])") == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM claims WHERE encounter_id = \(ids[2])") == 0)
+            #expect(
+                try await fixture.count("SELECT count(*)::int FROM events WHERE action LIKE 'handoff.%' AND encounter_id = \(ids[2])") == 0)
+            let failures = try await SupervisorStore(client: client, logger: TestDatabase.logger).failures(practiceIDs: [fixture.practiceID]
+            )
+            #expect(failures.count == 1)
+            let failure = try #require(failures.first)
+            #expect(failure.encounterID == ids[2] && failure.kind == .handoffError && failure.state == .retrying)
+            #expect(failure.attempts == 1)
+            #expect(failure.lastError == "SQLSTATE 23505, constraint work_items_encounter_id_key")
+            // Not due for an hour: the next pass leaves it alone.
+            #expect(try await worker.runBatch() == HandoffWorker.BatchResult())
+
+            // With the obstacle gone and the attempt due, a pass hands it off and forgets the failure.
+            try await client.query("DELETE FROM work_items WHERE encounter_id = \(ids[2])", logger: TestDatabase.logger)
+            try await client.query("UPDATE worker_failures SET next_attempt_at = now()", logger: TestDatabase.logger)
+            let retried = try await worker.runBatch()
+            #expect(retried.passed == 1 && retried.failed == 0)
             #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'ready_to_bill'") == 3)
             #expect(try await fixture.count("SELECT count(DISTINCT encounter_id)::int FROM claims WHERE status = 'ready'") == 3)
             #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE queue = 'billing'") == 3)
             #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE action = 'handoff.passed'") == 3)
+            #expect(try await fixture.count("SELECT count(*)::int FROM worker_failures") == 0)
         }
     }
 }
