@@ -302,6 +302,27 @@ struct RoleMatrixTests {
                 let reply = try await c.send(route.method, uri, token: h.tokens[route.role], json: body)
                 #expect(reply.status == 404, "\(key) as \(route.role): \(reply.status) \(reply.body)")
             }
+            // Every route that lists rather than names (each GET without an id in its path, with
+            // the filters that widen it most) answers the caller's practice alone: none of the
+            // other practice's ids, codes or user names appears in any answer.
+            let foreign = [
+                encounter.uuidString.lowercased(), claim.uuidString.lowercased(), otherCoder.uuidString.lowercased(),
+                otherBiller.uuidString.lowercased(), pcn, "other-coder", "other-biller", "FOREIGN",
+            ]
+            let lists = Self.cases.filter { $0.method == .get && !$0.path.contains("{") }
+            #expect(lists.count >= 10, "the list routes")
+            for route in lists {
+                let query =
+                    [
+                        "/api/v1/supervisor/work": "?limit=500", "/api/v1/biller/exceptions": "?status=all",
+                        "/api/v1/supervisor/productivity": "?from=2000-01-01&to=2100-12-31",
+                    ][route.path] ?? ""
+                let reply = try await c.send(.get, route.path + query, token: h.tokens[route.role])
+                #expect(reply.status == 200, "\(route.path): \(reply.status) \(reply.body)")
+                for id in foreign {
+                    #expect(!reply.body.contains(id), "\(route.path) as \(route.role) shows the other practice's \(id)")
+                }
+            }
             // Answers naming the foreign claim find no claim of the caller's: the acknowledgment
             // lists it as unmatched, the remittance sets it aside as an exception of the caller's.
             let ack = try await c.send(
