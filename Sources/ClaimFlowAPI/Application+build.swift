@@ -23,12 +23,15 @@ public struct AppDependencies: Sendable {
     public let authFailureLimit: Int
     /// Addresses of the proxies in front of ClaimFlow whose `X-Forwarded-For` is believed.
     public let trustedProxies: Set<String>
+    /// How many pulls may wait at once, per user and in all.
+    public let longPolls: LongPollLimits
 
     public init(
         client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
         metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry, authFailureLimit: Int = 20,
-        trustedProxies: Set<String> = []
+        trustedProxies: Set<String> = [], longPolls: LongPollLimits = LongPollLimits()
     ) {
+        self.longPolls = longPolls
         self.authFailureLimit = authFailureLimit
         self.trustedProxies = trustedProxies
         self.client = client
@@ -52,11 +55,14 @@ public struct ServerSettings: Sendable {
 
     /// Failed authentications a client address may make in a minute before it is refused (429).
     public var authFailureLimit: Int
+    /// How many pulls may wait at once, per user and in all (429 beyond).
+    public var longPolls: LongPollLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = [], tls: TLSConfiguration? = nil,
-        authFailureLimit: Int = 20
+        authFailureLimit: Int = 20, longPolls: LongPollLimits = LongPollLimits()
     ) {
+        self.longPolls = longPolls
         self.host = host
         self.port = port
         self.trustedProxies = trustedProxies
@@ -86,8 +92,11 @@ struct APIStores: Sendable {
     let signals: WorkSignals
     /// The envelope ClaimFlow puts on 837P output.
     let x12: X12Settings
+    /// One for the router: every pull counts against the same limits.
+    let longPolls: LongPollGate
 
     init(_ dependencies: AppDependencies) {
+        longPolls = LongPollGate(limits: dependencies.longPolls)
         database = Database(client: dependencies.client, logger: dependencies.logger, metrics: dependencies.queue.database.metrics)
         queue = WorkQueue(database: database, leaseDuration: dependencies.queue.leaseDuration)
         signals = dependencies.signals

@@ -92,6 +92,10 @@ struct PullNext: Sendable {
     ) async throws -> Response {
         let principal = try context.requirePrincipal()
         let wait = try request.waitSeconds()
+        // A pull that may wait holds a place until it answers; none free is a 429 at once.
+        let place = wait > 0 ? stores.longPolls.enter(principal.userID) : nil
+        if wait > 0, place == nil { return stores.longPolls.refusal() }
+        defer { withExtendedLifetime(place) {} }
         guard
             let lease = try await stores.queue.pullNext(
                 userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals

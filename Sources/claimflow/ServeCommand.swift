@@ -70,6 +70,19 @@ struct ServerOptions: ParsableArguments {
     var authFailureLimit: Int = environment("CLAIMFLOW_AUTH_FAILURE_LIMIT").flatMap(Int.init) ?? 20
 
     @Option(
+        name: .customLong("long-polls-per-user"),
+        help: "Pulls with wait > 0 one user may have waiting at once; more are answered 429 (env CLAIMFLOW_LONG_POLLS_PER_USER)."
+    )
+    var longPollsPerUser: Int =
+        environment("CLAIMFLOW_LONG_POLLS_PER_USER").flatMap(Int.init) ?? LongPollLimits.defaultPerUser
+
+    @Option(
+        name: .customLong("long-polls"),
+        help: "Pulls with wait > 0 the server holds at once, all users together; more are answered 429 (env CLAIMFLOW_LONG_POLLS)."
+    )
+    var longPolls: Int = environment("CLAIMFLOW_LONG_POLLS").flatMap(Int.init) ?? LongPollLimits.defaultTotal
+
+    @Option(
         name: .customLong("tls-certificate"),
         help: "PEM file with the server's certificate, then any intermediates: serve HTTPS (env CLAIMFLOW_TLS_CERTIFICATE)."
     )
@@ -89,7 +102,8 @@ struct ServerOptions: ParsableArguments {
     /// The server's settings, with the certificate and key read and checked when TLS is asked for.
     func settings(logger: Logger) throws -> ServerSettings {
         var settings = ServerSettings(
-            host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit)
+            host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit,
+            longPolls: LongPollLimits(perUser: longPollsPerUser, total: longPolls))
         guard let tlsCertificate, let tlsKey else { return settings }
         do {
             settings.tls = try ServerTLS.configuration(certificateFile: tlsCertificate, keyFile: tlsKey)
@@ -160,7 +174,8 @@ struct Runtime {
         PrometheusMetrics.bootstrap()
         let dependencies = AppDependencies(
             client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings,
-            authFailureLimit: settings.authFailureLimit, trustedProxies: settings.trustedProxies
+            authFailureLimit: settings.authFailureLimit, trustedProxies: settings.trustedProxies,
+            longPolls: settings.longPolls
         )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }

@@ -32,11 +32,14 @@ struct APIHarness: Sendable {
 
     /// Proxies whose `X-Forwarded-For` the application believes.
     var trustedProxies: Set<String> = []
+    /// How many pulls may wait at once.
+    var longPolls = LongPollLimits()
 
     static func run(
         live: Bool = false,
         maximumConnections: Int = 20,
         trustedProxies: Set<String> = [],
+        longPolls: LongPollLimits = LongPollLimits(),
         _ body: @Sendable (APIHarness, TestClientProtocolBox) async throws -> Void
     ) async throws {
         try await TestDatabase.withMigrated { owner, url in
@@ -53,6 +56,7 @@ struct APIHarness: Sendable {
                 var configured = APIHarness(fixture: fixture, service: service, tokens: frozenTokens, users: frozenUsers)
                 if live { configured.authFailureLimit = 20 }
                 configured.trustedProxies = trustedProxies
+                configured.longPolls = longPolls
                 let harness = configured
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
@@ -70,7 +74,8 @@ struct APIHarness: Sendable {
             logger: TestDatabase.logger,
             metrics: metrics,
             authFailureLimit: authFailureLimit,
-            trustedProxies: trustedProxies
+            trustedProxies: trustedProxies,
+            longPolls: longPolls
         )
     }
 
