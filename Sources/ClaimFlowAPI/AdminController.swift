@@ -94,6 +94,14 @@ struct AdminController: Sendable {
             }
             return try JSONResponse.make(["id": id], status: .created)
         }
+        group.put("practices/{code}/lease-cap") { request, context in
+            let body = try await request.decode(LeaseCapRequest.self)
+            let practiceID = try await managedPractice(context)
+            guard try await stores.practices.setLeaseCap(practiceID: practiceID, to: body.leaseCap, audit: context.audit) else {
+                throw APIError.notFound("practice not found")
+            }
+            return try JSONResponse.make(LeaseCapBody(code: context.parameters.get("code") ?? "", leaseCap: body.leaseCap))
+        }
         group.get("practices/{code}/providers") { _, context in
             let practiceID = try await managedPractice(context)
             return try JSONResponse.make(["providers": try await stores.practices.providers(practiceID: practiceID)])
@@ -178,4 +186,10 @@ struct AdminController: Sendable {
         /// Shown once: only its digest is stored.
         let token: String
     }
+}
+
+/// A practice's fair-share cap as the API shows it.
+struct LeaseCapBody: Encodable {
+    let code: String
+    let leaseCap: Int
 }

@@ -73,22 +73,38 @@ struct BillerController: Sendable {
         }
         group.post("claims/{id}/submit") { request, context in
             let principal = try context.requirePrincipal()
-            let body = try await request.decode(LeaseRequest.self)
+            let (body, bytes) = try await request.decodeKeepingBytes(LeaseRequest.self)
             let id = try context.pathID()
-            try await stores.claims.submit(
-                claimID: id, leaseID: body.leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs, audit: context.audit
-            )
-            return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "submitted", stage: .submitted))
+            return try await IdempotentWrite(stores: stores).run(request, context, operation: "biller.submit", body: bytes) {
+                connection in
+                do {
+                    try await stores.claims.submit(
+                        claimID: id, leaseID: body.leaseID, holder: principal.userID, practiceIDs: principal.practiceIDs,
+                        audit: context.audit, on: connection
+                    )
+                } catch {
+                    // This lease submitted the claim already: a retry, answered as the first time.
+                    guard
+                        try await replayedFinish(
+                            error, stores: stores, claimID: id, leaseID: body.leaseID, holder: principal.userID,
+                            action: "claim.submitted")
+                    else { throw error }
+                }
+                return try .json(ClaimStatusBody(claimId: id, status: "submitted", stage: .submitted))
+            }
         }
         group.post("claims/{id}/return") { request, context in
             let principal = try context.requirePrincipal()
-            let body = try await request.decode(ReturnClaimRequest.self)
+            let (body, bytes) = try await request.decodeKeepingBytes(ReturnClaimRequest.self)
             let id = try context.pathID()
-            try await stores.claims.returnToCoding(
-                claimID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason,
-                practiceIDs: principal.practiceIDs, audit: context.audit
-            )
-            return try JSONResponse.make(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))
+            return try await IdempotentWrite(stores: stores).run(request, context, operation: "biller.return", body: bytes) {
+                connection in
+                try await stores.claims.returnToCoding(
+                    claimID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason,
+                    practiceIDs: principal.practiceIDs, audit: context.audit, on: connection
+                )
+                return try .json(ClaimStatusBody(claimId: id, status: "withdrawn", stage: .returnedToCoding))
+            }
         }
     }
 

@@ -15,27 +15,43 @@ struct CoderController: Sendable {
             }
         }
         group.put("encounters/{id}/codes") { request, context in
-            let body = try await request.decode(SaveCodesRequest.self)
+            let (body, bytes) = try await request.decodeKeepingBytes(SaveCodesRequest.self)
             let (principal, id) = try await visibleEncounter(context)
             let codes = body.codes
-            try await stores.coding.saveDraft(
-                encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit
-            )
-            // The same rules the handoff worker applies, so the coder sees the same findings now.
-            var findings: [CodingFinding] = []
-            if let draft = try await stores.coding.draft(of: id) {
-                findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft))
+            return try await IdempotentWrite(stores: stores).run(request, context, operation: "coder.save_codes", body: bytes) {
+                connection in
+                try await stores.coding.saveDraft(
+                    encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit,
+                    on: connection
+                )
+                // The same rules the handoff worker applies, so the coder sees the same findings now.
+                var findings: [CodingFinding] = []
+                if let draft = try await stores.coding.draft(of: id, on: connection) {
+                    findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft, on: connection))
+                }
+                return try .json(SavedCodes(encounterId: id, codes: codes, findings: findings))
             }
-            return try JSONResponse.make(SavedCodes(encounterId: id, codes: codes, findings: findings))
         }
         group.post("encounters/{id}/complete") { request, context in
-            let body = try await request.decode(LeaseRequest.self)
+            let (body, bytes) = try await request.decodeKeepingBytes(LeaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            try await stores.queue.finish(
-                encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,
-                action: "coding.completed", audit: context.audit
-            )
-            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .coded))
+            return try await IdempotentWrite(stores: stores).run(request, context, operation: "coder.complete", body: bytes) {
+                connection in
+                do {
+                    try await stores.queue.finish(
+                        encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,
+                        action: "coding.completed", audit: context.audit, on: connection
+                    )
+                } catch {
+                    // This lease completed the encounter already: a retry, answered as the first time.
+                    guard
+                        try await replayedFinish(
+                            error, stores: stores, encounterID: id, leaseID: body.leaseID, holder: principal.userID,
+                            action: "coding.completed")
+                    else { throw error }
+                }
+                return try .json(WorkUpdate(encounterId: id, stage: .coded))
+            }
         }
         group.post("encounters/{id}/query") { request, context in
             let body = try await request.decode(ProviderQueryRequest.self)
@@ -46,13 +62,17 @@ struct CoderController: Sendable {
             return try JSONResponse.make(WorkUpdate(encounterId: id, stage: .onHold, queryId: queryID))
         }
         group.post("encounters/{id}/release") { request, context in
-            let body = try await request.decode(CoderReleaseRequest.self)
+            let (body, bytes) = try await request.decodeKeepingBytes(CoderReleaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            try await stores.queue.release(
-                encounterID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason, audit: context.audit
-            )
-            let stage = try await stores.encounters.stage(of: id) ?? .readyToCode
-            return try JSONResponse.make(WorkUpdate(encounterId: id, stage: stage))
+            return try await IdempotentWrite(stores: stores).run(request, context, operation: "coder.release", body: bytes) {
+                connection in
+                try await stores.queue.release(
+                    encounterID: id, leaseID: body.leaseID, holder: principal.userID, reason: body.reason, audit: context.audit,
+                    on: connection
+                )
+                let stage = try await stores.encounters.stage(of: id, on: connection) ?? .readyToCode
+                return try .json(WorkUpdate(encounterId: id, stage: stage))
+            }
         }
         group.post("encounters/{id}/heartbeat") { request, context in
             let body = try await request.decode(LeaseRequest.self)
@@ -92,21 +112,82 @@ struct PullNext: Sendable {
     ) async throws -> Response {
         let principal = try context.requirePrincipal()
         let wait = try request.waitSeconds()
+        // A keyed pull keeps which lease it answered with (never the view, which carries PHI and
+        // is read again, audited, on a replay). The key is recorded just after the lease is
+        // taken; should that record be lost, the fair-share cap still answers a repeated pull
+        // with the lease already held.
+        let key = try IdempotentWrite.key(request, context, operation: "\(name.rawValue).next", body: Data())
+        if let key, let known = try await stores.idempotency.lookup(key) {
+            return try await answer(known, key: key, name, principal, view: view)
+        }
         // A pull that may wait holds a place until it answers; none free is a 429 at once.
         let place = wait > 0 ? stores.longPolls.enter(principal.userID) : nil
         if wait > 0, place == nil { return stores.longPolls.refusal() }
         defer { withExtendedLifetime(place) {} }
-        guard
-            let lease = try await stores.queue.pullNext(
-                userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
-            )
-        else { return Response(status: .noContent) }
+        let lease = try await stores.queue.pullNext(
+            userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
+        )
+        if let key {
+            let answer =
+                try lease.map { try StoredAnswer.json(PulledLease($0)) } ?? StoredAnswer(status: 204, body: [])
+            let recorded = try await stores.idempotency.recordPull(key, answer: answer)
+            if recorded != .replay(answer) { return try await self.answer(recorded, key: key, name, principal, view: view) }
+        }
+        guard let lease else { return Response(status: .noContent) }
+        return try await respond(lease, name, principal, replayed: false, view: view)
+    }
+
+    private func answer<Work: Encodable>(
+        _ known: IdempotencyClaim,
+        key: IdempotencyKey,
+        _ name: WorkQueueName,
+        _ principal: Principal,
+        view: (Lease, Principal) async throws -> Work?
+    ) async throws -> Response {
+        switch known {
+        case .mismatch(let operation): throw IdempotentWrite.reused(key, operation)
+        case .fresh: throw APIError.notFound("no answer kept for this Idempotency-Key")
+        case .replay(let stored):
+            guard stored.status == 200 else { return IdempotentWrite.response(stored, replayed: true) }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let pulled = try decoder.decode(PulledLease.self, from: Data(stored.body))
+            let lease = Lease(
+                id: pulled.leaseId, encounterID: pulled.encounterId, queue: name, holder: principal.userID,
+                expiresAt: Date(timeIntervalSince1970: pulled.expiresAt))
+            return try await respond(lease, name, principal, replayed: true, view: view)
+        }
+    }
+
+    private func respond<Work: Encodable>(
+        _ lease: Lease,
+        _ name: WorkQueueName,
+        _ principal: Principal,
+        replayed: Bool,
+        view: (Lease, Principal) async throws -> Work?
+    ) async throws -> Response {
         guard let work = try await view(lease, principal) else {
             throw APIError.notFound("no work found for encounter \(lease.encounterID)")
         }
-        return try JSONResponse.make(
+        var response = try JSONResponse.make(
             Pulled(lease: LeaseBody(lease), work: work, key: name == .coding ? "encounter" : "claim")
         )
+        if replayed { response.headers[IdempotentWrite.replayedHeader] = "true" }
+        return response
+    }
+}
+
+/// What a keyed pull keeps: the lease it answered with.
+struct PulledLease: Codable {
+    let encounterId: UUID
+    let leaseId: UUID
+    /// Seconds since 1970, so the kept answer does not depend on a date format.
+    let expiresAt: Double
+
+    init(_ lease: Lease) {
+        encounterId = lease.encounterID
+        leaseId = lease.id
+        expiresAt = lease.expiresAt.timeIntervalSince1970
     }
 }
 

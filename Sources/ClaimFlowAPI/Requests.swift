@@ -26,6 +26,7 @@ enum RequestBodies {
         "POST /api/v1/admin/users/{id}/tokens": IssueTokenRequest.self,
         "POST /api/v1/admin/practices": CreatePracticeRequest.self,
         "POST /api/v1/admin/practices/{code}/providers": CreateProviderRequest.self,
+        "PUT /api/v1/admin/practices/{code}/lease-cap": LeaseCapRequest.self,
         "POST /api/v1/admin/payers": CreatePayerRequest.self,
     ]
 }
@@ -298,6 +299,13 @@ struct CreateUserRequest: RequestBody {
         .optional("skills", .array(of: .specialty, count: 0...50)),
         .optional("active", .boolean),
     ])
+}
+
+/// The fair-share cap of a practice: live leases of one queue a person may hold there at once.
+struct LeaseCapRequest: RequestBody {
+    let leaseCap: Int
+    enum CodingKeys: String, CodingKey { case leaseCap = "lease_cap" }
+    static let schema = JSONSchema.object([.required("lease_cap", .integer(1...1000))])
 }
 
 struct IssueTokenRequest: RequestBody {

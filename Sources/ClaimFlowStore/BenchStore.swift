@@ -8,9 +8,12 @@ public struct BenchStore: DatabaseStore {
 
     public init(database: Database) { self.database = database }
 
+    /// The coders `seed` makes (`bench-coder-1` ...), the most concurrent clients a run can have.
+    public static let coders = 256
+
     /// Seeds `encounters` encounters over `practices` practices, `open` of them in the coding
-    /// and billing queues and the rest closed, with the users `bench-coder`, `bench-biller`
-    /// and `bench-supervisor`. Throws `conflict` when the database has encounters already.
+    /// and billing queues and the rest closed, with the users `bench-coder`, `bench-coder-1` ...,
+    /// `bench-biller` and `bench-supervisor`. Throws `conflict` when the database has encounters already.
     public func seed(encounters: Int, open: Int, practices: Int) async throws {
         let existing = try await database.count("SELECT count(*)::int FROM encounters")
         guard existing == 0 else {
@@ -35,6 +38,13 @@ public struct BenchStore: DatabaseStore {
             VALUES ('bench-coder', 'Bench Coder', '{coder}', '{family_medicine,cardiology,orthopedics}'),
                    ('bench-biller', 'Bench Biller', '{biller}', '{}'),
                    ('bench-supervisor', 'Bench Supervisor', '{supervisor}', '{}')
+            """,
+            // One coder per concurrent client: the fair-share cap lets a person hold one lease
+            // of a queue at a time, so the throughput run drains the queue as many people.
+            """
+            INSERT INTO users (username, display_name, roles, skills)
+            SELECT 'bench-coder-' || n, 'Bench Coder ' || n, '{coder}', '{family_medicine,cardiology,orthopedics}'
+            FROM generate_series(1, \(Self.coders)) AS n
             """,
             "INSERT INTO user_practices (user_id, practice_id) SELECT u.id, p.id FROM users u, practices p",
             """

@@ -175,8 +175,14 @@ public struct ClaimStore: QueueStore {
 
     /// Submits the claim: ends the biller's lease (checked), marks the claim submitted and
     /// moves the encounter to `submitted`, atomically.
-    public func submit(claimID: UUID, leaseID: UUID, holder: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws {
-        try await database.transaction { connection in
+    ///
+    /// Runs in the caller's transaction when `connection` is given (a keyed write keeps its
+    /// answer in the same transaction).
+    public func submit(
+        claimID: UUID, leaseID: UUID, holder: UUID, practiceIDs: Set<UUID>, audit: AuditContext,
+        on connection: PostgresConnection? = nil
+    ) async throws {
+        try await database.transaction(joining: connection) { connection in
             let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
             try await requireDutiesSegregated(encounterID: encounterID, biller: holder, on: connection)
             // Refuse now what the batcher could not write later.
@@ -207,9 +213,10 @@ public struct ClaimStore: QueueStore {
         reason: String,
         practiceIDs: Set<UUID>,
         offerToCoderFor: Duration = .seconds(3600),
-        audit: AuditContext
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
     ) async throws {
-        try await database.transaction { connection in
+        try await database.transaction(joining: connection) { connection in
             let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
             var coder: UUID?
             let rows = try await connection.query("SELECT coded_by FROM encounters WHERE id = \(encounterID)", logger: logger)

@@ -17,9 +17,10 @@ public struct CodingStore: QueueStore {
         leaseID: UUID,
         holder: UUID,
         codes: CodeAssignment,
-        audit: AuditContext
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
     ) async throws {
-        try await database.transaction { connection in
+        try await database.transaction(joining: connection) { connection in
             try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, in: .coding, on: connection)
             let version = try await currentVersion(of: encounterID, on: connection)
             try await connection.query(

@@ -137,8 +137,9 @@ public struct EncounterStore: QueueStore {
     }
 
     /// The encounter's current stage, or nil when there is no such encounter.
-    public func stage(of encounterID: UUID) async throws -> Stage? {
-        try await database.first(String.self, "SELECT stage FROM encounters WHERE id = \(encounterID)").flatMap(Stage.init)
+    public func stage(of encounterID: UUID, on connection: PostgresConnection? = nil) async throws -> Stage? {
+        try await database.first(String.self, "SELECT stage FROM encounters WHERE id = \(encounterID)", on: connection)
+            .flatMap(Stage.init)
     }
 
     /// Moves an encounter that is not in any queue from one stage to another (for example the

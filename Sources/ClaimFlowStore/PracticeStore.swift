@@ -40,6 +40,29 @@ public struct PracticeStore: DatabaseStore {
         )
     }
 
+    /// Sets how many live leases of one queue a person may hold in the practice at once (the
+    /// fair-share cap, 1 to 1000). Leases already held above a lowered cap are kept; the next
+    /// pull simply answers with held work. Returns false when no such practice exists.
+    public func setLeaseCap(practiceID: UUID, to cap: Int, audit: AuditContext) async throws -> Bool {
+        guard (1...1000).contains(cap) else { throw StoreError(.invalidValue, "a lease cap is from 1 to 1000") }
+        let entry = AuditEntry(
+            "practice.lease_cap_set", by: audit, practice: "id", detail: "jsonb_build_object('lease_cap', lease_cap)",
+            rows: "FROM saved")
+        return try await database.count(
+            """
+            WITH saved AS (
+                UPDATE practices SET lease_cap = \(cap) WHERE id = \(practiceID) RETURNING id, lease_cap
+            ), logged AS (\(entry))
+            SELECT count(*)::int FROM saved
+            """
+        ) == 1
+    }
+
+    /// The practice's fair-share cap: live leases of one queue a person may hold there at once.
+    public func leaseCap(practiceID: UUID) async throws -> Int? {
+        try await database.first(Int.self, "SELECT lease_cap FROM practices WHERE id = \(practiceID)")
+    }
+
     /// The id of the practice with this code.
     public func id(forCode code: String) async throws -> UUID? {
         try await database.first(UUID.self, "SELECT id FROM practices WHERE code = \(code)")

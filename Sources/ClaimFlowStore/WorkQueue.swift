@@ -94,26 +94,58 @@ public struct WorkQueue: DatabaseBacked {
 
     // MARK: Pull
 
-    /// Leases the next piece of work in `queue` that `userID` may take, or returns nil.
+    /// Leases the next piece of work in `queue` that `userID` may take, or returns nil; at the
+    /// fair-share cap, answers with work the user already holds instead.
     ///
-    /// One statement: the user's practices and skills come from the users tables, the row is
-    /// chosen by priority then age with `FOR UPDATE SKIP LOCKED` (so concurrent pullers never
+    /// Fair share: a person holds at most their practice's `lease_cap` live leases of one queue
+    /// there (1 unless an administrator raised it). A practice where the puller is at the cap
+    /// offers them nothing new; when nothing new can be leased and the puller is at the cap
+    /// somewhere, the oldest lease held there is answered again, unchanged (same lease id and
+    /// expiry, no new event), so a client that repeats `next` keeps getting its own work.
+    ///
+    /// The pull runs in a transaction that first takes a transaction-level advisory lock on
+    /// (queue, puller): concurrent pulls by one person take turns, each counting the leases
+    /// the previous one committed, so the cap holds under concurrency; pulls by different people
+    /// do not wait on each other (beyond a hash collision).
+    ///
+    /// Then one statement: the user's practices and skills come from the users tables, the row
+    /// is chosen by priority then age with `FOR UPDATE SKIP LOCKED` (so concurrent pullers never
     /// wait on or receive the same row), the lease is set, the encounter's stage moves to the
     /// queue's leased stage and the event is written, all atomically. Nobody chooses which
     /// encounter they get.
     public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
+        try await database.transaction { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.pull." + queue.rawValue)), hashtext(\(userID.uuidString)))",
+                logger: logger
+            )
+            if let lease = try await leaseNext(userID: userID, queue: queue, audit: audit, on: connection) { return lease }
+            return try await heldAtCap(userID: userID, queue: queue, on: connection)
+        }
+    }
+
+    private func leaseNext(
+        userID: UUID, queue: WorkQueueName, audit: AuditContext, on connection: PostgresConnection
+    ) async throws -> Lease? {
         let leasedStage = queue.leasedStage
         let logged = AuditEntry(
             "work.pulled", by: audit.acting(as: userID), encounter: "encounter_id", practice: "practice_id",
             from: "waiting_stage", to: "\(leasedStage.rawValue)", lease: "lease_id", rows: "FROM leased"
         )
-        let rows = try await client.query(
+        let rows = try await connection.query(
             """
             WITH puller AS (
                 SELECT u.id, u.skills, array_agg(up.practice_id) AS practices
                 FROM users u JOIN user_practices up ON up.user_id = u.id
                 WHERE u.id = \(userID) AND u.active AND \(queue.role.rawValue) = ANY (u.roles)
                 GROUP BY u.id
+            ), at_cap AS (
+                -- Practices where the puller already holds their fair share of this queue.
+                SELECT h.practice_id
+                FROM work_items h JOIN practices pr ON pr.id = h.practice_id
+                WHERE h.queue = \(queue.rawValue) AND h.lease_holder = \(userID) AND h.lease_expires_at > now()
+                GROUP BY h.practice_id, pr.lease_cap
+                HAVING count(*) >= pr.lease_cap
             ), picked AS (
                 SELECT w.id
                 FROM work_items w, puller p
@@ -121,6 +153,7 @@ public struct WorkQueue: DatabaseBacked {
                   AND w.lease_id IS NULL
                   AND w.available_at <= now()
                   AND w.practice_id = ANY (p.practices)
+                  AND NOT EXISTS (SELECT 1 FROM at_cap c WHERE c.practice_id = w.practice_id)
                   AND (w.required_skill IS NULL OR w.required_skill = ANY (p.skills))
                   AND (w.offered_to IS NULL OR w.offered_to = p.id OR w.offered_until <= now())
                   -- Segregation of duties: where the practice asks for it, nobody bills what they coded.
@@ -159,6 +192,32 @@ public struct WorkQueue: DatabaseBacked {
                     metadata: ["encounter_id": "\(encounterID)"]
                 )
             }
+            return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
+        }
+        return nil
+    }
+
+    /// The oldest live lease the user holds in a practice where they are at the fair-share cap
+    /// of `queue`, or nil when they are under the cap everywhere.
+    private func heldAtCap(userID: UUID, queue: WorkQueueName, on connection: PostgresConnection) async throws -> Lease? {
+        let rows = try await connection.query(
+            """
+            WITH held AS (
+                SELECT h.encounter_id, h.lease_id, h.lease_expires_at, h.leased_at, h.id,
+                       count(*) OVER (PARTITION BY h.practice_id) AS held, pr.lease_cap
+                FROM work_items h
+                JOIN practices pr ON pr.id = h.practice_id
+                JOIN user_practices up ON up.practice_id = h.practice_id AND up.user_id = h.lease_holder
+                WHERE h.queue = \(queue.rawValue) AND h.lease_holder = \(userID) AND h.lease_expires_at > now()
+            )
+            SELECT encounter_id, lease_id, lease_expires_at FROM held
+            WHERE held >= lease_cap
+            ORDER BY leased_at, id
+            LIMIT 1
+            """,
+            logger: logger
+        )
+        for try await (encounterID, leaseID, expiresAt) in rows.decode((UUID, UUID, Date).self) {
             return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
         }
         return nil
@@ -358,13 +417,37 @@ public struct WorkQueue: DatabaseBacked {
         leaseID: UUID,
         holder: UUID,
         reason: String?,
-        audit: AuditContext
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
     ) async throws {
-        let released = try await unlease(
-            encounterID, matching: leaseID, holder: holder, action: "work.released", reason: reason, audit: audit)
-        if !released {
-            throw try await client.withConnection { try await refusal(encounterID: encounterID, on: $0) }
+        try await database.withConnection(connection) { connection in
+            let released = try await unlease(
+                encounterID, matching: leaseID, holder: holder, action: "work.released", reason: reason, audit: audit,
+                on: connection)
+            if !released {
+                throw try await refusal(encounterID: encounterID, on: connection)
+            }
         }
+    }
+
+    /// Whether `holder`'s lease `leaseID` already ended with `action` on this encounter (and,
+    /// when given, for this claim): a replay of a write that committed but whose answer the
+    /// client never saw. The audit trail is the record: the finishing event names the lease.
+    public func alreadyFinished(
+        encounterID: UUID? = nil,
+        claimID: UUID? = nil,
+        leaseID: UUID,
+        holder: UUID,
+        action: String
+    ) async throws -> Bool {
+        try await database.count(
+            """
+            SELECT count(*)::int FROM events
+            WHERE lease_id = \(leaseID) AND actor_id = \(holder) AND action = \(action)
+              AND (\(encounterID)::uuid IS NULL OR encounter_id = \(encounterID))
+              AND (\(claimID?.uuidString)::text IS NULL OR detail ->> 'claim_id' = \(claimID?.uuidString))
+            """
+        ) > 0
     }
 
     // MARK: Supervisor
@@ -500,6 +583,8 @@ public struct WorkQueue: DatabaseBacked {
                 if returned < batch { break }
             }
             let raised = try await raisePriorityNearFilingLimit(on: connection)
+            // Answers kept for retries live a day; the pass that tidies leases tidies them too.
+            try await IdempotencyStore(database: database).purgeExpired(on: connection)
             return Upkeep(reaped: reaped, raised: raised)
         }
     }
@@ -579,11 +664,12 @@ public struct WorkQueue: DatabaseBacked {
         holder: UUID?,
         action: String,
         reason: String?,
-        audit: AuditContext
+        audit: AuditContext,
+        on connection: PostgresConnection? = nil
     ) async throws -> Bool {
         let detail = try jsonObject(["reason": reason])
         let returned = returnToWaiting(action, by: audit, detail: "\(detail)::jsonb")
-        let rows = try await client.query(
+        let rows = try await database.query(
             """
             WITH current AS (
                 SELECT id, lease_id, lease_holder FROM work_items
@@ -600,7 +686,7 @@ public struct WorkQueue: DatabaseBacked {
             ), \(fragment: returned)
             SELECT queue, waiting_stage FROM freed
             """,
-            logger: logger
+            on: connection
         )
         // Leased -> waiting is allowed for every queue (a ClaimFlowCore test holds the table to it).
         for try await (queue, waiting) in rows.decode((String, String).self) {

@@ -65,13 +65,18 @@ extension BenchCommand {
             try await DatabaseSession.with(database, allowEmbedded: false, maximumConnections: clientCount, logger: logger) {
                 client, _ in
                 let queue = WorkQueue(client: client, logger: logger)
-                let benchCoder = try await UserStore(client: client, logger: logger).user(named: "bench-coder")
-                guard let coder = benchCoder?.id else {
-                    throw CLIError("no bench-coder: seed the database with `claimflow bench seed` first")
+                // Each client is a coder of its own: the fair-share cap gives a person one lease at a time.
+                guard clientCount <= BenchStore.coders else { throw CLIError("at most \(BenchStore.coders) clients") }
+                var coders: [UUID] = []
+                for number in 1...clientCount {
+                    guard let coder = try await UserStore(client: client, logger: logger).user(named: "bench-coder-\(number)")?.id else {
+                        throw CLIError("no bench-coder-\(number): seed the database with `claimflow bench seed` first")
+                    }
+                    coders.append(coder)
                 }
                 let started = ContinuousClock.now
                 let pairs = try await withThrowingTaskGroup(of: Int.self) { group in
-                    for _ in 0..<clientCount {
+                    for coder in coders {
                         group.addTask {
                             var done = 0
                             while let lease = try await queue.pullNext(userID: coder, queue: .coding, audit: .system) {

@@ -282,6 +282,7 @@ struct ContractWalker: @unchecked Sendable {
         "POST /api/v1/admin/practices/{code}/providers": [
             "npi": "1234567893", "first_name": "Grace", "last_name": "Hopper", "taxonomy": "207Q00000X",
         ],
+        "PUT /api/v1/admin/practices/{code}/lease-cap": ["lease_cap": 2],
         "POST /api/v1/admin/payers": [
             "payer_code": "CONTRACT1", "name": "Contract Payer", "filing_limit_days": 365, "claim_filing_indicator": "CI",
             "accepts_corrections": true, "corrected_filing_limit_days": 365,

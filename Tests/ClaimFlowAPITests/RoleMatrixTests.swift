@@ -185,6 +185,9 @@ struct RoleMatrixTests {
             let npi = NPI.withCheckDigit(firstNine: String(Int.random(in: 100_000_000...999_999_999)))!.digits
             return ("/api/v1/admin/practices/TEST/providers", ["npi": npi, "first_name": "Grace", "last_name": "Hopper"], nil, nil)
         },
+        RouteCase(method: .put, path: "/api/v1/admin/practices/{code}/lease-cap", role: .admin, success: 200) { _, _ in
+            ("/api/v1/admin/practices/TEST/lease-cap", ["lease_cap": 1], nil, nil)
+        },
         RouteCase(method: .get, path: "/api/v1/admin/payers", role: .admin, success: 200) { _, _ in
             ("/api/v1/admin/payers", nil, nil, nil)
         },
@@ -282,6 +285,7 @@ struct RoleMatrixTests {
                 "POST /api/v1/admin/users/{id}/tokens": ["label": "stolen"],
                 "POST /api/v1/biller/exceptions/{id}/resolve": ["resolution": "written off"],
                 "POST /api/v1/admin/practices/{code}/providers": ["npi": "1234567893", "first_name": "Eve", "last_name": "Mallory"],
+                "PUT /api/v1/admin/practices/{code}/lease-cap": ["lease_cap": 50],
             ]
             let before = try await TableSnapshot.ofWork(h.fixture.client)
             let templated = Self.cases.filter { $0.path.contains("{") }
@@ -357,10 +361,11 @@ func leasedCoding(_ h: APIHarness, _ c: TestClientProtocolBox) async throws -> (
 }
 
 /// A coded encounter handed off to billing (the handoff worker's store call): its claim id.
+/// Coded by a coder of its own, so the harness's coder keeps its fair share for the test.
 @discardableResult
 func readyClaim(_ h: APIHarness) async throws -> UUID {
     let fixture = h.fixture
-    let coder = h.users[.coder]!
+    let coder = try await fixture.user("claim-coder")
     let id = try await fixture.receive("C-\(UUID().uuidString.prefix(8))", priority: 100)
     let lease = try #require(try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system))
     #expect(lease.encounterID == id)

@@ -41,11 +41,17 @@ struct SupervisorTests {
                 ["code": "36415", "units": 1, "charge": "40.50", "pointers": [1]],
             ]
             #expect(try await c.send(.put, "/api/v1/coder/encounters/\(id)/codes", token: h.tokens[.coder], json: codes).status == 200)
-            let second = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
-            let third = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+            // Two more coders, one encounter each: a coder holds one lease at a time (fair share).
+            var others: [String] = []
+            for name in ["second-coder", "third-coder"] {
+                let user = try await h.fixture.user(name)
+                others.append(try await h.fixture.users.issueToken(userID: user, label: "test", audit: .system))
+            }
+            let second = try await c.send(.post, "/api/v1/coder/next", token: others[0])
+            let third = try await c.send(.post, "/api/v1/coder/next", token: others[1])
             let held = try #require(third.uuid("encounter", "id"))
             let asked = try await c.send(
-                .post, "/api/v1/coder/encounters/\(held)/query", token: h.tokens[.coder],
+                .post, "/api/v1/coder/encounters/\(held)/query", token: others[1],
                 json: ["lease_id": try #require(third.uuid("lease", "id")).uuidString, "question": "Which side?"]
             )
             #expect(asked.status == 200 && second.status == 200)

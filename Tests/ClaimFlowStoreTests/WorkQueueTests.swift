@@ -75,8 +75,12 @@ struct WorkQueueTests {
             let middle = try await fixture.receive("MIDDLE", priority: 40)
 
             var order: [UUID] = []
+            // Each is finished before the next pull: at the fair-share cap a pull answers with held work.
             while let lease = try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system) {
                 order.append(lease.encounterID)
+                try await fixture.queue.finish(
+                    encounterID: lease.encounterID, leaseID: lease.id, holder: coder, queue: .coding, to: .coded,
+                    action: "coding.completed", audit: .system)
             }
             #expect(order == [urgent, middle, old, newer])
         }
@@ -92,8 +96,12 @@ struct WorkQueueTests {
             _ = try await mine.receive("CARDIO", specialty: "cardiology")
             _ = try await other.receive("ELSEWHERE")
 
-            let first = try await mine.queue.pullNext(userID: coder, queue: .coding, audit: .system)
-            #expect(first?.encounterID == family)
+            let first = try #require(try await mine.queue.pullNext(userID: coder, queue: .coding, audit: .system))
+            #expect(first.encounterID == family)
+            // Finished, so the next pull is not answered with the held work (fair share).
+            try await mine.queue.finish(
+                encounterID: first.encounterID, leaseID: first.id, holder: coder, queue: .coding, to: .coded,
+                action: "coding.completed", audit: .system)
             #expect(try await mine.queue.pullNext(userID: coder, queue: .coding, audit: .system) == nil)
 
             // A biller-only user cannot pull coding work at all, and a coder cannot pull billing.

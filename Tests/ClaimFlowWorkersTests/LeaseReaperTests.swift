@@ -15,6 +15,9 @@ struct LeaseReaperTests {
             let shortQueue = fixture.queue(leaseDuration: .milliseconds(200))
             _ = try await fixture.receiveMany(300)
             let coder = try await fixture.user("coder")
+            // One coder holds all 300 leases, as this practice's fair-share cap allows.
+            _ = try await PracticeStore(client: client, logger: TestDatabase.logger)
+                .setLeaseCap(practiceID: fixture.practiceID, to: 300, audit: .system)
             for _ in 0..<300 { _ = try await shortQueue.pullNext(userID: coder, queue: .coding, audit: .system) }
             #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE lease_id IS NOT NULL") == 300)
             try await Task.sleep(for: .milliseconds(400))
@@ -93,8 +96,12 @@ struct LeaseReaperTests {
             // The raised work is now pulled ahead of everything below 90.
             var order: [String] = []
             let names = Dictionary(uniqueKeysWithValues: ids.map { ($0.value, $0.key) })
+            // Each is finished before the next pull: at the fair-share cap a pull answers with held work.
             while let lease = try await fixture.queue.pullNext(userID: coder, queue: .coding, audit: .system) {
                 order.append(names[lease.encounterID] ?? "?")
+                try await fixture.queue.finish(
+                    encounterID: lease.encounterID, leaseID: lease.id, holder: coder, queue: .coding, to: .coded,
+                    action: "coding.completed", audit: .system)
             }
             #expect(order == ["HIGHER", "PAST", "TODAY", "WITHIN", "EDGE", "ALREADY", "FAR", "OUTSIDE", "NO-DEADLINE"])
         }
