@@ -289,7 +289,7 @@ struct RoleMatrixTests {
             ]
             let before = try await TableSnapshot.ofWork(h.fixture.client)
             let templated = Self.cases.filter { $0.path.contains("{") }
-            #expect(templated.count == 22, "every route that names a resource")
+            #expect(templated.count == 23, "every route that names a resource")
             for route in templated {
                 let segments = route.path.split(separator: "/").map(String.init)
                 var uri = ""
