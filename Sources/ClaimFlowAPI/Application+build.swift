@@ -96,10 +96,10 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     let router = Router(context: ClaimFlowRequestContext.self)
     // Outermost, so the duration and status it records are those of the final response.
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware(table: table))
+    router.add(middleware: ErrorMiddleware(table: table, signals: dependencies.signals))
     router.add(middleware: ForwardedClientMiddleware(trustedProxies: dependencies.trustedProxies))
 
-    HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
+    HealthController(client: dependencies.client, logger: dependencies.logger, signals: dependencies.signals).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])

@@ -9,6 +9,8 @@ import PostgresNIO
 struct HealthController: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// The database watch: while it knows the database is away, `/readyz` says so without a probe.
+    var signals: WorkSignals?
     /// How long `/readyz` waits for the database before calling it unreachable.
     var probeTimeout: Duration = .seconds(2)
 
@@ -17,15 +19,17 @@ struct HealthController: Sendable {
             Self.json(status: .ok, ["status": "ok"])
         }
         router.get("readyz") { _, _ in
-            if await databaseAnswers() {
+            if await signals?.isDatabaseUnreachable != true, await databaseAnswers() {
                 return Self.json(status: .ok, ["status": "ready", "database": "reachable"])
             }
-            return ProblemDetails(
+            var response = ProblemDetails(
                 type: "database-unavailable",
                 title: "Service Unavailable",
                 status: .serviceUnavailable,
                 detail: "the database is not reachable"
             ).response()
+            response.headers[.retryAfter] = "\(ErrorMiddleware.retryAfterSeconds)"
+            return response
         }
     }
 
