@@ -132,7 +132,9 @@ public func buildApplication(
     services: [any Service] = []
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(dependencies),
+        // The outage responder sits outside the router so that it can answer for a request lost
+        // with its database connection.
+        responder: DatabaseOutageResponder(base: buildRouter(dependencies).buildResponder(), signals: dependencies.signals),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ClaimFlow"),
         services: services,
         logger: dependencies.logger

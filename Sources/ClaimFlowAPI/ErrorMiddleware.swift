@@ -3,23 +3,20 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The one place where errors become HTTP: every failure leaves as an RFC 9457
 /// problem+json document with a stable `type`, and nothing from the database's error text
 /// (which can quote row values) reaches the client. Also writes the one log line per request.
 ///
-/// It also keeps requests from waiting on a database that is away (see ``answer(_:context:next:)``):
-/// while the database cannot be reached, every API request is answered 503 with `Retry-After`.
+/// While the database cannot be reached, every API request is answered 503 with `Retry-After`
+/// (see also ``DatabaseOutageResponder``).
 struct ErrorMiddleware: ClaimFlowMiddleware {
     /// Every route, to tell an unknown path (404) from a known path with the wrong method (405).
     let table: RouteTable
-    /// Where the database's outages are known from (the LISTEN connection's watch); nil runs
-    /// requests without the outage race.
+    /// Where the database's outages are known from (the LISTEN connection's watch); nil answers
+    /// every request as if the database were there.
     var signals: WorkSignals?
-    /// The longest an API request may take beyond its own long-poll `wait`: past it the request
-    /// is given up (its wait for a pooled connection cancelled) and answered 503, so nothing
-    /// waits forever on a database that hangs rather than refuses.
-    var databaseWait: Duration = .seconds(25)
 
     /// Seconds a client is told to wait before trying again while the database is away.
     static let retryAfterSeconds = 2
@@ -50,78 +47,23 @@ struct ErrorMiddleware: ClaimFlowMiddleware {
         return response
     }
 
-    /// What the next handler answers, raced against the database going away and against
-    /// `databaseWait` (plus the request's long-poll `wait`) for requests under `/api/v1/`, which
-    /// all touch the database. When the database is known to be away the request is answered
-    /// 503 without trying; when it goes away (or the bound passes) while the request runs, the
-    /// request is cancelled, which ends its wait for a pooled connection at once. PostgresNIO
-    /// does not cancel a statement already sent, so a request that got that far finishes, and
-    /// its own answer (success or error) is kept: a change that was made is never reported as
-    /// failed.
+    /// What the next handler answers; 503 at once for a request under `/api/v1/` (all of
+    /// which touch the database) while the database is known to be away. The race of a request
+    /// already running against an outage is ``DatabaseOutageResponder``'s.
     private func answer(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let signals, request.uri.path.hasPrefix("/api/v1/") else { return try await next(request, context) }
-        if await signals.isDatabaseUnreachable { throw DatabaseUnavailable("the database is unreachable") }
-        let wait = min(max(request.uri.queryParameters.get("wait").flatMap { Int($0) } ?? 0, 0), 30)
-        let bound = databaseWait + .seconds(wait)
-        return try await withoutActuallyEscaping(next) { next in
-            // The handler runs in a child task of this group, which does not outlive this call.
-            nonisolated(unsafe) let next = next
-            return try await withThrowingTaskGroup(of: RaceOutcome.self) { group in
-                group.addTask {
-                    do { return .answered(.success(try await next(request, context))) } catch { return .answered(.failure(error)) }
-                }
-                group.addTask {
-                    await withTaskGroup(of: RaceOutcome?.self) { watch in
-                        watch.addTask {
-                            await signals.outageBegins()
-                            return Task.isCancelled ? nil : .interrupted("the database became unreachable")
-                        }
-                        watch.addTask {
-                            try? await Task.sleep(for: bound)
-                            return Task.isCancelled ? nil : .interrupted("no answer from the database within \(bound)")
-                        }
-                        let first = await watch.next() ?? nil
-                        watch.cancelAll()
-                        return first ?? .interrupted("cancelled")
-                    }
-                }
-                defer { group.cancelAll() }
-                switch try await group.next() {
-                case .answered(let result)?:
-                    return try result.get()
-                case .interrupted(let reason)?:
-                    group.cancelAll()
-                    // Wait for the handler: it ends at once if it was waiting for a connection.
-                    while let outcome = try await group.next() {
-                        guard case .answered(let result) = outcome else { continue }
-                        switch result {
-                        case .success(let response):
-                            return response
-                        case .failure(let error) where error is CancellationError || Self.isCancelledWait(error):
-                            throw DatabaseUnavailable(reason)
-                        case .failure(let error):
-                            throw error
-                        }
-                    }
-                    throw DatabaseUnavailable(reason)
-                case nil:
-                    throw DatabaseUnavailable("cancelled")
-                }
-            }
+        if let signals, request.uri.path.hasPrefix("/api/v1/"), await signals.isDatabaseUnreachable {
+            throw DatabaseUnavailable("the database is unreachable")
         }
-    }
-
-    private enum RaceOutcome: Sendable {
-        case answered(Result<Response, any Error>)
-        case interrupted(String)
+        return try await next(request, context)
     }
 
     /// A cancelled wait for a pooled connection: the pool's `requestCancelled` (its error type
     /// lives in a module ClaimFlow does not import) or PostgresNIO's `queryCancelled`.
-    private static func isCancelledWait(_ error: any Error) -> Bool {
-        (error as? PSQLError)?.code == .queryCancelled || String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError")
+    static func isCancelledWait(_ error: any Error) -> Bool {
+        error is CancellationError || (error as? PSQLError)?.code == .queryCancelled
+            || String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError")
     }
 
     private func problem(for error: any Error, request: Request, context: Context) -> ProblemDetails {
@@ -149,7 +91,8 @@ struct ErrorMiddleware: ClaimFlowMiddleware {
                 type: "http-\(error.status.code)", title: error.status.reasonPhrase, status: error.status,
                 detail: error.status.reasonPhrase
             )
-        case _ where DatabaseUnavailable.matches(error):
+        // A request the outage responder cancelled ends in a cancelled wait for a connection.
+        case _ where DatabaseUnavailable.matches(error) || (Task.isCancelled && Self.isCancelledWait(error)):
             context.logger.warning(
                 "database unavailable",
                 metadata: ["error": "\(logSafeDescription(of: error))", "route": "\(context.endpointPath ?? "unmatched")"]
@@ -214,5 +157,135 @@ struct ErrorMiddleware: ClaimFlowMiddleware {
         }
         .map(\.method.rawValue)
         .sorted()
+    }
+}
+
+/// Answers every API request even when the database goes away under it.
+///
+/// Wraps the router's responder, outside the middleware, so that a request can be left behind:
+/// each request under `/api/v1/` runs in a task of its own, raced against the database going
+/// away (``WorkSignals/outageBegins()``) and against `databaseWait` plus its long-poll `wait`.
+/// When the race is lost the request is cancelled, which ends a wait for a pooled connection at
+/// once (the error middleware answers that 503); a request that does not finish within `grace`
+/// after that is answered 503 here and left to finish or not. That last case is real: PostgresNIO
+/// sends a statement on a connection that closed between two statements of a transaction (a
+/// restart mid-transaction) into a closed channel, and its answer never comes; without this, that
+/// client would never get an answer and graceful shutdown would wait for it forever.
+struct DatabaseOutageResponder<Base: HTTPResponder>: HTTPResponder where Base.Context == ClaimFlowRequestContext {
+    typealias Context = ClaimFlowRequestContext
+
+    let base: Base
+    let signals: WorkSignals
+    /// The longest an API request may take beyond its own long-poll `wait`.
+    var databaseWait: Duration = .seconds(25)
+    /// How long a cancelled request is given to answer before it is answered for.
+    var grace: Duration = .seconds(2)
+
+    init(base: Base, signals: WorkSignals) {
+        self.base = base
+        self.signals = signals
+    }
+
+    private enum Outcome: Sendable {
+        case answered(Result<Response, any Error>)
+        case interrupted(String)
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard request.uri.path.hasPrefix("/api/v1/") else { return try await base.respond(to: request, context: context) }
+        let wait = min(max(request.uri.queryParameters.get("wait").flatMap { Int($0) } ?? 0, 0), 30)
+        let bound = databaseWait + .seconds(wait)
+        let race = FirstOf<Outcome>()
+        let handler = Task {
+            do {
+                race.finish(.answered(.success(try await base.respond(to: request, context: context))))
+            } catch {
+                race.finish(.answered(.failure(error)))
+            }
+        }
+        let watcher = Task { [signals] in
+            await withTaskGroup(of: String?.self) { watch in
+                watch.addTask {
+                    await signals.outageBegins()
+                    return Task.isCancelled ? nil : "the database became unreachable"
+                }
+                watch.addTask {
+                    try? await Task.sleep(for: bound)
+                    return Task.isCancelled ? nil : "no answer within \(bound)"
+                }
+                if let reason = await watch.next() ?? nil { race.finish(.interrupted(reason)) }
+                watch.cancelAll()
+            }
+        }
+        let first = await withTaskCancellationHandler {
+            await race.result()
+        } onCancel: {
+            handler.cancel()
+        }
+        watcher.cancel()
+        switch first {
+        case .answered(let result):
+            return try result.get()
+        case .interrupted(let reason):
+            handler.cancel()
+            let late = FirstOf<Result<Response, any Error>?>()
+            let forwarded = Task {
+                let outcome = await race.resultAfterFirst()
+                if case .answered(let result) = outcome { late.finish(result) }
+            }
+            let timer = Task {
+                try await Task.sleep(for: grace)
+                late.finish(nil)
+            }
+            let result = await late.result()
+            forwarded.cancel()
+            timer.cancel()
+            if let result { return try result.get() }
+            context.logger.error(
+                "request left behind: the database went away under it", metadata: ["reason": "\(reason)"]
+            )
+            var response = ErrorMiddleware.databaseUnavailable.response()
+            response.headers[.retryAfter] = "\(ErrorMiddleware.retryAfterSeconds)"
+            return response
+        }
+    }
+}
+
+/// The first value any of several racers hands in, for the one waiter; later values are kept
+/// in order for ``resultAfterFirst()``.
+final class FirstOf<Value: Sendable>: Sendable {
+    private struct State {
+        var values: [Value] = []
+        var waiters: [(index: Int, continuation: CheckedContinuation<Value, Never>)] = []
+    }
+    private let state = Mutex(State())
+
+    /// Hands in `value`.
+    func finish(_ value: Value) {
+        let ready: [CheckedContinuation<Value, Never>] = state.withLock { state in
+            state.values.append(value)
+            let index = state.values.count - 1
+            let ready = state.waiters.filter { $0.index == index }.map(\.continuation)
+            state.waiters.removeAll { $0.index == index }
+            return ready
+        }
+        for continuation in ready { continuation.resume(returning: value) }
+    }
+
+    /// The first value handed in.
+    func result() async -> Value { await value(at: 0) }
+
+    /// The second value handed in.
+    func resultAfterFirst() async -> Value { await value(at: 1) }
+
+    private func value(at index: Int) async -> Value {
+        await withCheckedContinuation { continuation in
+            let ready: Value? = state.withLock { state in
+                if state.values.count > index { return state.values[index] }
+                state.waiters.append((index, continuation))
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 }
