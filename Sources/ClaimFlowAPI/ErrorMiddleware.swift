@@ -177,7 +177,7 @@ struct DatabaseOutageResponder<Base: HTTPResponder>: HTTPResponder where Base.Co
     let base: Base
     let signals: WorkSignals
     /// The longest an API request may take beyond its own long-poll `wait`.
-    var databaseWait: Duration = .seconds(25)
+    var databaseWait: Duration = .seconds(300)
     /// How long a cancelled request is given to answer before it is answered for.
     var grace: Duration = .seconds(2)
 

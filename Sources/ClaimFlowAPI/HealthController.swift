@@ -33,25 +33,28 @@ struct HealthController: Sendable {
         }
     }
 
+    /// Whether a probe comes back within `probeTimeout`. The probe runs in a task of its own and
+    /// is left behind when it does not: a statement lost with its connection never returns (see
+    /// ``DatabaseOutageResponder``), and a task group would wait for it.
     private func databaseAnswers() async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await HealthStore(client: client, logger: logger).ping()
-                    return true
-                } catch {
-                    logger.warning("readiness probe failed", metadata: ["error": "\(logSafeDescription(of: error))"])
-                    return false
-                }
+        let first = FirstOf<Bool>()
+        let probe = Task { [client, logger] in
+            do {
+                try await HealthStore(client: client, logger: logger).ping()
+                first.finish(true)
+            } catch {
+                logger.warning("readiness probe failed", metadata: ["error": "\(logSafeDescription(of: error))"])
+                first.finish(false)
             }
-            group.addTask {
-                try? await Task.sleep(for: probeTimeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
+        let timer = Task { [probeTimeout] in
+            try await Task.sleep(for: probeTimeout)
+            first.finish(false)
+            probe.cancel()
+        }
+        let answered = await first.result()
+        timer.cancel()
+        return answered
     }
 
     static func json(status: HTTPResponse.Status, _ body: [String: String]) -> Response {
