@@ -17,8 +17,8 @@ import Glibc
 /// Coders and billers racing through their queues over HTTP against a running server, for the
 /// fault tests: each loop is bounded in requests and stops when ``LoadSwitch`` is turned off.
 enum FaultLoad {
-    /// How long a client waits for an answer: well past the server's own bound on a request
-    /// (25 s beyond its long-poll wait), so a timeout here is a request the server never answered.
+    /// How long a client waits for an answer: well past what the server takes through an outage
+    /// (503 at once, or 2 s after it gives a request up), so a timeout here is a hang.
     static let clientTimeout: Duration = .seconds(45)
     /// No connection of a loop runs more than this many steps (a step is a few requests).
     static let stepsPerConnection = 1000
