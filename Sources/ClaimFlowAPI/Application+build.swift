@@ -130,10 +130,10 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
     let router = Router(context: ClaimFlowRequestContext.self)
     // Outermost, so the duration and status it records are those of the final response.
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware(table: table))
+    router.add(middleware: ErrorMiddleware(table: table, signals: dependencies.signals))
     router.add(middleware: ForwardedClientMiddleware(trustedProxies: dependencies.trustedProxies))
 
-    HealthController(client: dependencies.client, logger: dependencies.logger).addRoutes(to: router)
+    HealthController(client: dependencies.client, logger: dependencies.logger, signals: dependencies.signals).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     DashboardController(overrideDirectory: ProcessInfo.processInfo.environment["CLAIMFLOW_DASHBOARD_DIR"])
@@ -166,7 +166,9 @@ public func buildApplication(
     services: [any Service] = []
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(dependencies),
+        // The outage responder sits outside the router so that it can answer for a request lost
+        // with its database connection.
+        responder: DatabaseOutageResponder(base: buildRouter(dependencies).buildResponder(), signals: dependencies.signals),
         server: settings.serverBuilder,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "ClaimFlow"),
         services: services,

@@ -161,3 +161,49 @@ extension PostgresClient {
         }
     }
 }
+
+/// Thrown instead of waiting on a database that cannot be reached: a request that was still
+/// waiting (for a pooled connection, most often) when the database went away, or that would
+/// have waited past its bound. The HTTP layer answers it with 503 and `Retry-After`.
+public struct DatabaseUnavailable: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension DatabaseUnavailable {
+    /// Whether `error` means the database could not be reached or went away mid-statement
+    /// (restart, crash, network), rather than that it refused the statement: these are worth
+    /// retrying later, and no other kind is.
+    ///
+    /// Server errors count only for the SQLSTATEs a shutting-down or starting-up server sends
+    /// (class 08, connection exception; 57P01-57P03, admin shutdown, crash shutdown, cannot
+    /// connect now). The pool's circuit breaker and its shutdown count too.
+    public static func matches(_ error: any Error) -> Bool {
+        switch error {
+        case is DatabaseUnavailable:
+            return true
+        case let error as PostgresTransactionError:
+            let inner: (any Error)? = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+            return inner.map(matches) ?? false
+        case let error as PSQLError:
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+                return true
+            case .server:
+                guard let state = error.serverInfo?[.sqlState] else { return false }
+                return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+            default:
+                return false
+            }
+        default:
+            // The pool's own errors (its circuit breaker tripped after connections kept failing,
+            // or it shut down) come from a module ClaimFlow does not import; a cancelled wait
+            // for a connection is not an outage.
+            let type = String(reflecting: Swift.type(of: error))
+            return type.hasSuffix(".ConnectionPoolError") && !String(describing: error).contains("requestCancelled")
+        }
+    }
+}

@@ -18,6 +18,11 @@ public actor WorkSignals {
     /// Set once the process begins to shut down: every waiter has been woken and no wait
     /// starts again, so open long polls answer at once instead of holding the shutdown up.
     private var shuttingDown = false
+    /// Set while the listener's connection is gone for a reason that means the database went
+    /// away (restart, crash, network), until the listener is back: requests are answered 503
+    /// at once instead of queueing for a connection that cannot be made.
+    private var unreachable = false
+    private var outageWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private let fallbackInterval: Duration
 
     public init(fallbackInterval: Duration = .seconds(1)) {
@@ -36,6 +41,41 @@ public actor WorkSignals {
     /// wait is registered until it is woken, times out or is cancelled.
     public func waiterCount(for queue: WorkQueueName) -> Int {
         waiters[queue]?.count ?? 0
+    }
+
+    /// Whether the database is known to be unreachable: the listener lost its connection to a
+    /// restart, crash or network failure and has not yet listened again. False until there is
+    /// such evidence (a process that runs no listener never reports an outage).
+    public var isDatabaseUnreachable: Bool { unreachable }
+
+    /// Returns when the database becomes unreachable (at once if it is), or on cancellation.
+    /// A request waiting on the database races this, so that nothing waits out an outage.
+    public func outageBegins() async {
+        guard !unreachable else { return }
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled || unreachable {
+                    continuation.resume()
+                } else {
+                    outageWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.endOutageWait(id) }
+        }
+    }
+
+    private func endOutageWait(_ id: UUID) {
+        outageWaiters.removeValue(forKey: id)?.resume()
+    }
+
+    func setDatabaseReachable(_ reachable: Bool) {
+        unreachable = !reachable
+        guard !reachable else { return }
+        let woken = outageWaiters
+        outageWaiters = [:]
+        for continuation in woken.values { continuation.resume() }
     }
 
     /// Whether ``shutDown()`` has been called.
@@ -61,6 +101,7 @@ public actor WorkSignals {
 
     func setListening(_ value: Bool) {
         listening = value
+        if value { unreachable = false }
         // Anything may have arrived while we were not listening.
         if value { for queue in WorkQueueName.allCases { signal(queue) } }
     }
@@ -116,6 +157,10 @@ public struct LongPollShutdown: Service {
 
 /// Holds one connection in `LISTEN claimflow_work` and turns notifications into
 /// ``WorkSignals``. Reconnects with backoff when the connection drops.
+///
+/// It is also the process's watch on the database: when its connection drops because the
+/// server went away, ``WorkSignals/isDatabaseUnreachable`` is set until it listens again, and
+/// listening again wakes every waiting puller (work may have arrived meanwhile).
 public struct WorkNotifier: Service {
     /// The channel the `work_items_available` trigger notifies.
     public static let channel = "claimflow_work"
@@ -146,18 +191,26 @@ public struct WorkNotifier: Service {
                         }
                     }
                 }
+                // The notifications end without an error only when the connection closed under them.
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                await signals.setDatabaseReachable(false)
+                logger.warning("work notification listener lost its connection; retrying")
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                if DatabaseUnavailable.matches(error) { await signals.setDatabaseReachable(false) }
                 logger.warning(
                     "work notification listener lost its connection; retrying",
                     metadata: ["error": "\(logSafeDescription(of: error))"]
                 )
             }
-            // A connection that got as far as listening earns a quick retry.
+            // A connection that got as far as listening earns a quick retry. The pause is short
+            // (at most 2 s) because the pool already backs off while the server is away, and
+            // recovery waits on this listener: the API answers 503 until it listens again.
             if await signals.isListening { backoff = .milliseconds(250) }
             await signals.setListening(false)
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(10))
+            let pause = backoff
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            backoff = min(backoff * 2, .seconds(2))
         }
         await signals.setListening(false)
     }

@@ -192,13 +192,16 @@ struct Runtime {
         }
         // The long-poll closer comes after the server: the group shuts services down last to first,
         // so open long polls end with 204 before the server waits for in-flight requests.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [app, LongPollShutdown(signals: signals)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        var configuration = ServiceGroupConfiguration(
+            services: [app, LongPollShutdown(signals: signals)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
+        // A stop always ends: what has not drained after 8 s is cancelled, and a process that
+        // still cannot end 2 s later stops hard rather than ignoring the signal.
+        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        configuration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 
