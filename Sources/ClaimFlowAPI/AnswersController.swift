@@ -63,12 +63,28 @@ struct AnswersController: Sendable {
         } catch {
             throw Self.invalid(position: error.segmentPosition, segment: error.segmentID, reason: error.reason)
         }
+        let claims =
+            switch file.answer {
+            case .acknowledgment999(let sets): sets.count
+            case .claimAcknowledgment(let acknowledgment): acknowledgment.claims.count + acknowledgment.levelRejections.count
+            case .remittance(let payments): payments.reduce(0) { $0 + $1.claims.count }
+            case .interchangeAcknowledgment(let acks): acks.count
+            }
+        guard claims <= Self.maximumClaims else {
+            throw APIError.payloadTooLarge(
+                "the file answers for \(claims) claims; at most \(Self.maximumClaims) are taken per upload, so split it")
+        }
         guard kinds.contains(file.answer.kind) else {
             let wanted = kinds.map(\.rawValue).sorted().joined(separator: ", ")
             throw Self.invalid(position: 1, segment: "ST", reason: "this is a \(file.answer.kind.rawValue); this endpoint takes \(wanted)")
         }
         return (file, text)
     }
+
+    /// Claims (CLPs, 277CA claims and levels, 999 transaction sets) one upload may answer for:
+    /// each 835 claim is its own transaction, so a bound keeps one upload from holding the
+    /// service for minutes.
+    static let maximumClaims = 10_000
 
     /// A 422 naming the segment; nothing from the file was applied.
     static func invalid(position: Int?, segment: String, reason: String) -> ProblemDetails {

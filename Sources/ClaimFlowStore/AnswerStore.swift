@@ -69,8 +69,10 @@ public struct AnswerStore: QueueStore {
             var applied = Applied()
             switch file.answer {
             case .acknowledgment999(let sets):
+                // Each AK2's position, found in one pass: the sets listed by AK2 come in file order.
+                var listedPositions = X12Positions.positions(of: ["AK2"], in: text)[...]
                 for set in sets {
-                    let position = X12Positions.position(of: ["AK2", "837", set.transactionSetControlNumber], in: text)
+                    let position = set.coversWholeGroup ? nil : listedPositions.popFirst()
                     let claims = try await claimsForSet(set, practiceIDs: practiceIDs, on: connection)
                     if claims.isEmpty {
                         applied.unmatched.append(

@@ -27,7 +27,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Seed and print the tokens, then exit instead of serving.")
     var seedOnly = false
 
-    @Option(help: "The ICD-10-CM order file to load when no release is loaded yet.")
+    @Option(
+        help:
+            "The ICD-10-CM order file to load when no release is loaded yet; a relative path is looked for in the current folder, then in the checkout or installation the binary belongs to."
+    )
     var icd10cm: String = "data/icd10cm-order-2026.txt.gz"
 
     func validate() throws {
@@ -60,17 +63,39 @@ struct DemoCommand: AsyncParsableCommand {
     static func loadDiagnosisCodes(path: String, client: PostgresClient, logger: Logger) async throws {
         let store = CodeSetStore(client: client, logger: logger)
         guard try await !store.releases().contains(where: { $0.kind == CodeSetKind.icd10cm.rawValue }) else { return }
-        guard FileManager.default.fileExists(atPath: path) else {
-            logger.warning(
-                "no ICD-10-CM release loaded and the file is missing; the handoff check will return every encounter",
-                metadata: ["file": "\(path)"])
-            return
+        // Without a diagnosis code set the handoff check returns every encounter to coding, so a
+        // demo without one is no demo: refuse to start rather than warn.
+        guard let file = locate(path) else {
+            throw CLIError(
+                "the ICD-10-CM release \(path) was not found in \(FileManager.default.currentDirectoryPath) nor next to "
+                    + "the claimflow binary; pass --icd10cm with the file's path (the checkout ships it as data/icd10cm-order-2026.txt.gz)"
+            )
         }
         let line = try await CodesCommand.importFile(
-            client: client, logger: logger, url: URL(fileURLWithPath: path), kind: .icd10cm, label: "2026-04",
+            client: client, logger: logger, url: file, kind: .icd10cm, label: "2026-04",
             from: CalendarDate(year: 2026, month: 4, day: 1)!, to: nil, showProgress: false
         )
         logger.notice("\(line)")
+    }
+
+    /// The file at `path`: as given when absolute or present in the current folder, else
+    /// relative to the checkout (`<checkout>/.build/<triple>/<config>/claimflow`) or the
+    /// installation (`<prefix>/bin/claimflow`, with data in `<prefix>/share/claimflow`) the
+    /// running binary belongs to.
+    static func locate(_ path: String) -> URL? {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) { return URL(fileURLWithPath: path) }
+        guard !path.hasPrefix("/") else { return nil }
+        let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let binary = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates: [URL] = []
+        var folder = binary
+        for _ in 0..<4 {
+            candidates.append(folder.appending(path: path))
+            folder = folder.deletingLastPathComponent()
+        }
+        candidates.append(binary.deletingLastPathComponent().appending(path: "share/claimflow").appending(path: path))
+        return candidates.first { manager.fileExists(atPath: $0.path) }
     }
 
     private func printWelcome(_ seeded: DemoSeeder.Result, settings: ServerSettings) {

@@ -248,6 +248,20 @@ struct BillingFlowTests {
         }
     }
 
+    @Test("an upload answering for more than 10,000 claims is 413 and changes nothing")
+    func tooManyClaims() async throws {
+        try await APIHarness.run { h, c in
+            let sets = (1...10_001).map { (number: String(format: "%04d", $0), accepted: true) }
+            let text = X12AnswerFiles.implementationAcknowledgment(group: 5, sets: sets)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
+            let reply = try await c.send(
+                .post, "/api/v1/acknowledgments", token: h.tokens[.biller], raw: text, contentType: "application/edi-x12")
+            #expect(reply.status == 413, "\(reply.body)")
+            #expect((reply.json["detail"] as? String)?.contains("10001 claims") == true, "\(reply.body)")
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
+        }
+    }
+
     func encounterOf(_ claim: UUID, _ h: APIHarness) async throws -> UUID {
         let rows = try await h.fixture.client.query("SELECT encounter_id FROM claims WHERE id = \(claim)", logger: TestDatabase.logger)
         for try await id in rows.decode(UUID.self) { return id }

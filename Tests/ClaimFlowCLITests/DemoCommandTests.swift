@@ -6,6 +6,19 @@ import Testing
 
 @Suite("claimflow demo")
 struct DemoCommandTests {
+    @Test("demo without its ICD-10-CM file refuses to start, naming the option, rather than serve a demo whose every handoff fails")
+    func missingCodeSetFailsLoudly() async throws {
+        let url = try await TestDatabase.create(prefix: "cf_demo_codes")
+        defer { Task { try? await TestDatabase.drop(url) } }
+        let environment = ["DATABASE_URL": try TestDatabase.connectionString(for: url)]
+        let outcome = try await ClaimFlowProcess.run(
+            ["demo", "--seed-only", "--encounters", "1", "--icd10cm", "no/such/icd10cm.txt.gz"], environment: environment)
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("the ICD-10-CM release no/such/icd10cm.txt.gz was not found"), "\(outcome.standardError)")
+        #expect(outcome.standardError.contains("--icd10cm"))
+        #expect(try await CLIDatabase.integer(url, "SELECT count(*)::int FROM encounters") == 0, "nothing seeded")
+    }
+
     @Test("demo --seed-only with DATABASE_URL seeds a practice, users and encounters; a second run adds none")
     func seedsOnce() async throws {
         let url = try await TestDatabase.create(prefix: "cf_demo")

@@ -532,19 +532,26 @@ public enum X12Positions {
     /// The 1-based position of the first segment whose text starts with `prefix` (elements
     /// joined by the file's own separator), or nil. The separators come from the ISA header.
     public static func position(of prefix: [String], in text: String) -> Int? {
+        positions(of: prefix, in: text).first
+    }
+
+    /// The 1-based positions of every segment whose text starts with `prefix`, in one pass over
+    /// the file: for naming many segments of one upload without reading it again for each.
+    public static func positions(of prefix: [String], in text: String) -> [Int] {
         let characters = Array(text.drop { $0 == "\u{FEFF}" || $0.isWhitespace })
-        guard characters.count >= 106, String(characters.prefix(3)) == "ISA" else { return nil }
+        guard characters.count >= 106, String(characters.prefix(3)) == "ISA" else { return [] }
         let element = characters[3]
         let terminator = characters[105]
         let wanted = prefix.joined(separator: String(element))
         var position = 0
+        var found: [Int] = []
         for raw in String(characters).split(separator: terminator) {
             let segment = raw.trimmingPrefix(while: { $0 == "\n" || $0 == "\r" })
             guard !segment.isEmpty else { continue }
             position += 1
-            if segment == wanted || segment.hasPrefix(wanted + String(element)) { return position }
+            if segment == wanted || segment.hasPrefix(wanted + String(element)) { found.append(position) }
         }
-        return nil
+        return found
     }
 }
 
