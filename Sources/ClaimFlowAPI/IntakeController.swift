@@ -2,6 +2,7 @@ import ClaimFlowCore
 import ClaimFlowStore
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// `POST /encounters` and `POST /encounters/batch`: encounters arriving from the clinic.
@@ -19,7 +20,8 @@ struct IntakeController: Sendable {
             let principal = try context.requirePrincipal()
             try JSONBody.requireMediaType(request, "application/x-ndjson")
             let data = try await JSONBody.bytes(request, limit: JSONBody.batchLimit)
-            return try JSONResponse.make(try await receiveBatch(data, principal: principal, audit: context.audit))
+            return try JSONResponse.make(
+                try await receiveBatch(data, principal: principal, audit: context.audit, logger: context.logger))
         }
     }
 
@@ -50,8 +52,29 @@ struct IntakeController: Sendable {
         var payers: [String: UUID?] = [:]
     }
 
-    /// One NDJSON line at a time: a bad line gets its own problem and spoils nothing else.
-    private func receiveBatch(_ data: Data, principal: Principal, audit: AuditContext) async throws -> BatchOutcome {
+    /// Lines one batch may hold. Every line's result is kept for the answer, so the bound is
+    /// what keeps a body of millions of tiny lines from becoming millions of problem documents.
+    static let maximumLines = 10_000
+
+    /// One NDJSON line at a time: a bad line gets its own problem and spoils nothing else, a
+    /// line the database fails on included.
+    private func receiveBatch(_ data: Data, principal: Principal, audit: AuditContext, logger: Logger) async throws -> BatchOutcome {
+        let newline = UInt8(ascii: "\n")
+        var lineCount = 0
+        var blank = true
+        for byte in data {
+            if byte == newline {
+                if !blank { lineCount += 1 }
+                blank = true
+            } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\r") && byte != UInt8(ascii: "\t") {
+                blank = false
+            }
+        }
+        if !blank { lineCount += 1 }
+        guard lineCount <= Self.maximumLines else {
+            throw APIError.payloadTooLarge(
+                "the batch holds \(lineCount) lines; at most \(Self.maximumLines) are taken per request, so split it")
+        }
         let lookups = Lookups()
         var results: [LineResult] = []
         var created = 0
@@ -70,6 +93,16 @@ struct IntakeController: Sendable {
                 results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
             } catch let error as StoreError {
                 let problem = ErrorMiddleware.problem(for: error)
+                results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // The lines before it are saved; this one is not, and says so with a problem of its
+                // own rather than turning the whole answer into a 500.
+                logger.error("batch line failed", metadata: ["line": "\(number)", "error": "\(logSafeDescription(of: error))"])
+                let problem = ProblemDetails(
+                    type: "internal", title: "Internal Server Error", status: .internalServerError,
+                    detail: "line \(number) could not be saved; send it again")
                 results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
             }
         }

@@ -88,6 +88,43 @@ struct IntakeTests {
 
 @Suite("Bad input")
 struct BadInputTests {
+    @Test("a line the database fails on is that line's problem; the lines around it are saved; past 10,000 lines, 413 and nothing saved")
+    func batchLineFailuresAndLimit() async throws {
+        try await APIHarness.run { h, c in
+            // A fault for one encounter only, as a broken trigger or constraint would give.
+            try await h.fixture.client.query(
+                """
+                CREATE FUNCTION fail_one_intake() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.external_id = 'BATCH-FAULT' THEN RAISE EXCEPTION 'injected fault'; END IF;
+                    RETURN NEW;
+                END $$
+                """, logger: TestDatabase.logger)
+            try await h.fixture.client.query(
+                "CREATE TRIGGER fail_one_intake BEFORE INSERT ON encounters FOR EACH ROW EXECUTE FUNCTION fail_one_intake()",
+                logger: TestDatabase.logger)
+            let lines = try ["BATCH-BEFORE", "BATCH-FAULT", "BATCH-AFTER"].map {
+                String(decoding: try JSONSerialization.data(withJSONObject: h.intakeBody($0)), as: UTF8.self)
+            }
+            let reply = try await c.send(
+                .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: lines.joined(separator: "\n"),
+                contentType: "application/x-ndjson")
+            #expect(reply.status == 200, "\(reply.body)")
+            let results = try #require(reply.json["results"] as? [[String: Any]])
+            #expect(results.map { $0["status"] as? Int } == [201, 500, 201])
+            #expect(!reply.body.contains("injected fault"), "the database's text stays out of the answer")
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters WHERE external_id LIKE 'BATCH-%'") == 2)
+
+            let tooMany = String(repeating: "x\n", count: 10_001)
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
+            let refused = try await c.send(
+                .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: tooMany, contentType: "application/x-ndjson")
+            #expect(refused.status == 413, "\(refused.body)")
+            #expect((refused.json["detail"] as? String)?.contains("10001 lines") == true, "\(refused.body)")
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before)
+        }
+    }
+
     @Test("malformed JSON, wrong types, missing and unknown fields, wrong media type, huge bodies: problem+json 4xx, nothing written")
     func badBodies() async throws {
         try await APIHarness.run { h, c in
