@@ -25,13 +25,17 @@ public struct AppDependencies: Sendable {
     public let trustedProxies: Set<String>
     /// How many pulls may wait at once, per user and in all.
     public let longPolls: LongPollLimits
+    /// Requests one token may make in a minute before 429.
+    public let tokenRequestLimit: Int
 
     public init(
         client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
         metrics: PrometheusCollectorRegistry = PrometheusMetrics.registry, authFailureLimit: Int = 20,
-        trustedProxies: Set<String> = [], longPolls: LongPollLimits = LongPollLimits()
+        trustedProxies: Set<String> = [], longPolls: LongPollLimits = LongPollLimits(),
+        tokenRequestLimit: Int = ServerSettings.defaultTokenRequestLimit
     ) {
         self.longPolls = longPolls
+        self.tokenRequestLimit = tokenRequestLimit
         self.authFailureLimit = authFailureLimit
         self.trustedProxies = trustedProxies
         self.client = client
@@ -57,12 +61,17 @@ public struct ServerSettings: Sendable {
     public var authFailureLimit: Int
     /// How many pulls may wait at once, per user and in all (429 beyond).
     public var longPolls: LongPollLimits
+    /// Requests one token may make in a minute (429 beyond).
+    public var tokenRequestLimit: Int
+    public static let defaultTokenRequestLimit = 6_000
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, trustedProxies: Set<String> = [], tls: TLSConfiguration? = nil,
-        authFailureLimit: Int = 20, longPolls: LongPollLimits = LongPollLimits()
+        authFailureLimit: Int = 20, longPolls: LongPollLimits = LongPollLimits(),
+        tokenRequestLimit: Int = defaultTokenRequestLimit
     ) {
         self.longPolls = longPolls
+        self.tokenRequestLimit = tokenRequestLimit
         self.host = host
         self.port = port
         self.trustedProxies = trustedProxies
@@ -140,7 +149,8 @@ public func buildRouter(_ dependencies: AppDependencies) -> Router<ClaimFlowRequ
         .addRoutes(to: router)
 
     let failures = AuthFailureLimiter(limit: dependencies.authFailureLimit)
-    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: stores.users, failures: failures))
+    let requests = AuthFailureLimiter(limit: dependencies.tokenRequestLimit)
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: stores.users, failures: failures, requests: requests))
     IntakeController(stores: stores).addRoutes(to: api.group().add(middleware: RoleMiddleware(.intake)))
     CoderController(stores: stores).addRoutes(to: api.group("coder").add(middleware: RoleMiddleware(.coder)))
     QueryAnswerController(stores: stores)

@@ -1,9 +1,10 @@
 import Synchronization
 
-/// Counts failed authentications per client address, in memory, so that guessing tokens
-/// from one address is slowed to ``limit`` attempts per ``window``. An address over the
-/// limit is answered 429 for every request, a valid token included, until its window ends;
-/// successes do not count. Requests without a known address share one bucket.
+/// Counts events per key in fixed windows, in memory: failed authentications per client
+/// address, so that guessing tokens from one address is slowed to ``limit`` attempts per
+/// ``window`` (an address over the limit is answered 429 for every request, a valid token
+/// included, until its window ends; successes do not count; requests without a known address
+/// share one bucket), and requests per token (see ``AuthMiddleware``).
 ///
 /// The table is bounded: entries whose window has ended are dropped when room is needed,
 /// and beyond ``capacity`` live addresses the oldest window is forgotten first.
@@ -65,6 +66,9 @@ final class AuthFailureLimiter: Sendable {
             entries[key] = Entry(windowStart: now, failures: 1)
         }
     }
+
+    /// Counts one event for `key` (a request of a token): the same count as a failure.
+    func record(_ key: String, now: ContinuousClock.Instant = .now) { recordFailure(key, now: now) }
 
     /// How many addresses the table holds (for tests).
     var count: Int { entries.withLock { $0.count } }

@@ -10,6 +10,8 @@ import Logging
 struct AuthMiddleware: ClaimFlowMiddleware {
     let users: UserStore
     let failures: AuthFailureLimiter
+    /// Requests per token and minute; over the limit, 429 with `Retry-After` until the minute ends.
+    let requests: AuthFailureLimiter
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let seconds = failures.retryAfter(context.clientAddress) {
@@ -27,6 +29,17 @@ struct AuthMiddleware: ClaimFlowMiddleware {
             failures.recordFailure(context.clientAddress)
             throw error
         }
+        // Keyed by a hash of the token, never the token itself: the table lives for the process.
+        let token = "token:\(request.headers[.authorization].map { $0.hashValue } ?? 0)"
+        if let seconds = requests.retryAfter(token) {
+            var response = ProblemDetails(
+                type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests,
+                detail: "more than \(requests.limit) requests in a minute with this token; try again in \(seconds) s"
+            ).response()
+            response.headers[.retryAfter] = "\(seconds)"
+            return response
+        }
+        requests.record(token)
         var context = context
         context.principal = principal
         context.logger[metadataKey: "user_id"] = "\(principal.userID)"

@@ -83,6 +83,13 @@ struct ServerOptions: ParsableArguments {
     var longPolls: Int = environment("CLAIMFLOW_LONG_POLLS").flatMap(Int.init) ?? LongPollLimits.defaultTotal
 
     @Option(
+        name: .customLong("token-rate-limit"),
+        help: "Requests one API token may make in a minute; more are answered 429 until the minute ends (env CLAIMFLOW_TOKEN_RATE_LIMIT)."
+    )
+    var tokenRateLimit: Int =
+        environment("CLAIMFLOW_TOKEN_RATE_LIMIT").flatMap(Int.init) ?? ServerSettings.defaultTokenRequestLimit
+
+    @Option(
         name: .customLong("tls-certificate"),
         help: "PEM file with the server's certificate, then any intermediates: serve HTTPS (env CLAIMFLOW_TLS_CERTIFICATE)."
     )
@@ -103,7 +110,7 @@ struct ServerOptions: ParsableArguments {
     func settings(logger: Logger) throws -> ServerSettings {
         var settings = ServerSettings(
             host: host, port: port, trustedProxies: Set(trustedProxies), authFailureLimit: authFailureLimit,
-            longPolls: LongPollLimits(perUser: longPollsPerUser, total: longPolls))
+            longPolls: LongPollLimits(perUser: longPollsPerUser, total: longPolls), tokenRequestLimit: tokenRateLimit)
         guard let tlsCertificate, let tlsKey else { return settings }
         do {
             settings.tls = try ServerTLS.configuration(certificateFile: tlsCertificate, keyFile: tlsKey)
@@ -175,7 +182,7 @@ struct Runtime {
         let dependencies = AppDependencies(
             client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings,
             authFailureLimit: settings.authFailureLimit, trustedProxies: settings.trustedProxies,
-            longPolls: settings.longPolls
+            longPolls: settings.longPolls, tokenRequestLimit: settings.tokenRequestLimit
         )
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }

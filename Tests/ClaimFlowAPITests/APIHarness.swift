@@ -34,12 +34,15 @@ struct APIHarness: Sendable {
     var trustedProxies: Set<String> = []
     /// How many pulls may wait at once.
     var longPolls = LongPollLimits()
+    /// Requests per token and minute.
+    var tokenRequestLimit = ServerSettings.defaultTokenRequestLimit
 
     static func run(
         live: Bool = false,
         maximumConnections: Int = 20,
         trustedProxies: Set<String> = [],
         longPolls: LongPollLimits = LongPollLimits(),
+        tokenRequestLimit: Int = ServerSettings.defaultTokenRequestLimit,
         _ body: @Sendable (APIHarness, TestClientProtocolBox) async throws -> Void
     ) async throws {
         try await TestDatabase.withMigrated { owner, url in
@@ -57,6 +60,7 @@ struct APIHarness: Sendable {
                 if live { configured.authFailureLimit = 20 }
                 configured.trustedProxies = trustedProxies
                 configured.longPolls = longPolls
+                configured.tokenRequestLimit = tokenRequestLimit
                 let harness = configured
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
@@ -75,7 +79,8 @@ struct APIHarness: Sendable {
             metrics: metrics,
             authFailureLimit: authFailureLimit,
             trustedProxies: trustedProxies,
-            longPolls: longPolls
+            longPolls: longPolls,
+            tokenRequestLimit: tokenRequestLimit
         )
     }
 

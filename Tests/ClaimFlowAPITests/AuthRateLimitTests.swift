@@ -59,4 +59,18 @@ struct AuthRateLimitTests {
         #expect(limiter.count <= 4)
         #expect(limiter.retryAfter(nil, now: start + .seconds(20)) == nil, "the oldest window was evicted first")
     }
+
+    @Test("a token over its requests a minute is answered 429 with Retry-After; another token is not held back")
+    func perTokenLimit() async throws {
+        try await APIHarness.run(tokenRequestLimit: 5) { h, c in
+            for _ in 1...5 {
+                #expect(try await c.send(.get, "/api/v1/supervisor/queues", token: h.tokens[.supervisor]).status == 200)
+            }
+            let over = try await c.send(.get, "/api/v1/supervisor/queues", token: h.tokens[.supervisor])
+            #expect(over.status == 429, "\(over.body)")
+            #expect(Int(over.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            #expect((over.json["detail"] as? String)?.contains("more than 5 requests in a minute with this token") == true)
+            #expect(try await c.send(.get, "/api/v1/admin/payers", token: h.tokens[.admin]).status == 200, "another token")
+        }
+    }
 }
