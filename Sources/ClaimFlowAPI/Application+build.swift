@@ -105,7 +105,7 @@ struct APIStores: Sendable {
     let longPolls: LongPollGate
 
     init(_ dependencies: AppDependencies) {
-        longPolls = LongPollGate(limits: dependencies.longPolls)
+        longPolls = LongPollGate(limits: dependencies.longPolls, factory: PrometheusMetrics.factory(for: dependencies.metrics))
         database = Database(client: dependencies.client, logger: dependencies.logger, metrics: dependencies.queue.database.metrics)
         queue = WorkQueue(database: database, leaseDuration: dependencies.queue.leaseDuration)
         signals = dependencies.signals

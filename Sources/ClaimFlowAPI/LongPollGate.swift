@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
 import Synchronization
@@ -31,9 +32,14 @@ final class LongPollGate: Sendable {
     }
 
     private let counts = Mutex(Counts())
+    /// `claimflow_long_polls_waiting`: what an operator (and the shutdown test) reads to see
+    /// how many pulls wait now.
+    private let gauge: Gauge
 
-    init(limits: LongPollLimits) {
+    init(limits: LongPollLimits, factory: any MetricsFactory = MetricsSystem.factory) {
         self.limits = limits
+        self.gauge = Gauge(label: "claimflow_long_polls_waiting", factory: factory)
+        gauge.record(0)
     }
 
     /// Takes a place for `user`; nil when none is free.
@@ -43,6 +49,7 @@ final class LongPollGate: Sendable {
             guard mine < limits.perUser, counts.total < limits.total else { return false }
             counts.perUser[user] = mine + 1
             counts.total += 1
+            gauge.record(counts.total)
             return true
         }
         return admitted ? Place(gate: self, user: user) : nil
@@ -53,6 +60,7 @@ final class LongPollGate: Sendable {
             counts.total -= 1
             let mine = counts.perUser[user, default: 1] - 1
             counts.perUser[user] = mine > 0 ? mine : nil
+            gauge.record(counts.total)
         }
     }
 

@@ -70,8 +70,21 @@ struct ShutdownTests {
                 }
             }
         }
-        // Each poll looks once (one short query) and then waits; give them time to get there.
-        try await Task.sleep(for: .milliseconds(1500))
+        // Each poll looks once (one short query) and then waits: wait until the server counts all
+        // eight waiting (its /metrics gauge), so SIGTERM meets them waiting however busy the
+        // machine is.
+        let arrived = ContinuousClock.now + .seconds(30)
+        var waitingNow = 0
+        while waitingNow < pullers.count, ContinuousClock.now < arrived {
+            try await Task.sleep(for: .milliseconds(200))
+            let metrics = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+                try await APIClient(client: client).send(.get, "/metrics", token: nil).body
+            }
+            waitingNow =
+                metrics.split(separator: "\n").first { $0.hasPrefix("claimflow_long_polls_waiting ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+        }
+        #expect(waitingNow == pullers.count, "long polls waiting before the signal: \(waitingNow)")
         let early = await answers.all
         #expect(early.isEmpty, "long polls answered before the signal: \(early)")
 
