@@ -9,6 +9,7 @@ stopping at "not one of your practices"; negative cases keep whatever was genera
 
 import json
 import re
+import uuid
 
 import schemathesis
 from hypothesis import strategies as st
@@ -169,3 +170,14 @@ def before_call(ctx, case, **kwargs):
     path = case.operation.path
     if path in X12_BODIES and isinstance(body, str):
         case.body = X12_BODIES[path](seed)
+    # A client makes a new Idempotency-Key for every write it means to make once; a key the
+    # generator repeats across operations would be a reused key (422 by design). A key that is
+    # not of the documented form is left as generated.
+    meta = case.meta
+    if meta is not None and (meta.generation.mode.is_negative or any(c.mode.is_negative for c in meta.components.values())):
+        # A negative case (a header left out on purpose, say) is sent as generated.
+        return
+    headers = case.headers or {}
+    for name in list(headers):
+        if name.lower() == "idempotency-key" and isinstance(headers[name], str) and re.fullmatch(r"[!-~]{1,200}", headers[name]):
+            headers[name] = str(uuid.uuid4())
