@@ -134,32 +134,35 @@ public struct WorkQueue: DatabaseBacked {
         )
         let rows = try await connection.query(
             """
-            WITH puller AS (
-                SELECT u.id, u.skills, array_agg(up.practice_id) AS practices
-                FROM users u JOIN user_practices up ON up.user_id = u.id
+            WITH puller AS MATERIALIZED (
+                -- The puller, with the practices where they are under their fair share of this
+                -- queue (practices.lease_cap live leases). One row, read once: the pick below
+                -- sees it as constants, so it walks work_items_dequeue in order and stops at
+                -- the first row it may take instead of sorting every waiting row.
+                SELECT u.id, u.skills,
+                       ARRAY(
+                           SELECT up.practice_id
+                           FROM user_practices up JOIN practices pr ON pr.id = up.practice_id
+                           WHERE up.user_id = u.id
+                             AND (SELECT count(*) FROM work_items h
+                                  WHERE h.lease_holder = u.id AND h.queue = \(queue.rawValue)
+                                    AND h.practice_id = up.practice_id AND h.lease_expires_at > now()) < pr.lease_cap
+                       ) AS practices
+                FROM users u
                 WHERE u.id = \(userID) AND u.active AND \(queue.role.rawValue) = ANY (u.roles)
-                GROUP BY u.id
-            ), at_cap AS (
-                -- Practices where the puller already holds their fair share of this queue.
-                SELECT h.practice_id
-                FROM work_items h JOIN practices pr ON pr.id = h.practice_id
-                WHERE h.queue = \(queue.rawValue) AND h.lease_holder = \(userID) AND h.lease_expires_at > now()
-                GROUP BY h.practice_id, pr.lease_cap
-                HAVING count(*) >= pr.lease_cap
             ), picked AS (
                 SELECT w.id
-                FROM work_items w, puller p
+                FROM work_items w
                 WHERE w.queue = \(queue.rawValue)
                   AND w.lease_id IS NULL
                   AND w.available_at <= now()
-                  AND w.practice_id = ANY (p.practices)
-                  AND NOT EXISTS (SELECT 1 FROM at_cap c WHERE c.practice_id = w.practice_id)
-                  AND (w.required_skill IS NULL OR w.required_skill = ANY (p.skills))
-                  AND (w.offered_to IS NULL OR w.offered_to = p.id OR w.offered_until <= now())
+                  AND w.practice_id = ANY ((SELECT practices FROM puller)::uuid[])
+                  AND (w.required_skill IS NULL OR w.required_skill = ANY ((SELECT skills FROM puller)::text[]))
+                  AND (w.offered_to IS NULL OR w.offered_to = (SELECT id FROM puller) OR w.offered_until <= now())
                   -- Segregation of duties: where the practice asks for it, nobody bills what they coded.
                   AND (w.queue <> 'billing' OR NOT EXISTS (
                           SELECT 1 FROM encounters e JOIN practices pr ON pr.id = e.practice_id
-                          WHERE e.id = w.encounter_id AND pr.segregate_duties AND e.coded_by = p.id))
+                          WHERE e.id = w.encounter_id AND pr.segregate_duties AND e.coded_by = (SELECT id FROM puller)))
                 ORDER BY w.priority DESC, w.enqueued_at, w.id
                 LIMIT 1
                 FOR UPDATE OF w SKIP LOCKED
