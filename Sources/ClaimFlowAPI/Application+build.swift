@@ -27,6 +27,9 @@ public struct AppDependencies: Sendable {
     public let longPolls: LongPollLimits
     /// Requests one token may make in a minute before 429.
     public let tokenRequestLimit: Int
+    /// Whether a waiting pull ends when its client hangs up (the served application; the
+    /// router-mode tests have no connection to watch).
+    public var cancelPullsOnHangUp = false
 
     public init(
         client: PostgresClient, queue: WorkQueue, signals: WorkSignals, logger: Logger, x12: X12Settings = X12Settings(),
@@ -103,9 +106,11 @@ struct APIStores: Sendable {
     let x12: X12Settings
     /// One for the router: every pull counts against the same limits.
     let longPolls: LongPollGate
+    let cancelPullsOnHangUp: Bool
 
     init(_ dependencies: AppDependencies) {
         longPolls = LongPollGate(limits: dependencies.longPolls, factory: PrometheusMetrics.factory(for: dependencies.metrics))
+        cancelPullsOnHangUp = dependencies.cancelPullsOnHangUp
         database = Database(client: dependencies.client, logger: dependencies.logger, metrics: dependencies.queue.database.metrics)
         queue = WorkQueue(database: database, leaseDuration: dependencies.queue.leaseDuration)
         signals = dependencies.signals

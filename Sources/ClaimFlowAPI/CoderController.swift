@@ -124,9 +124,32 @@ struct PullNext: Sendable {
         let place = wait > 0 ? stores.longPolls.enter(principal.userID) : nil
         if wait > 0, place == nil { return stores.longPolls.refusal() }
         defer { withExtendedLifetime(place) {} }
-        let lease = try await stores.queue.pullNext(
-            userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
-        )
+        let pulled: Lease?
+        if wait > 0, stores.cancelPullsOnHangUp {
+            // A client that hangs up while it waits ends the wait: nobody is handed a lease it will
+            // never see. A lease taken in the instant of the hang-up is given back at once.
+            do {
+                pulled = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    let lease = try await stores.queue.pullNext(
+                        userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
+                    )
+                    if let lease, Task.isCancelled { throw HungUp(lease: lease) }
+                    return lease
+                }
+            } catch let hungUp as HungUp {
+                try await stores.queue.release(
+                    encounterID: hungUp.lease.encounterID, leaseID: hungUp.lease.id, holder: principal.userID,
+                    reason: "the client hung up before the answer", audit: context.audit)
+                return Response(status: .noContent)
+            } catch is CancellationError {
+                return Response(status: .noContent)
+            }
+        } else {
+            pulled = try await stores.queue.pullNext(
+                userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
+            )
+        }
+        let lease = pulled
         if let key {
             let answer =
                 try lease.map { try StoredAnswer.json(PulledLease($0)) } ?? StoredAnswer(status: 204, body: [])
@@ -189,6 +212,11 @@ struct PulledLease: Codable {
         leaseId = lease.id
         expiresAt = lease.expiresAt.timeIntervalSince1970
     }
+}
+
+/// A lease pulled for a client that had already hung up.
+private struct HungUp: Error {
+    let lease: Lease
 }
 
 /// A coding key named at run time.

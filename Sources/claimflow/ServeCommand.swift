@@ -179,11 +179,12 @@ struct Runtime {
 
     func serve(settings: ServerSettings, workers: Bool, databaseURL: DatabaseURL) async throws {
         PrometheusMetrics.bootstrap()
-        let dependencies = AppDependencies(
+        var dependencies = AppDependencies(
             client: client, queue: workQueue, signals: signals, logger: logger, x12: submission.settings,
             authFailureLimit: settings.authFailureLimit, trustedProxies: settings.trustedProxies,
             longPolls: settings.longPolls, tokenRequestLimit: settings.tokenRequestLimit
         )
+        dependencies.cancelPullsOnHangUp = true
         var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
         if workers { services += workerServices }
         let base = buildApplication(dependencies, settings: settings, services: services)

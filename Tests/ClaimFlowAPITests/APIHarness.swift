@@ -36,6 +36,8 @@ struct APIHarness: Sendable {
     var longPolls = LongPollLimits()
     /// Requests per token and minute.
     var tokenRequestLimit = ServerSettings.defaultTokenRequestLimit
+    /// Live harnesses watch their connections, as `serve` does: a pull ends when its client hangs up.
+    var cancelPullsOnHangUp = false
 
     static func run(
         live: Bool = false,
@@ -61,6 +63,7 @@ struct APIHarness: Sendable {
                 configured.trustedProxies = trustedProxies
                 configured.longPolls = longPolls
                 configured.tokenRequestLimit = tokenRequestLimit
+                configured.cancelPullsOnHangUp = live
                 let harness = configured
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
@@ -71,7 +74,7 @@ struct APIHarness: Sendable {
     }
 
     var dependencies: AppDependencies {
-        AppDependencies(
+        var dependencies = AppDependencies(
             client: service,
             queue: WorkQueue(client: service, logger: TestDatabase.logger, metrics: storeMetrics),
             signals: signals,
@@ -82,6 +85,8 @@ struct APIHarness: Sendable {
             longPolls: longPolls,
             tokenRequestLimit: tokenRequestLimit
         )
+        dependencies.cancelPullsOnHangUp = cancelPullsOnHangUp
+        return dependencies
     }
 
     func application() -> some ApplicationProtocol {

@@ -4,7 +4,12 @@ import ClaimFlowTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import PostgresNIO
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Waiting pulls are bounded")
 struct LongPollLimitTests {
@@ -56,6 +61,47 @@ struct LongPollLimitTests {
             #expect(answers.allSatisfy { $0.1 > refusedAt }, "the refusals came while the others still waited")
             // The places are given back when the pulls answer.
             #expect(try await Self.pull(port, "/api/v1/coder/next?wait=1", token: coder).status == 204)
+        }
+    }
+
+    /// Sends a pull on a socket of its own and hangs up after `after`, without reading an answer.
+    static func hangUp(port: Int, path: String, token: String, after: Duration) async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let request = "POST \(path) HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(token)\r\nContent-Length: 0\r\n\r\n"
+        let sent = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, request.utf8.count, 0) }
+        try #require(sent == request.utf8.count)
+        try await Task.sleep(for: after)
+    }
+
+    @Test("a client that hangs up while its pull waits is handed nothing: the work that arrives goes to the next puller")
+    func hungUpPullGetsNothing() async throws {
+        try await APIHarness.run(live: true) { h, c in
+            let port = try #require(c.port)
+            // The coder asks for work, waits, and hangs up before any arrives.
+            try await Self.hangUp(port: port, path: "/api/v1/coder/next?wait=20", token: h.tokens[.coder]!, after: .seconds(1))
+            // The server lets go of the pull (its place is given back).
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, !(try await c.send(.get, "/metrics").body.contains("claimflow_long_polls_waiting 0")) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await c.send(.get, "/metrics").body.contains("claimflow_long_polls_waiting 0"))
+            // Work that arrives now is nobody's: the hung-up pull took no lease.
+            let encounter = try await h.fixture.receive("HUNG-UP")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM work_items WHERE lease_id IS NOT NULL") == 0)
+            let next = try await c.send(.post, "/api/v1/coder/next?wait=0", token: h.tokens[.coder])
+            #expect(next.status == 200, "\(next.body)")
+            #expect(next.json["encounter"].flatMap { ($0 as? [String: Any])?["id"] as? String } == encounter.uuidString.lowercased())
         }
     }
 }
