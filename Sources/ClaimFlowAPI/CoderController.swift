@@ -124,32 +124,47 @@ struct PullNext: Sendable {
         let place = wait > 0 ? stores.longPolls.enter(principal.userID) : nil
         if wait > 0, place == nil { return stores.longPolls.refusal() }
         defer { withExtendedLifetime(place) {} }
-        let pulled: Lease?
-        if wait > 0, stores.cancelPullsOnHangUp {
-            // A client that hangs up while it waits ends the wait: nobody is handed a lease it will
-            // never see. A lease taken in the instant of the hang-up is given back at once.
-            do {
-                pulled = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    let lease = try await stores.queue.pullNext(
-                        userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
-                    )
-                    if let lease, Task.isCancelled { throw HungUp(lease: lease) }
-                    return lease
-                }
-            } catch let hungUp as HungUp {
-                try await stores.queue.release(
-                    encounterID: hungUp.lease.encounterID, leaseID: hungUp.lease.id, holder: principal.userID,
-                    reason: "the client hung up before the answer", audit: context.audit)
-                return Response(status: .noContent)
-            } catch is CancellationError {
-                return Response(status: .noContent)
-            }
-        } else {
-            pulled = try await stores.queue.pullNext(
+        guard wait > 0, stores.cancelPullsOnHangUp else {
+            let lease = try await stores.queue.pullNext(
                 userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
             )
+            return try await answerPulled(lease, key: key, name, principal, view: view)
         }
-        let lease = pulled
+        // A client that hangs up while it waits ends the wait: nobody is handed a lease it will
+        // never see. A lease taken in the instant of the hang-up is given back at once.
+        var response: Response
+        do {
+            let lease = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                let lease = try await stores.queue.pullNext(
+                    userID: principal.userID, queue: name, audit: context.audit, wait: .seconds(wait), signals: stores.signals
+                )
+                if let lease, Task.isCancelled { throw HungUp(lease: lease) }
+                return lease
+            }
+            response = try await answerPulled(lease, key: key, name, principal, view: view)
+        } catch let hungUp as HungUp {
+            try await stores.queue.release(
+                encounterID: hungUp.lease.encounterID, leaseID: hungUp.lease.id, holder: principal.userID,
+                reason: "the client hung up before the answer", audit: context.audit)
+            response = Response(status: .noContent)
+        } catch is CancellationError {
+            response = Response(status: .noContent)
+        }
+        // Watching for the hang-up reads past this request, so the connection carries no other:
+        // the server closes it after this answer, and says so, so a client opens a new one
+        // instead of racing the close.
+        response.headers[.connection] = "close"
+        return response
+    }
+
+    /// The answer to a pull that leased `lease` (or found nothing), kept under `key` first.
+    private func answerPulled<Work: Encodable>(
+        _ lease: Lease?,
+        key: IdempotencyKey?,
+        _ name: WorkQueueName,
+        _ principal: Principal,
+        view: (Lease, Principal) async throws -> Work?
+    ) async throws -> Response {
         if let key {
             let answer =
                 try lease.map { try StoredAnswer.json(PulledLease($0)) } ?? StoredAnswer(status: 204, body: [])

@@ -14,11 +14,15 @@ import Glibc
 @Suite("Waiting pulls are bounded")
 struct LongPollLimitTests {
     /// One pull on a connection of its own, as separate clients would send it.
-    static func pull(_ port: Int, _ path: String, token: String) async throws -> (status: Int, retryAfter: String?) {
+    static func pull(
+        _ port: Int, _ path: String, token: String
+    ) async throws -> (
+        status: Int, retryAfter: String?, connection: String?
+    ) {
         try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(30))) { client in
             let response = try await client.execute(
                 TestClient.Request(path, method: .post, headers: [.authorization: "Bearer \(token)"], body: nil))
-            return (Int(response.status.code), response.headers[.retryAfter])
+            return (Int(response.status.code), response.headers[.retryAfter], response.headers[.connection])
         }
     }
 
@@ -55,12 +59,15 @@ struct LongPollLimitTests {
             let refusedAt = ContinuousClock.now
             let noWait = try await Self.pull(port, "/api/v1/coder/next?wait=0", token: coder)
             #expect(noWait.status == 204, "a pull that does not wait")
+            #expect(noWait.connection == nil, "a pull that does not wait keeps its connection")
             let answers = try await waiting.value
             #expect(answers.map(\.0) == [204, 204, 204])
             // Refused at once: before any of the waiting pulls had its answer.
             #expect(answers.allSatisfy { $0.1 > refusedAt }, "the refusals came while the others still waited")
-            // The places are given back when the pulls answer.
-            #expect(try await Self.pull(port, "/api/v1/coder/next?wait=1", token: coder).status == 204)
+            // The places are given back when the pulls answer. A waiting pull's connection was
+            // watched for a hang-up, so it closes after the answer and says so.
+            let again = try await Self.pull(port, "/api/v1/coder/next?wait=1", token: coder)
+            #expect(again.status == 204 && again.connection == "close", "\(again)")
         }
     }
 

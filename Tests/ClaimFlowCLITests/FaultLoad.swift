@@ -54,7 +54,7 @@ enum FaultLoad {
             guard await power.isOn else { return }
             do {
                 try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: clientTimeout)) { client in
-                    let api = FaultClient(client: client, tally: tally)
+                    let api = FaultClient(client: client, tally: tally, port: port)
                     for _ in 0..<stepsPerConnection {
                         guard await power.isOn else { return }
                         try await step(api)
@@ -71,7 +71,7 @@ enum FaultLoad {
     /// Pulls one encounter, codes it and completes it; a 503 is retried after a short pause
     /// (a client honouring `Retry-After`, made quicker for the test).
     private static func codeOne(_ api: FaultClient, token: String, power: LoadSwitch, tally: LoadTally) async throws {
-        let next = try await api.send(.post, "/api/v1/coder/next?wait=1", token: token)
+        let next = try await api.pull("/api/v1/coder/next?wait=1", token: token)
         guard next.status == 200, let encounter = next.string("encounter", "id"), let lease = next.string("lease", "id") else {
             if next.status != 204 { try await Task.sleep(for: .milliseconds(200)) }
             return
@@ -89,7 +89,7 @@ enum FaultLoad {
 
     /// Pulls one claim and submits it.
     private static func billOne(_ api: FaultClient, token: String, power: LoadSwitch, tally: LoadTally) async throws {
-        let next = try await api.send(.post, "/api/v1/biller/next?wait=1", token: token)
+        let next = try await api.pull("/api/v1/biller/next?wait=1", token: token)
         guard next.status == 200, let claim = next.string("claim", "id"), let lease = next.string("lease", "id") else {
             if next.status != 204 { try await Task.sleep(for: .milliseconds(200)) }
             return
@@ -212,6 +212,8 @@ actor LoadTally {
 struct FaultClient: Sendable {
     let client: TestClient
     let tally: LoadTally
+    /// The server's port, for requests that need a connection of their own.
+    var port: Int?
 
     /// Thrown after a transport error has been recorded, so the loop reconnects.
     struct Unanswered: Error {}
@@ -248,6 +250,24 @@ struct FaultClient: Sendable {
             return reply
         } catch {
             await tally.transportError(error, sent: sent)
+            throw Unanswered()
+        }
+    }
+
+    /// A pull that may wait, on a connection of its own: the server watches a waiting pull's
+    /// connection for a hang-up and closes it after the answer (`Connection: close`), and this
+    /// test client does not reconnect by itself.
+    func pull(_ path: String, token: String) async throws -> Reply {
+        guard let port else { return try await send(.post, path, token: token) }
+        do {
+            return try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: FaultLoad.clientTimeout)) {
+                try await FaultClient(client: $0, tally: tally).send(.post, path, token: token)
+            }
+        } catch let error as Unanswered {
+            throw error
+        } catch {
+            // A failed connect, recorded like any unanswered request.
+            await tally.transportError(error)
             throw Unanswered()
         }
     }
