@@ -15,12 +15,8 @@ struct AuthMiddleware: ClaimFlowMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let seconds = failures.retryAfter(context.clientAddress) {
-            var response = ProblemDetails(
-                type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests,
-                detail: "too many failed authentications from this address; try again in \(seconds) s"
-            ).response()
-            response.headers[.retryAfter] = "\(seconds)"
-            return response
+            return ProblemDetails.tooManyRequests(
+                "too many failed authentications from this address; try again in \(seconds) s", retryAfter: seconds)
         }
         let principal: Principal
         do {
@@ -32,12 +28,8 @@ struct AuthMiddleware: ClaimFlowMiddleware {
         // Keyed by a hash of the token, never the token itself: the table lives for the process.
         let token = "token:\(request.headers[.authorization].map { $0.hashValue } ?? 0)"
         if let seconds = requests.retryAfter(token) {
-            var response = ProblemDetails(
-                type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests,
-                detail: "more than \(requests.limit) requests in a minute with this token; try again in \(seconds) s"
-            ).response()
-            response.headers[.retryAfter] = "\(seconds)"
-            return response
+            return ProblemDetails.tooManyRequests(
+                "more than \(requests.limit) requests in a minute with this token; try again in \(seconds) s", retryAfter: seconds)
         }
         requests.record(token)
         var context = context

@@ -85,11 +85,8 @@ extension LongPollGate {
     /// The answer to a pull over the limits: 429 with `Retry-After`, so the client backs off
     /// instead of holding yet another connection.
     func refusal() -> Response {
-        var response = ProblemDetails(
-            type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests,
-            detail: "too many waiting pulls: at most \(limits.perUser) per user and \(limits.total) in all; try again shortly"
-        ).response()
-        response.headers[.retryAfter] = "1"
-        return response
+        ProblemDetails.tooManyRequests(
+            "too many waiting pulls: at most \(limits.perUser) per user and \(limits.total) in all; try again shortly",
+            retryAfter: 1)
     }
 }

@@ -36,4 +36,13 @@ public struct ProblemDetails: Error, Sendable, Encodable {
             body: .init(byteBuffer: ByteBuffer(bytes: (try? WireJSON.encode(self)) ?? Array("{}".utf8)))
         )
     }
+
+    /// 429 with `Retry-After`: the client is to wait `seconds` before asking again.
+    static func tooManyRequests(_ detail: String, retryAfter seconds: Int) -> Response {
+        var response = ProblemDetails(
+            type: "too-many-requests", title: "Too Many Requests", status: .tooManyRequests, detail: detail
+        ).response()
+        response.headers[.retryAfter] = "\(seconds)"
+        return response
+    }
 }

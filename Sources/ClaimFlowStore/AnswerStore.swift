@@ -322,19 +322,12 @@ public struct AnswerStore: QueueStore {
     private func claimsForSet(
         _ set: TransactionSetAck, practiceIDs: Set<UUID>, on connection: PostgresConnection
     ) async throws -> [ClaimRow] {
-        try await claims(
-            """
-            SELECT \(fragment: Self.claimColumns)
-            FROM interchanges i
-            JOIN interchange_claims ic ON ic.interchange_id = i.id
-            JOIN claims c ON c.id = ic.claim_id
-            JOIN encounters e ON e.id = c.encounter_id
-            WHERE i.group_control_number = \(set.groupControlNumber)
-              AND (\(set.coversWholeGroup) OR ic.transaction_set_number = \(set.transactionSetControlNumber))
-              AND e.practice_id = ANY (\(Array(practiceIDs)))
-            ORDER BY ic.transaction_set_number
-            FOR UPDATE OF c, e
-            """, on: connection)
+        try await sentClaims(
+            where: """
+                i.group_control_number = \(set.groupControlNumber)
+                AND (\(set.coversWholeGroup) OR ic.transaction_set_number = \(set.transactionSetControlNumber))
+                """,
+            orderBy: "ic.transaction_set_number", practiceIDs: practiceIDs, on: connection)
     }
 
     /// The claims a 277CA batch trace names: the BHT03 ClaimFlow wrote (ISA13 with nine digits,
@@ -345,25 +338,28 @@ public struct AnswerStore: QueueStore {
     ) async throws -> [ClaimRow] {
         guard let trace, !trace.isEmpty else { return [] }
         let number = trace.count <= 9 && trace.allSatisfy(\.isASCIIDigit) ? Int64(trace) : nil
-        return try await claims(
-            """
-            SELECT \(fragment: Self.claimColumns)
-            FROM interchanges i
-            JOIN interchange_claims ic ON ic.interchange_id = i.id
-            JOIN claims c ON c.id = ic.claim_id
-            JOIN encounters e ON e.id = c.encounter_id
-            JOIN practices p ON p.id = e.practice_id
-            WHERE (lpad(i.control_number::text, 9, '0') || ic.transaction_set_number = \(trace)
-                   OR i.control_number = \(number) OR i.group_control_number = \(number))
-              AND (\(providerID)::text IS NULL OR p.npi = \(providerID))
-              AND e.practice_id = ANY (\(Array(practiceIDs)))
-            ORDER BY i.id, ic.transaction_set_number
-            FOR UPDATE OF c, e
-            """, on: connection)
+        return try await sentClaims(
+            where: """
+                (lpad(i.control_number::text, 9, '0') || ic.transaction_set_number = \(trace)
+                 OR i.control_number = \(number) OR i.group_control_number = \(number))
+                AND (\(providerID)::text IS NULL OR p.npi = \(providerID))
+                """,
+            orderBy: "i.id, ic.transaction_set_number", practiceIDs: practiceIDs, on: connection)
     }
 
     private func claimsForInterchange(
         _ controlNumber: Int, practiceIDs: Set<UUID>, on connection: PostgresConnection
+    ) async throws -> [ClaimRow] {
+        try await sentClaims(
+            where: "i.control_number = \(controlNumber)", orderBy: "ic.transaction_set_number", practiceIDs: practiceIDs,
+            on: connection)
+    }
+
+    /// The claims of the caller's practices that ClaimFlow sent in interchanges where
+    /// `condition` holds (over `i` interchanges, `ic` their claims, `p` the practice), locked
+    /// for the answer being applied.
+    private func sentClaims(
+        where condition: SQLFragment, orderBy order: SQLFragment, practiceIDs: Set<UUID>, on connection: PostgresConnection
     ) async throws -> [ClaimRow] {
         try await claims(
             """
@@ -372,8 +368,9 @@ public struct AnswerStore: QueueStore {
             JOIN interchange_claims ic ON ic.interchange_id = i.id
             JOIN claims c ON c.id = ic.claim_id
             JOIN encounters e ON e.id = c.encounter_id
-            WHERE i.control_number = \(controlNumber) AND e.practice_id = ANY (\(Array(practiceIDs)))
-            ORDER BY ic.transaction_set_number
+            JOIN practices p ON p.id = e.practice_id
+            WHERE (\(fragment: condition)) AND e.practice_id = ANY (\(Array(practiceIDs)))
+            ORDER BY \(fragment: order)
             FOR UPDATE OF c, e
             """, on: connection)
     }

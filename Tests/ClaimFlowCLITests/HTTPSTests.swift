@@ -177,30 +177,9 @@ struct HTTPSTests {
     static func startHTTPS(
         _ arguments: [String], environment: [String: String?], trusting caPath: String, timeout: Duration = .seconds(90)
     ) async throws -> ServedClaimFlow {
-        let process = try ClaimFlowProcess.start(
-            ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments, environment: environment)
-        let deadline = ContinuousClock.now + timeout
-        var port: Int?
-        while ContinuousClock.now < deadline {
-            port = port ?? httpsPort(in: process.standardErrorSoFar)
-            if let port, (try? await get("/healthz", port: port, tls: client(trusting: caPath))) == 200 {
-                return ServedClaimFlow(process: process, port: port)
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        let tls = client(trusting: caPath)
+        return try await ServedClaimFlow.start(arguments, environment: environment, timeout: timeout, scheme: "https") { port in
+            (try? await get("/healthz", port: port, tls: tls)) == 200
         }
-        process.signal(SIGINT)
-        let outcome = try? await process.wait(timeout: .seconds(30))
-        throw TestSetupError(
-            "claimflow serve did not report an https URL and answer within \(timeout); stderr: \(outcome?.standardError ?? "")")
-    }
-
-    /// The port in the "ClaimFlow listening" line when its URL is https.
-    static func httpsPort(in log: String) -> Int? {
-        for line in log.split(separator: "\n") where line.contains("ClaimFlow listening") {
-            if let match = line.firstMatch(of: /https:\/\/127\.0\.0\.1:([0-9]+)/), let port = Int(match.1), port > 0 {
-                return port
-            }
-        }
-        return nil
     }
 }

@@ -19,40 +19,42 @@ struct ServedClaimFlow {
     let port: Int
 
     /// Starts `claimflow serve --port 0 arguments...` and waits (bounded) until it reports its
-    /// port and answers `/readyz`. The "ClaimFlow listening" line is a notice, so the log
-    /// level must be notice or more verbose.
+    /// port (in a URL of `scheme`) and `isReady` says so, by default when it answers `/readyz`.
+    /// The "ClaimFlow listening" line is a notice, so the log level must be notice or more verbose.
     static func start(
         _ arguments: [String],
         environment: [String: String?],
-        timeout: Duration = .seconds(90)
+        timeout: Duration = .seconds(90),
+        scheme: String = "http",
+        isReady: @Sendable (Int) async -> Bool = Self.answersReadyz
     ) async throws -> ServedClaimFlow {
         let process = try ClaimFlowProcess.start(
             ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments, environment: environment)
         let deadline = ContinuousClock.now + timeout
         var port: Int?
         while ContinuousClock.now < deadline {
-            port = port ?? listeningPort(in: process.standardErrorSoFar)
-            if let port {
-                let ready =
-                    (try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
-                        try await client.get("/readyz").status.code == 200
-                    }) ?? false
-                if ready { return ServedClaimFlow(process: process, port: port) }
-            }
+            port = port ?? listeningPort(in: process.standardErrorSoFar, scheme: scheme)
+            if let port, await isReady(port) { return ServedClaimFlow(process: process, port: port) }
             try await Task.sleep(for: .milliseconds(100))
         }
         // SIGINT first, so an embedded PostgreSQL is stopped too; `wait` kills after the timeout.
         let outcome = try? await stop(process, signal: SIGINT, timeout: .seconds(30))
         throw TestSetupError(
-            "claimflow serve did not report a port and answer /readyz within \(timeout); stderr: \(outcome?.standardError ?? "")")
+            "claimflow serve did not report a \(scheme) URL and answer within \(timeout); stderr: \(outcome?.standardError ?? "")")
     }
 
-    /// The port in the "ClaimFlow listening" line, in either log format.
-    static func listeningPort(in log: String) -> Int? {
+    /// Whether plain HTTP `/readyz` on `port` answers 200.
+    @Sendable static func answersReadyz(_ port: Int) async -> Bool {
+        (try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            try await client.get("/readyz").status.code == 200
+        }) ?? false
+    }
+
+    /// The port in the "ClaimFlow listening" line, in either log format, when its URL is `scheme`.
+    static func listeningPort(in log: String, scheme: String = "http") -> Int? {
         for line in log.split(separator: "\n") where line.contains("ClaimFlow listening") {
-            if let match = line.firstMatch(of: /http:\/\/127\.0\.0\.1:([0-9]+)/), let port = Int(match.1), port > 0 {
-                return port
-            }
+            guard let start = line.range(of: "\(scheme)://127.0.0.1:") else { continue }
+            if let port = Int(line[start.upperBound...].prefix(while: \.isNumber)), port > 0 { return port }
         }
         return nil
     }
