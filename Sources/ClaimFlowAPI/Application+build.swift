@@ -117,7 +117,7 @@ struct APIStores: Sendable {
         x12 = dependencies.x12
     }
 
-    var users: UserStore { UserStore(database: database) }
+    var users: UserStore { UserStore(database: database, principals: signals.principals) }
     var practices: PracticeStore { PracticeStore(database: database) }
     var codeSets: CodeSetStore { CodeSetStore(database: database) }
     var supervision: SupervisorStore { SupervisorStore(database: database) }

@@ -97,40 +97,63 @@ public struct CodingStore: QueueStore {
     /// practice's encounter does not exist for this user), recording the read of PHI.
     public func coderView(encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> CoderEncounterView? {
         let practices = Array(practiceIDs)
-        return try await database.transaction { connection in
-            let rows = try await connection.query(
-                """
-                SELECT e.id, e.external_id, pr.code, e.stage, e.version, e.date_of_service::text, e.place_of_service,
-                       e.specialty, e.priority,
-                       date_part('year', age(e.date_of_service, p.birth_date))::int, p.sex,
-                       coalesce(v.first_name || ' ' || v.last_name, ''), e.documentation
+        // One statement (one snapshot, one round trip): the encounter, its current codes, its
+        // provider queries and handoff findings, and the audit event of the read, written only
+        // when the encounter was found.
+        let logged = AuditEntry(
+            "phi.viewed", by: audit, encounter: "id", practice: "practice_id", detail: "jsonb_build_object('view', 'coder')",
+            rows: "FROM found"
+        )
+        let rows = try await database.rows(
+            """
+            WITH found AS (
+                SELECT e.id, e.external_id, pr.code, e.stage, e.version, e.date_of_service::text AS date_of_service,
+                       e.place_of_service, e.specialty, e.priority,
+                       date_part('year', age(e.date_of_service, p.birth_date))::int AS age, p.sex,
+                       coalesce(v.first_name || ' ' || v.last_name, '') AS provider, e.documentation, e.practice_id
                 FROM encounters e
                 JOIN practices pr ON pr.id = e.practice_id
                 JOIN patients p ON p.id = e.patient_id
                 LEFT JOIN providers v ON v.id = e.rendering_provider_id
                 WHERE e.id = \(encounterID) AND e.practice_id = ANY (\(practices))
-                """,
-                logger: logger
+            ), logged AS (
+                \(logged)
             )
-            var found: CoderEncounterView?
-            for try await row in rows.decode(
-                (UUID, String, String, String, Int, String, String, String, Int, Int, String, String, String).self
-            ) {
-                found = CoderEncounterView(
-                    id: row.0, externalID: row.1, practiceCode: row.2, stage: Stage(rawValue: row.3) ?? .received,
-                    version: row.4, dateOfService: CalendarDate(row.5) ?? CalendarDate(year: 1900, month: 1, day: 1)!,
-                    placeOfService: row.6, specialty: row.7, priority: row.8, patientAge: row.9,
-                    patientSex: Sex(rawValue: row.10) ?? .unknown, renderingProvider: row.11, documentation: row.12,
-                    codes: CodeAssignment(diagnoses: [], lines: []), queries: []
-                )
-            }
-            guard var view = found else { return nil }
-            view.codes = try await codes(of: encounterID, version: view.version, on: connection)
-            view.queries = try await queries(of: encounterID, on: connection)
-            view.findings = try await handoffFindings(of: encounterID, on: connection)
-            try await recordRead(encounterID: encounterID, view: "coder", audit: audit, on: connection)
-            return view
-        }
+            SELECT f.id, f.external_id, f.code, f.stage, f.version, f.date_of_service, f.place_of_service, f.specialty,
+                   f.priority, f.age, f.sex, f.provider, f.documentation,
+                   (SELECT coalesce(array_agg(d.code ORDER BY d.position), '{}') FROM diagnoses d
+                    WHERE d.encounter_id = f.id AND d.version = f.version),
+                   (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'code', l.code, 'modifiers', l.modifiers, 'units', l.units::text, 'charge', l.charge::text,
+                               'pointers', l.pointers) ORDER BY l.line_number), '[]')::text
+                    FROM service_lines l WHERE l.encounter_id = f.id AND l.version = f.version),
+                   (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'id', q.id, 'question', q.question, 'asked_at', extract(epoch FROM q.asked_at),
+                               'answer', q.answer, 'answered_at', extract(epoch FROM q.answered_at)) ORDER BY q.asked_at), '[]')::text
+                    FROM provider_queries q WHERE q.encounter_id = f.id),
+                   (SELECT h.findings::text FROM handoff_findings h WHERE h.encounter_id = f.id AND h.version = f.version)
+            FROM found f
+            """,
+            prepared: CoderView.self
+        )
+        guard let row = rows.first else { return nil }
+        let columns = try row.decode(
+            (
+                UUID, String, String, String, Int, String, String, String, Int, Int, String, String, String, [String], String, String,
+                String?
+            ).self
+        )
+        let lines = try JSONDecoder().decode([StoredLine].self, from: Data(columns.14.utf8)).map(\.line)
+        let queries = try JSONDecoder().decode([StoredQuery].self, from: Data(columns.15.utf8)).map(\.query)
+        var view = CoderEncounterView(
+            id: columns.0, externalID: columns.1, practiceCode: columns.2, stage: Stage(rawValue: columns.3) ?? .received,
+            version: columns.4, dateOfService: CalendarDate(columns.5) ?? CalendarDate(year: 1900, month: 1, day: 1)!,
+            placeOfService: columns.6, specialty: columns.7, priority: columns.8, patientAge: columns.9,
+            patientSex: Sex(rawValue: columns.10) ?? .unknown, renderingProvider: columns.11, documentation: columns.12,
+            codes: CodeAssignment(diagnoses: columns.13, lines: lines), queries: queries
+        )
+        view.findings = columns.16.map { (try? JSONDecoder().decode([CodingFinding].self, from: Data($0.utf8))) ?? [] } ?? []
+        return view
     }
 
     /// Puts the encounter on hold with a question for the clinician, ending the coder's lease.
@@ -332,3 +355,39 @@ public struct ProviderQuery: Sendable, Hashable, Codable {
     public var answer: String?
     public var answeredAt: Date?
 }
+
+/// A service line as the coder's view reads it from the database, as JSON: numbers as text,
+/// so units and charges keep their exact decimal value.
+private struct StoredLine: Decodable {
+    let code: String
+    let modifiers: [String]
+    let units: String
+    let charge: String
+    let pointers: [Int]
+
+    var line: ServiceLine {
+        ServiceLine(
+            code: code, modifiers: modifiers, units: Decimal(string: units) ?? 0, charge: Decimal(string: charge) ?? 0,
+            pointers: pointers)
+    }
+}
+
+/// A provider query as the coder's view reads it from the database, as JSON: times as
+/// seconds since 1970.
+private struct StoredQuery: Decodable {
+    let id: UUID
+    let question: String
+    let askedAt: Double
+    let answer: String?
+    let answeredAt: Double?
+    enum CodingKeys: String, CodingKey { case id, question, askedAt = "asked_at", answer, answeredAt = "answered_at" }
+
+    var query: ProviderQuery {
+        ProviderQuery(
+            id: id, question: question, askedAt: Date(timeIntervalSince1970: askedAt), answer: answer,
+            answeredAt: answeredAt.map(Date.init(timeIntervalSince1970:)))
+    }
+}
+
+/// The coding store's hot-path statements (see ``PreparedName``).
+enum CoderView: PreparedName {}

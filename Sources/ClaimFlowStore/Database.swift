@@ -12,6 +12,8 @@ public struct Database: Sendable {
     public let logger: Logger
     /// Where the stores count what they do.
     public let metrics: StoreMetrics
+    /// Whether the hot path's statements run prepared (see ``preparedStatementsByDefault``).
+    public var preparedStatements = Database.preparedStatementsByDefault
 
     public init(client: PostgresClient, logger: Logger, metrics: StoreMetrics = StoreMetrics()) {
         self.client = client

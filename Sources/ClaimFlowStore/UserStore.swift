@@ -6,8 +6,16 @@ import PostgresNIO
 /// Users, the practices they work in, and their API tokens.
 public struct UserStore: DatabaseStore {
     public let database: Database
+    /// Where the principals of recent tokens are kept; every change here to who a token stands
+    /// for empties it at once.
+    public let principals: PrincipalCache?
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database) { self.init(database: database, principals: nil) }
+
+    public init(database: Database, principals: PrincipalCache?) {
+        self.database = database
+        self.principals = principals
+    }
 
     /// Creates a user, or updates the roles, practices and skills of the user with that name.
     ///
@@ -19,6 +27,7 @@ public struct UserStore: DatabaseStore {
         let roles = user.roles.map(\.rawValue).sorted()
         let skills = user.skills.sorted()
         let practices = Array(user.practiceIDs)
+        defer { principals?.invalidateAll() }
         return try await database.transaction { connection in
             if let managed {
                 try await database.lock(.userName(user.username), on: connection)
@@ -106,6 +115,7 @@ public struct UserStore: DatabaseStore {
     @discardableResult
     public func revokeTokens(userID: UUID, label: String, audit: AuditContext) async throws -> Int {
         let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
+        defer { principals?.invalidateAll() }
         return try await database.count(
             """
             WITH revoked AS (
@@ -121,17 +131,25 @@ public struct UserStore: DatabaseStore {
     }
 
     /// The user a bearer token belongs to, when the token is live (not revoked, not expired)
-    /// and the user is active. Revocation therefore takes effect on the very next request.
+    /// and the user is active. Revocation therefore takes effect on the very next request:
+    /// a principal kept in ``principals`` is dropped by the revocation itself in this process
+    /// and by its notification in every other (see ``PrincipalCache``).
     ///
     /// A successful lookup also records the token's `last_used_at`, at most once a minute so
     /// that a busy token does not rewrite its row on every request, and in the same statement
     /// (a writable CTE) so that authentication stays one round trip.
     public func principal(forToken token: String) async throws -> Principal? {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        let miss: PrincipalCache.Miss?
+        switch principals?.lookup(digest) {
+        case .success(let principal): return principal
+        case .failure(let missed): miss = missed
+        case nil: miss = nil
+        }
         let rows = try await client.query(
             """
             WITH live AS (
-                SELECT t.id AS token_id, u.id AS user_id
+                SELECT t.id AS token_id, u.id AS user_id, t.expires_at
                 FROM api_tokens t JOIN users u ON u.id = t.user_id
                 WHERE t.token_hash = \(digest) AND t.revoked_at IS NULL
                   AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
@@ -141,7 +159,8 @@ public struct UserStore: DatabaseStore {
                   AND (last_used_at IS NULL OR last_used_at <= now() - interval '1 minute')
             )
             SELECT u.id, u.username, u.roles, u.skills,
-                   coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}')
+                   coalesce(array_agg(up.practice_id) FILTER (WHERE up.practice_id IS NOT NULL), '{}'),
+                   min(live.expires_at)
             FROM live
             JOIN users u ON u.id = live.user_id
             LEFT JOIN user_practices up ON up.user_id = u.id
@@ -149,14 +168,18 @@ public struct UserStore: DatabaseStore {
             """,
             logger: logger
         )
-        for try await (id, username, roles, skills, practices) in rows.decode((UUID, String, [String], [String], [UUID]).self) {
-            return Principal(
+        for try await (id, username, roles, skills, practices, expiresAt) in rows.decode(
+            (UUID, String, [String], [String], [UUID], Date?).self
+        ) {
+            let principal = Principal(
                 userID: id,
                 username: username,
                 roles: Set(roles.compactMap(Role.init(rawValue:))),
                 practiceIDs: Set(practices),
                 skills: Set(skills)
             )
+            if let miss { principals?.keep(principal, for: digest, expiresAt: expiresAt, after: miss) }
+            return principal
         }
         return nil
     }
@@ -234,6 +257,7 @@ public struct UserStore: DatabaseStore {
     /// Revokes one token of the user; effective on the very next request.
     public func revokeToken(_ tokenID: UUID, of userID: UUID, audit: AuditContext) async throws {
         let logged = Self.tokenEvent("token.revoked", userID: userID, audit: audit, rows: "FROM revoked")
+        defer { principals?.invalidateAll() }
         let revoked = try await database.count(
             """
             WITH revoked AS (

@@ -115,9 +115,9 @@ public struct WorkQueue: DatabaseBacked {
     /// encounter they get.
     public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
         try await database.transaction { connection in
-            try await connection.query(
+            _ = try await database.rows(
                 "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.pull." + queue.rawValue)), hashtext(\(userID.uuidString)))",
-                logger: logger
+                prepared: PullLock.self, on: connection
             )
             if let lease = try await leaseNext(userID: userID, queue: queue, audit: audit, on: connection) { return lease }
             return try await heldAtCap(userID: userID, queue: queue, on: connection)
@@ -132,7 +132,7 @@ public struct WorkQueue: DatabaseBacked {
             "work.pulled", by: audit.acting(as: userID), encounter: "encounter_id", practice: "practice_id",
             from: "waiting_stage", to: "\(leasedStage.rawValue)", lease: "lease_id", rows: "FROM leased"
         )
-        let rows = try await connection.query(
+        let rows = try await database.rows(
             """
             WITH puller AS MATERIALIZED (
                 -- The puller, with the practices where they are under their fair share of this
@@ -184,9 +184,10 @@ public struct WorkQueue: DatabaseBacked {
                    leased.waiting_stage
             FROM leased
             """,
-            logger: logger
+            prepared: PullLease.self, on: connection
         )
-        for try await (encounterID, leaseID, expiresAt, moved, waiting) in rows.decode((UUID, UUID, Date, Int, String).self) {
+        for row in rows {
+            let (encounterID, leaseID, expiresAt, moved, waiting) = try row.decode((UUID, UUID, Date, Int, String).self)
             database.metrics.transition(from: waiting, to: leasedStage.rawValue)
             if moved != 1 {
                 // The work item and the encounter disagree; only a write outside the store can do this.
@@ -203,7 +204,7 @@ public struct WorkQueue: DatabaseBacked {
     /// The oldest live lease the user holds in a practice where they are at the fair-share cap
     /// of `queue`, or nil when they are under the cap everywhere.
     private func heldAtCap(userID: UUID, queue: WorkQueueName, on connection: PostgresConnection) async throws -> Lease? {
-        let rows = try await connection.query(
+        let rows = try await database.rows(
             """
             WITH held AS (
                 SELECT h.encounter_id, h.lease_id, h.lease_expires_at, h.leased_at, h.id,
@@ -218,9 +219,10 @@ public struct WorkQueue: DatabaseBacked {
             ORDER BY leased_at, id
             LIMIT 1
             """,
-            logger: logger
+            prepared: PullHeld.self, on: connection
         )
-        for try await (encounterID, leaseID, expiresAt) in rows.decode((UUID, UUID, Date).self) {
+        for row in rows {
+            let (encounterID, leaseID, expiresAt) = try row.decode((UUID, UUID, Date).self)
             return Lease(id: leaseID, encounterID: encounterID, queue: queue, holder: userID, expiresAt: expiresAt)
         }
         return nil
@@ -254,7 +256,7 @@ public struct WorkQueue: DatabaseBacked {
 
     /// Extends a lease by the lease duration. Only the current lease id, before it expires.
     public func heartbeat(encounterID: UUID, leaseID: UUID, holder: UUID) async throws -> Lease {
-        let rows = try await client.query(
+        let rows = try await database.rows(
             """
             UPDATE work_items
             SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
@@ -262,9 +264,10 @@ public struct WorkQueue: DatabaseBacked {
               AND lease_expires_at > now()
             RETURNING queue, lease_expires_at
             """,
-            logger: logger
+            prepared: Heartbeat.self
         )
-        for try await (queue, expiresAt) in rows.decode((String, Date).self) {
+        for row in rows {
+            let (queue, expiresAt) = try row.decode((String, Date).self)
             return Lease(
                 id: leaseID,
                 encounterID: encounterID,
@@ -290,16 +293,16 @@ public struct WorkQueue: DatabaseBacked {
     ) async throws {
         // A lease of the other queue is no lease for this write: codes change only under a
         // coding lease, never while the encounter is being billed.
-        let rows = try await connection.query(
+        let rows = try await database.rows(
             """
             SELECT 1 FROM work_items
             WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
               AND lease_expires_at > now() AND (\(queue?.rawValue)::text IS NULL OR queue = \(queue?.rawValue))
             FOR UPDATE
             """,
-            logger: logger
+            prepared: LiveLease.self, on: connection
         )
-        for try await _ in rows { return }
+        if !rows.isEmpty { return }
         throw try await refusal(encounterID: encounterID, on: connection)
     }
 
@@ -325,7 +328,7 @@ public struct WorkQueue: DatabaseBacked {
             rows: "FROM moved"
         )
         try await database.withConnection(connection) { connection in
-            let finished = try await database.count(
+            let finished = try await database.rows(
                 """
                 WITH done AS (
                     DELETE FROM work_items
@@ -344,8 +347,8 @@ public struct WorkQueue: DatabaseBacked {
                 )
                 SELECT count(*)::int FROM moved
                 """,
-                on: connection
-            )
+                prepared: Finish.self, on: connection
+            ).first?.decode(Int.self)
             guard finished == 1 else { throw try await refusal(encounterID: encounterID, on: connection) }
             database.metrics.transition(from: leasedStage, to: to)
         }
@@ -762,3 +765,11 @@ func jsonObject(_ fields: [String: String?]) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: present, options: [.sortedKeys])
     return String(decoding: data, as: UTF8.self)
 }
+
+/// The queue's hot-path statements, each prepared once per connection (see ``PreparedName``).
+enum PullLock: PreparedName {}
+enum PullLease: PreparedName {}
+enum PullHeld: PreparedName {}
+enum Finish: PreparedName {}
+enum Heartbeat: PreparedName {}
+enum LiveLease: PreparedName {}

@@ -24,9 +24,13 @@ public actor WorkSignals {
     private var unreachable = false
     private var outageWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private let fallbackInterval: Duration
+    /// The principals of recent tokens, kept only while notifications are heard: the listener
+    /// turns it on and off with itself and empties it on every change to who a token stands for.
+    public nonisolated let principals: PrincipalCache
 
-    public init(fallbackInterval: Duration = .seconds(1)) {
+    public init(fallbackInterval: Duration = .seconds(1), principals: PrincipalCache = PrincipalCache()) {
         self.fallbackInterval = fallbackInterval
+        self.principals = principals
     }
 
     /// The queue's current generation.
@@ -101,6 +105,7 @@ public actor WorkSignals {
 
     func setListening(_ value: Bool) {
         listening = value
+        principals.setEnabled(value)
         if value { unreachable = false }
         // Anything may have arrived while we were not listening.
         if value { for queue in WorkQueueName.allCases { signal(queue) } }
@@ -156,7 +161,8 @@ public struct LongPollShutdown: Service {
 }
 
 /// Holds one connection in `LISTEN claimflow_work` and turns notifications into
-/// ``WorkSignals``. Reconnects with backoff when the connection drops.
+/// ``WorkSignals``: a queue's name wakes its pullers, `auth` empties the
+/// ``WorkSignals/principals`` cache. Reconnects with backoff when the connection drops.
 ///
 /// It is also the process's watch on the database: when its connection drops because the
 /// server went away, ``WorkSignals/isDatabaseUnreachable`` is set until it listens again, and
@@ -164,6 +170,8 @@ public struct LongPollShutdown: Service {
 public struct WorkNotifier: Service {
     /// The channel the `work_items_available` trigger notifies.
     public static let channel = "claimflow_work"
+    /// The payload of a change to who some token stands for (sql/0011).
+    static let authChanged = "auth"
 
     let client: PostgresClient
     let signals: WorkSignals
@@ -186,6 +194,8 @@ public struct WorkNotifier: Service {
                             for try await notification in notifications {
                                 if let queue = WorkQueueName(rawValue: notification.payload) {
                                     await signals.signal(queue)
+                                } else if notification.payload == Self.authChanged {
+                                    signals.principals.invalidateAll()
                                 }
                             }
                         }

@@ -16,6 +16,7 @@ enum DatabaseSession {
         logger: Logger,
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> Result
     ) async throws -> Result {
+        Database.preparedStatementsByDefault = try options.usesPreparedStatements()
         var embedded: EmbeddedPostgres?
         let url: DatabaseURL
         if let text = options.databaseURL {

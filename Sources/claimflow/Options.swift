@@ -28,6 +28,23 @@ struct DatabaseOptions: ParsableArguments {
     var postgresBinOption: String?
 
     var postgresBin: String? { postgresBinOption ?? environment("CLAIMFLOW_POSTGRES_BIN") }
+
+    @Option(
+        help: """
+            on, or off behind a pooler in transaction mode that does not carry prepared statements \
+            (PgBouncer before 1.21) (env CLAIMFLOW_PREPARED_STATEMENTS).
+            """
+    )
+    var preparedStatements: String = environment("CLAIMFLOW_PREPARED_STATEMENTS") ?? "on"
+
+    /// Whether the hot path's statements run prepared; throws on anything but on or off.
+    func usesPreparedStatements() throws -> Bool {
+        switch preparedStatements.lowercased() {
+        case "on": return true
+        case "off": return false
+        default: throw CLIError("--prepared-statements must be on or off, not '\(preparedStatements)'")
+        }
+    }
 }
 
 /// Log verbosity and format.

@@ -65,6 +65,15 @@ struct APIHarness: Sendable {
                 configured.tokenRequestLimit = tokenRequestLimit
                 configured.cancelPullsOnHangUp = live
                 let harness = configured
+                // The notification listener runs, as in `serve`: it wakes waiting pulls and
+                // keeps the principals cache honest (on only while it listens).
+                let listener = Task {
+                    try await WorkNotifier(client: service, signals: harness.signals, logger: TestDatabase.logger).run()
+                }
+                defer { listener.cancel() }
+                try await withDeadline(.seconds(20), "the notification listener") {
+                    while !(await harness.signals.isListening) { try await Task.sleep(for: .milliseconds(10)) }
+                }
                 let app = harness.application()
                 try await app.test(live ? .live : .router) { client in
                     try await body(harness, TestClientProtocolBox(client: client))

@@ -61,8 +61,8 @@ struct TokenStorageTests {
                         WHERE strpos(t::text, $1) > 0 OR strpos(lower(t::text), $2) > 0
                         """
                 )
-                try query.binds.append(secret, context: .default)
-                try query.binds.append(hex, context: .default)
+                query.binds.append(secret, context: .default)
+                query.binds.append(hex, context: .default)
                 #expect(try await fixture.count(query) == 0, "table \(table) holds the token")
             }
 

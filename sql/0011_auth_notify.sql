@@ -1,0 +1,26 @@
+-- Each ClaimFlow process keeps the principals of recently seen tokens for a few seconds, so
+-- that a request does not read the users tables again. What changes who a token stands for
+-- (a token revoked or expiring, a user deactivated or given other roles, skills or practices)
+-- tells every process at once, on the channel the processes already listen on, with the
+-- payload 'auth': each drops what it kept and reads the database again.
+CREATE FUNCTION notify_auth_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('claimflow_work', 'auth');
+    RETURN NULL;
+END $$;
+
+-- A token's use stamps last_used_at; that changes nobody's access and must not empty the
+-- caches, so only the columns that decide access fire.
+CREATE TRIGGER api_tokens_auth_changed
+    AFTER UPDATE OF revoked_at, expires_at, token_hash, user_id ON api_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+CREATE TRIGGER api_tokens_auth_removed
+    AFTER DELETE ON api_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+CREATE TRIGGER users_auth_changed
+    AFTER UPDATE OR DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+CREATE TRIGGER user_practices_auth_changed
+    AFTER INSERT OR UPDATE OR DELETE ON user_practices
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
