@@ -18,25 +18,24 @@ struct CoderController: Sendable {
             let (body, bytes) = try await request.decodeKeepingBytes(SaveCodesRequest.self)
             let (principal, id) = try await visibleEncounter(context)
             let codes = body.codes
-            return try await IdempotentWrite(stores: stores).run(request, context, operation: "coder.save_codes", body: bytes) {
-                connection in
-                try await stores.coding.saveDraft(
+            return try await IdempotentWrite(stores: stores).run(
+                request, context, operation: "coder.save_codes", body: bytes, writesInOneStatement: true
+            ) { connection in
+                let draft = try await stores.coding.saveDraft(
                     encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit,
                     on: connection
                 )
                 // The same rules the handoff worker applies, so the coder sees the same findings now.
-                var findings: [CodingFinding] = []
-                if let draft = try await stores.coding.draft(of: id, on: connection) {
-                    findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft, on: connection))
-                }
+                let findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft, on: connection))
                 return try .json(SavedCodes(encounterId: id, codes: codes, findings: findings))
             }
         }
         group.post("encounters/{id}/complete") { request, context in
             let (body, bytes) = try await request.decodeKeepingBytes(LeaseRequest.self)
             let (principal, id) = try await visibleEncounter(context)
-            return try await IdempotentWrite(stores: stores).run(request, context, operation: "coder.complete", body: bytes) {
-                connection in
+            return try await IdempotentWrite(stores: stores).run(
+                request, context, operation: "coder.complete", body: bytes, writesInOneStatement: true
+            ) { connection in
                 do {
                     try await stores.queue.finish(
                         encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,

@@ -49,15 +49,23 @@ struct IdempotentWrite: Sendable {
 
     /// Makes `write` in one transaction and answers with what it returns; with a key, kept for
     /// retries (or, for a retry, the kept answer instead of a second write).
+    ///
+    /// `writesInOneStatement`: `write` changes the database in a single statement (anything
+    /// else it runs only reads), so without a key it needs no transaction of its own, and is
+    /// spared the two round trips of one.
     func run(
         _ request: Request,
         _ context: ClaimFlowRequestContext,
         operation: String,
         body: Data,
+        writesInOneStatement: Bool = false,
         _ write: (PostgresConnection) async throws -> StoredAnswer
     ) async throws -> Response {
         let key = try Self.key(request, context, operation: operation, body: body)
         let client = stores.database.client
+        if key == nil, writesInOneStatement {
+            return Self.response(try await client.withConnection { try await write($0) }, replayed: false)
+        }
         let answer: (StoredAnswer, replayed: Bool) = try await client.transaction(logger: stores.database.logger) { connection in
             if let key {
                 switch try await stores.idempotency.claim(key, on: connection) {

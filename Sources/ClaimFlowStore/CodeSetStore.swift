@@ -213,100 +213,96 @@ public struct CodeSetStore: DatabaseStore {
     // MARK: Facts for the rules
 
     /// What the code sets in force on the draft's date of service say about its codes.
+    ///
+    /// One statement, so one round trip: the releases in force on the date, then each table
+    /// asked only about the claim's own codes, every answer an array in one row.
     public func facts(for draft: ClaimDraft, on connection: PostgresConnection? = nil) async throws -> CodeFacts {
-        try await database.withConnection(connection) { connection in
-            let dos = draft.dateOfService.description
-            var releases: [String: Int64] = [:]
-            let releaseRows = try await connection.query(
-                """
+        let dos = draft.dateOfService.description
+        let diagnoses = Array(Set(draft.codes.diagnoses)).sorted()
+        let procedures = Array(Set(draft.codes.lines.map(\.code))).sorted()
+        let modifiers = Array(Set(draft.codes.lines.flatMap(\.modifiers))).sorted()
+        let rows = try await database.rows(
+            """
+            WITH releases AS MATERIALIZED (
                 SELECT DISTINCT ON (kind) kind, id FROM code_set_releases
                 WHERE effective_from <= \(dos)::date AND (effective_to IS NULL OR effective_to >= \(dos)::date)
                 ORDER BY kind, effective_from DESC
-                """,
-                logger: logger
+            ), icd AS (
+                SELECT c.code, c.billable, coalesce(c.suggestion, '') AS suggestion
+                FROM icd10cm_codes c JOIN releases r ON r.kind = 'icd10cm' AND c.release_id = r.id
+                WHERE c.code = ANY (\(diagnoses)::text[])
+            ), hcpcs AS (
+                SELECT id FROM releases WHERE kind = 'hcpcs'
+            ), ptp AS (
+                SELECT e.column1, e.column2, e.modifier_indicator::int AS indicator
+                FROM ncci_ptp_edits e JOIN releases r ON r.kind = 'ncci_ptp' AND e.release_id = r.id
+                WHERE cardinality(\(procedures)::text[]) > 1
+                  AND e.column1 = ANY (\(procedures)::text[]) AND e.column2 = ANY (\(procedures)::text[])
+                  AND e.effective_date <= \(dos)::date AND (e.deletion_date IS NULL OR e.deletion_date >= \(dos)::date)
+            ), mue AS (
+                SELECT m.code, m.max_units
+                FROM mue_limits m JOIN releases r ON r.kind = 'mue' AND m.release_id = r.id
+                WHERE m.code = ANY (\(procedures)::text[])
             )
-            for try await (kind, id) in releaseRows.decode((String, Int64).self) { releases[kind] = id }
-            let anyCPT = try await exists("SELECT 1 FROM code_set_releases WHERE kind = 'cpt' LIMIT 1", on: connection)
-
-            var facts = CodeFacts()
-            let diagnoses = Array(Set(draft.codes.diagnoses))
-            let procedures = Array(Set(draft.codes.lines.map(\.code)))
-            let modifiers = Array(Set(draft.codes.lines.flatMap(\.modifiers)))
-            if let release = releases[CodeSetKind.icd10cm.rawValue] {
-                facts.diagnosisReleaseInForce = true
-                let rows = try await connection.query(
-                    "SELECT code, billable, suggestion FROM icd10cm_codes WHERE release_id = \(release) AND code = ANY (\(diagnoses))",
-                    logger: logger
-                )
-                for try await (code, billable, suggestion) in rows.decode((String, Bool, String?).self) {
-                    facts.diagnoses[code] = billable ? .billable : .header(suggestion: suggestion)
-                }
-                let missing = diagnoses.filter { facts.diagnoses[$0] == nil }
-                if !missing.isEmpty {
-                    let elsewhere = try await connection.query(
-                        "SELECT DISTINCT code FROM icd10cm_codes WHERE code = ANY (\(missing))",
-                        logger: logger
-                    )
-                    for try await code in elsewhere.decode(String.self) { facts.diagnoses[code] = .notInForce }
-                }
+            SELECT
+                EXISTS (SELECT 1 FROM releases WHERE kind = 'icd10cm'),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM icd),
+                (SELECT coalesce(array_agg(billable ORDER BY code), '{}') FROM icd),
+                (SELECT coalesce(array_agg(suggestion ORDER BY code), '{}') FROM icd),
+                -- Codes missing from the release in force but in another one: not in force on the date.
+                (SELECT coalesce(array_agg(DISTINCT c.code), '{}') FROM icd10cm_codes c
+                 WHERE EXISTS (SELECT 1 FROM releases WHERE kind = 'icd10cm')
+                   AND c.code = ANY (\(diagnoses)::text[]) AND c.code NOT IN (SELECT code FROM icd)),
+                EXISTS (SELECT 1 FROM hcpcs),
+                (SELECT coalesce(array_agg(h.code), '{}') FROM hcpcs_codes h JOIN hcpcs ON h.release_id = hcpcs.id
+                 WHERE h.code = ANY (\(procedures)::text[])),
+                EXISTS (SELECT 1 FROM code_modifiers m JOIN hcpcs ON m.release_id = hcpcs.id),
+                (SELECT coalesce(array_agg(m.code), '{}') FROM code_modifiers m JOIN hcpcs ON m.release_id = hcpcs.id
+                 WHERE m.code = ANY (\(modifiers)::text[])),
+                EXISTS (SELECT 1 FROM code_set_releases WHERE kind = 'cpt'),
+                (SELECT coalesce(array_agg(c.code), '{}') FROM cpt_codes c JOIN releases r ON r.kind = 'cpt' AND c.release_id = r.id
+                 WHERE c.code = ANY (\(procedures)::text[])),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM mue),
+                (SELECT coalesce(array_agg(max_units ORDER BY code), '{}') FROM mue),
+                (SELECT coalesce(array_agg(column1 ORDER BY column1, column2), '{}') FROM ptp),
+                (SELECT coalesce(array_agg(column2 ORDER BY column1, column2), '{}') FROM ptp),
+                (SELECT coalesce(array_agg(indicator ORDER BY column1, column2), '{}') FROM ptp)
+            """,
+            prepared: Facts.self, on: connection
+        )
+        guard let row = rows.first else { return CodeFacts() }
+        let (
+            icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, modifiersLoaded, knownModifiers,
+            cptLoaded, knownCPT, mueCodes, mueUnits, column1, column2, indicators
+        ) = try row.decode(
+            (
+                Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [String],
+                [String], [Int]
+            ).self)
+        var facts = CodeFacts()
+        if icdInForce {
+            facts.diagnosisReleaseInForce = true
+            for (index, code) in icdCodes.enumerated() {
+                facts.diagnoses[code] =
+                    billable[index] ? .billable : .header(suggestion: suggestions[index].isEmpty ? nil : suggestions[index])
             }
-            if let release = releases[CodeSetKind.hcpcs.rawValue] {
-                facts.hcpcsReleaseInForce = true
-                let rows = try await connection.query(
-                    "SELECT code FROM hcpcs_codes WHERE release_id = \(release) AND code = ANY (\(procedures))",
-                    logger: logger
-                )
-                for try await code in rows.decode(String.self) { facts.knownHCPCS.insert(code) }
-                let modifierCount = try await connection.query(
-                    "SELECT count(*)::int FROM code_modifiers WHERE release_id = \(release)",
-                    logger: logger
-                )
-                for try await count in modifierCount.decode(Int.self) { facts.modifierListLoaded = count > 0 }
-                let known = try await connection.query(
-                    "SELECT code FROM code_modifiers WHERE release_id = \(release) AND code = ANY (\(modifiers))",
-                    logger: logger
-                )
-                for try await code in known.decode(String.self) { facts.knownModifiers.insert(code) }
-            }
-            if anyCPT {
-                facts.cptTableLoaded = true
-                if let release = releases[CodeSetKind.cpt.rawValue] {
-                    let rows = try await connection.query(
-                        "SELECT code FROM cpt_codes WHERE release_id = \(release) AND code = ANY (\(procedures))",
-                        logger: logger
-                    )
-                    for try await code in rows.decode(String.self) { facts.knownCPT.insert(code) }
-                }
-            }
-            if let release = releases[CodeSetKind.mue.rawValue] {
-                let rows = try await connection.query(
-                    "SELECT code, max_units FROM mue_limits WHERE release_id = \(release) AND code = ANY (\(procedures))",
-                    logger: logger
-                )
-                for try await (code, units) in rows.decode((String, Int).self) { facts.unitLimits[code] = units }
-            }
-            if let release = releases[CodeSetKind.ncciPTP.rawValue], procedures.count > 1 {
-                let rows = try await connection.query(
-                    """
-                    SELECT column1, column2, modifier_indicator::int FROM ncci_ptp_edits
-                    WHERE release_id = \(release) AND column1 = ANY (\(procedures)) AND column2 = ANY (\(procedures))
-                      AND effective_date <= \(dos)::date AND (deletion_date IS NULL OR deletion_date >= \(dos)::date)
-                    ORDER BY column1, column2
-                    """,
-                    logger: logger
-                )
-                for try await (column1, column2, indicator) in rows.decode((String, String, Int).self) {
-                    facts.ncciEdits.append(NCCIEdit(column1: column1, column2: column2, modifierIndicator: indicator))
-                }
-            }
-            return facts
+            for code in notInForce { facts.diagnoses[code] = .notInForce }
         }
-    }
-
-    private func exists(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query(query, logger: logger)
-        for try await _ in rows { return true }
-        return false
+        if hcpcsInForce {
+            facts.hcpcsReleaseInForce = true
+            facts.knownHCPCS = Set(knownHCPCS)
+            facts.modifierListLoaded = modifiersLoaded
+            facts.knownModifiers = Set(knownModifiers)
+        }
+        if cptLoaded {
+            facts.cptTableLoaded = true
+            facts.knownCPT = Set(knownCPT)
+        }
+        for (code, units) in zip(mueCodes, mueUnits) { facts.unitLimits[code] = units }
+        for index in column1.indices {
+            facts.ncciEdits.append(NCCIEdit(column1: column1[index], column2: column2[index], modifierIndicator: indicators[index]))
+        }
+        return facts
     }
 }
 
@@ -315,3 +311,6 @@ extension Array {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
+
+/// The code sets' hot-path statement (see ``PreparedName``).
+enum Facts: PreparedName {}

@@ -10,8 +10,14 @@ public struct CodingStore: QueueStore {
 
     public init(queue: WorkQueue) { self.queue = queue }
 
-    /// Replaces the draft codes of the encounter's current version. Only the holder of the
-    /// live coding lease may write; the lease row stays locked until the codes are in.
+    /// Replaces the draft codes of the encounter's current version and returns the draft the
+    /// handoff rules would check. Only the holder of the live coding lease may write.
+    ///
+    /// One statement, so one round trip and atomic without a transaction of its own: the lease
+    /// row is locked first (the fence against a reassign or reap, as ``WorkQueue/requireLiveLease(encounterID:leaseID:holder:in:on:)``),
+    /// then the codes are written over the old ones position by position and the rest removed,
+    /// the work item's charges set and the event written. A stale lease writes nothing.
+    @discardableResult
     public func saveDraft(
         encounterID: UUID,
         leaseID: UUID,
@@ -19,52 +25,83 @@ public struct CodingStore: QueueStore {
         codes: CodeAssignment,
         audit: AuditContext,
         on connection: PostgresConnection? = nil
-    ) async throws {
-        try await database.transaction(joining: connection) { connection in
-            try await queue.requireLiveLease(encounterID: encounterID, leaseID: leaseID, holder: holder, in: .coding, on: connection)
-            let version = try await currentVersion(of: encounterID, on: connection)
-            try await connection.query(
-                "DELETE FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version)",
-                logger: logger
-            )
-            try await connection.query(
-                "DELETE FROM service_lines WHERE encounter_id = \(encounterID) AND version = \(version)",
-                logger: logger
-            )
-            if !codes.diagnoses.isEmpty {
-                let positions = Array(1...codes.diagnoses.count)
-                try await connection.query(
-                    """
+    ) async throws -> ClaimDraft {
+        let positions = codes.diagnoses.isEmpty ? [] : Array(1...codes.diagnoses.count)
+        let lines = try Self.linesJSON(codes.lines)
+        let detail = try jsonObject(["diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count)])
+        let logged = AuditEntry(
+            "codes.saved", by: audit, encounter: "id", practice: "practice_id", lease: "\(leaseID)",
+            detail: "\(detail)::jsonb", rows: "FROM current"
+        )
+        return try await database.withConnection(connection) { connection in
+            let rows = try await database.rows(
+                """
+                WITH lease AS (
+                    SELECT encounter_id FROM work_items
+                    WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
+                      AND lease_expires_at > now() AND queue = 'coding'
+                    FOR UPDATE
+                ), current AS (
+                    SELECT e.id, e.version, e.practice_id FROM encounters e JOIN lease ON lease.encounter_id = e.id
+                ), diagnoses_removed AS (
+                    DELETE FROM diagnoses d USING current
+                    WHERE d.encounter_id = current.id AND d.version = current.version
+                      AND d.position > \(codes.diagnoses.count)
+                ), diagnoses_saved AS (
                     INSERT INTO diagnoses (encounter_id, version, position, code)
-                    SELECT \(encounterID), \(version), position, code
-                    FROM unnest(\(positions)::int[], \(codes.diagnoses)::text[]) AS d(position, code)
-                    """,
-                    logger: logger
-                )
-            }
-            for (index, line) in codes.lines.enumerated() {
-                try await connection.query(
-                    """
+                    SELECT current.id, current.version, d.position, d.code
+                    FROM current, unnest(\(positions)::int[], \(codes.diagnoses)::text[]) AS d(position, code)
+                    ON CONFLICT (encounter_id, version, position) DO UPDATE SET code = EXCLUDED.code
+                ), lines_removed AS (
+                    DELETE FROM service_lines l USING current
+                    WHERE l.encounter_id = current.id AND l.version = current.version
+                      AND l.line_number > \(codes.lines.count)
+                ), lines_saved AS (
                     INSERT INTO service_lines (encounter_id, version, line_number, code, modifiers, units, charge, pointers)
-                    VALUES (\(encounterID), \(version), \(index + 1), \(line.code), \(line.modifiers),
-                            \(line.units), \(line.charge), \(line.pointers)::smallint[])
-                    """,
-                    logger: logger
+                    SELECT current.id, current.version, l.line_number, l.code, l.modifiers, l.units, l.charge, l.pointers
+                    FROM current, jsonb_to_recordset(\(lines)::jsonb)
+                         AS l(line_number smallint, code text, modifiers text[], units numeric, charge numeric, pointers smallint[])
+                    ON CONFLICT (encounter_id, version, line_number) DO UPDATE
+                    SET code = EXCLUDED.code, modifiers = EXCLUDED.modifiers, units = EXCLUDED.units,
+                        charge = EXCLUDED.charge, pointers = EXCLUDED.pointers
+                ), charged AS (
+                    -- The queue view's not-final-billed dollars read the charges from the work item.
+                    UPDATE work_items w SET charges = \(codes.totalCharge) FROM lease WHERE w.encounter_id = lease.encounter_id
+                ), logged AS (
+                    \(logged)
                 )
-            }
-            // The queue view's not-final-billed dollars read the charges from the work item.
-            try await connection.query(
-                "UPDATE work_items SET charges = \(codes.totalCharge) WHERE encounter_id = \(encounterID)",
-                logger: logger
+                SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
+                       (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.coding_version = e.version
+                        ORDER BY c.version DESC LIMIT 1)
+                FROM current
+                JOIN encounters e ON e.id = current.id
+                JOIN practices pr ON pr.id = e.practice_id
+                LEFT JOIN providers v ON v.id = e.rendering_provider_id
+                LEFT JOIN payers py ON py.id = e.payer_id
+                LEFT JOIN subscribers s ON s.id = e.subscriber_id
+                """,
+                prepared: SaveCodes.self, on: connection
             )
-            let detail = try jsonObject([
-                "diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count),
-            ])
-            try await AuditEntry(
-                "codes.saved", by: audit, encounter: "id", practice: "practice_id", lease: "\(leaseID)",
-                detail: "\(detail)::jsonb", rows: "FROM encounters WHERE id = \(encounterID)"
-            ).write(on: connection, logger: logger)
+            guard let row = rows.first else { throw try await queue.refusal(encounterID: encounterID, on: connection) }
+            let columns = try row.decode((Int, String, String, String?, String?, String?, String, Decimal?).self)
+            return ClaimDraft(
+                dateOfService: CalendarDate(columns.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
+                billingProviderNPI: columns.2, renderingProviderNPI: columns.3, payerCode: columns.4,
+                subscriberMemberID: columns.5, placeOfService: columns.6, claimTotal: columns.7
+            )
         }
+    }
+
+    /// The service lines as `jsonb_to_recordset` reads them: numbers as strings, so units and
+    /// charges reach PostgreSQL exactly as written.
+    private static func linesJSON(_ lines: [ServiceLine]) throws -> String {
+        let objects: [[String: Any]] = lines.enumerated().map { index, line in
+            [
+                "line_number": index + 1, "code": line.code, "modifiers": line.modifiers, "units": "\(line.units)",
+                "charge": "\(line.charge)", "pointers": line.pointers,
+            ]
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
     }
 
     /// The codes of one coding version.
@@ -391,3 +428,4 @@ private struct StoredQuery: Decodable {
 
 /// The coding store's hot-path statements (see ``PreparedName``).
 enum CoderView: PreparedName {}
+enum SaveCodes: PreparedName {}

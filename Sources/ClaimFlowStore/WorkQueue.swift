@@ -733,7 +733,7 @@ public struct WorkQueue: DatabaseBacked {
 
     /// Explains why a holder's write found nothing to change: no such encounter, or a lease
     /// that is no longer the live one.
-    private func refusal(
+    func refusal(
         encounterID: UUID,
         expected: Stage? = nil,
         on connection: PostgresConnection

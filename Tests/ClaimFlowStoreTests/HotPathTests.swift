@@ -155,4 +155,46 @@ struct HotPathTests {
             #expect(try await users.principal(forToken: token) == nil)
         }
     }
+
+    @Test(
+        "saving codes in one statement: a second save replaces the first exactly (fewer lines and diagnoses, other values), and a stale lease writes nothing"
+    )
+    func savingCodesReplacesThem() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let coder = try await fixture.user("coder")
+            let id = try await fixture.receive("SAVE-1")
+            let lease = try await fixture.queue.reassign(encounterID: id, to: coder, reason: "test", audit: .system)
+            let coding = CodingStore(client: client, logger: TestDatabase.logger, queue: fixture.queue)
+            let first = CodeAssignment(
+                diagnoses: ["E119", "I10", "J45909"],
+                lines: [
+                    ServiceLine(code: "99214", modifiers: ["25"], units: 1, charge: Decimal(string: "150.00")!, pointers: [1, 2]),
+                    ServiceLine(code: "93000", units: 1, charge: Decimal(string: "40.00")!, pointers: [2]),
+                    ServiceLine(code: "94010", units: 1, charge: Decimal(string: "60.00")!, pointers: [3]),
+                ])
+            let draft = try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: first, audit: .system)
+            #expect(draft.codes == first && draft.billingProviderNPI.count == 10)
+            #expect(try await coding.codes(of: id, version: 1) == first)
+            let second = CodeAssignment(
+                diagnoses: ["I10"],
+                lines: [
+                    ServiceLine(
+                        code: "99213", modifiers: ["59", "XU"], units: Decimal(string: "1.5")!, charge: Decimal(string: "125.37")!,
+                        pointers: [1])
+                ])
+            try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: second, audit: .system)
+            #expect(try await coding.codes(of: id, version: 1) == second)
+            #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE encounter_id = \(id) AND charges = 125.37") == 1)
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE encounter_id = \(id) AND action = 'codes.saved'") == 2)
+
+            // Under a lease that is no longer live, nothing is written and the refusal says why.
+            try await fixture.queue.releaseLease(encounterID: id, reason: "test", audit: .system)
+            await #expect(throws: StoreError.self) {
+                try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: first, audit: .system)
+            }
+            #expect(try await coding.codes(of: id, version: 1) == second)
+            #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE encounter_id = \(id) AND action = 'codes.saved'") == 2)
+        }
+    }
 }
