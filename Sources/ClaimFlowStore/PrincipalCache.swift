@@ -6,7 +6,7 @@ import Synchronization
 /// the users tables again.
 ///
 /// Kept only while this process hears the database's notifications: whatever changes who a
-/// token stands for (sql/0011) notifies every process, and ``invalidateAll()`` drops
+/// token stands for (sql/0011_notifications) notifies every process, and ``invalidateAll()`` drops
 /// everything kept. While the listener is down nothing is kept, so a revocation is never
 /// missed; a request then reads the database, as it would with no cache. Writes made through
 /// this process also drop everything at once, before their notification arrives, so the

@@ -10,8 +10,15 @@ public import ServiceLifecycle
 /// generation, looks for work, and if it finds none waits for a generation after the one it
 /// read, so a notification that lands between the look and the wait is never missed.
 public actor WorkSignals {
-    private var generations: [WorkQueueName: UInt64] = [:]
-    private var waiters: [WorkQueueName: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    /// What a notification names: work available in a queue, or an encounter coded (for the
+    /// handoff worker).
+    public enum Topic: Hashable, Sendable {
+        case queue(WorkQueueName)
+        case coded
+    }
+
+    private var generations: [Topic: UInt64] = [:]
+    private var waiters: [Topic: [UUID: CheckedContinuation<Void, Never>]] = [:]
     /// While the LISTEN connection is down, waits are cut short so pullers fall back to
     /// looking again every `fallbackInterval` rather than sleeping through new work.
     private var listening = false
@@ -35,7 +42,12 @@ public actor WorkSignals {
 
     /// The queue's current generation.
     public func generation(of queue: WorkQueueName) -> UInt64 {
-        generations[queue, default: 0]
+        generations[.queue(queue), default: 0]
+    }
+
+    /// The topic's current generation.
+    public func generation(of topic: Topic) -> UInt64 {
+        generations[topic, default: 0]
     }
 
     /// Whether notifications are being received.
@@ -44,7 +56,7 @@ public actor WorkSignals {
     /// How many pullers are waiting on `queue` right now: a puller counts from the moment its
     /// wait is registered until it is woken, times out or is cancelled.
     public func waiterCount(for queue: WorkQueueName) -> Int {
-        waiters[queue]?.count ?? 0
+        waiters[.queue(queue)]?.count ?? 0
     }
 
     /// Whether the database is known to be unreachable: the listener lost its connection to a
@@ -98,8 +110,13 @@ public actor WorkSignals {
 
     /// Records that work arrived in `queue` and wakes everyone waiting on it.
     public func signal(_ queue: WorkQueueName) {
-        generations[queue, default: 0] &+= 1
-        let woken = waiters.removeValue(forKey: queue) ?? [:]
+        signal(.queue(queue))
+    }
+
+    /// Records that `topic` happened and wakes everyone waiting on it.
+    public func signal(_ topic: Topic) {
+        generations[topic, default: 0] &+= 1
+        let woken = waiters.removeValue(forKey: topic) ?? [:]
         for continuation in woken.values { continuation.resume() }
     }
 
@@ -108,35 +125,44 @@ public actor WorkSignals {
         principals.setEnabled(value)
         if value { unreachable = false }
         // Anything may have arrived while we were not listening.
-        if value { for queue in WorkQueueName.allCases { signal(queue) } }
+        if value {
+            for queue in WorkQueueName.allCases { signal(queue) }
+            signal(.coded)
+        }
     }
 
     /// Returns when the queue's generation passes `generation`, at `deadline`, on
     /// cancellation, or on ``shutDown()``, whichever comes first.
     public func wait(for queue: WorkQueueName, after generation: UInt64, until deadline: ContinuousClock.Instant) async {
-        guard !shuttingDown, generations[queue, default: 0] == generation else { return }
+        await wait(for: .queue(queue), after: generation, until: deadline)
+    }
+
+    /// Returns when the topic's generation passes `generation`, at `deadline`, on
+    /// cancellation, or on ``shutDown()``, whichever comes first.
+    public func wait(for topic: Topic, after generation: UInt64, until deadline: ContinuousClock.Instant) async {
+        guard !shuttingDown, generations[topic, default: 0] == generation else { return }
         let limit = listening ? deadline : min(deadline, ContinuousClock.now + fallbackInterval)
         let id = UUID()
         let timer = Task { [weak self] in
             try? await Task.sleep(until: limit, clock: .continuous)
-            await self?.wake(id, in: queue)
+            await self?.wake(id, in: topic)
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 if Task.isCancelled {
                     continuation.resume()
                 } else {
-                    waiters[queue, default: [:]][id] = continuation
+                    waiters[topic, default: [:]][id] = continuation
                 }
             }
         } onCancel: {
-            Task { await self.wake(id, in: queue) }
+            Task { await self.wake(id, in: topic) }
         }
         timer.cancel()
     }
 
-    private func wake(_ id: UUID, in queue: WorkQueueName) {
-        waiters[queue]?.removeValue(forKey: id)?.resume()
+    private func wake(_ id: UUID, in topic: Topic) {
+        waiters[topic]?.removeValue(forKey: id)?.resume()
     }
 }
 
@@ -161,7 +187,7 @@ public struct LongPollShutdown: Service {
 }
 
 /// Holds one connection in `LISTEN claimflow_work` and turns notifications into
-/// ``WorkSignals``: a queue's name wakes its pullers, `auth` empties the
+/// ``WorkSignals``: a queue's name wakes its pullers, `coded` the handoff worker, `auth` empties the
 /// ``WorkSignals/principals`` cache. Reconnects with backoff when the connection drops.
 ///
 /// It is also the process's watch on the database: when its connection drops because the
@@ -170,8 +196,10 @@ public struct LongPollShutdown: Service {
 public struct WorkNotifier: Service {
     /// The channel the `work_items_available` trigger notifies.
     public static let channel = "claimflow_work"
-    /// The payload of a change to who some token stands for (sql/0011).
+    /// The payload of a change to who some token stands for (sql/0011_notifications).
     static let authChanged = "auth"
+    /// The payload of an encounter coded, waiting for the handoff check (sql/0011_notifications).
+    static let coded = "coded"
 
     let client: PostgresClient
     let signals: WorkSignals
@@ -194,6 +222,8 @@ public struct WorkNotifier: Service {
                             for try await notification in notifications {
                                 if let queue = WorkQueueName(rawValue: notification.payload) {
                                     await signals.signal(queue)
+                                } else if notification.payload == Self.coded {
+                                    await signals.signal(.coded)
                                 } else if notification.payload == Self.authChanged {
                                     signals.principals.invalidateAll()
                                 }

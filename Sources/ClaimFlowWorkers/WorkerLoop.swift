@@ -29,10 +29,17 @@ public protocol PeriodicWork: Service {
     /// One pass. The loop never cancels a pass on graceful shutdown: it finishes, and no new
     /// pass starts.
     mutating func runPass() async throws -> PassOutcome
+    /// The pause between passes: `duration`, or less when the worker learns of new work
+    /// sooner (a notification).
+    func idle(for duration: Duration) async throws
 }
 
 extension PeriodicWork {
     public var failureLogLevel: Logger.Level { .warning }
+
+    public func idle(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
+    }
 
     /// Runs passes until graceful shutdown or cancellation (see ``WorkerLoop``).
     public func run() async throws {
@@ -89,7 +96,8 @@ public struct WorkerLoop<Work: PeriodicWork>: Service {
                 )
             }
             if outcome == .full { continue }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause()) }
+            let pause = pause()
+            try? await cancelWhenGracefulShutdown { [work] in try await work.idle(for: pause) }
         }
     }
 

@@ -156,7 +156,7 @@ struct Runtime {
         [
             QueueMetricsSampler(client: client, logger: logger),
             LeaseReaper(queue: workQueue, logger: logger),
-            HandoffWorker(client: client, logger: logger),
+            HandoffWorker(client: client, logger: logger, signals: signals),
             SubmissionBatcher(
                 client: client, queue: workQueue, outbox: submission.outboxURL, settings: submission.settings, logger: logger
             ),
@@ -217,7 +217,10 @@ struct Runtime {
         PrometheusMetrics.bootstrap()
         let group = ServiceGroup(
             configuration: .init(
-                services: workerServices.map { .init(service: $0) },
+                // The listener wakes the handoff check when an encounter is coded.
+                services: ([WorkNotifier(client: client, signals: signals, logger: logger)] + workerServices).map {
+                    .init(service: $0)
+                },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -164,4 +164,41 @@ struct HandoffWorkerTests {
             #expect(try await fixture.count("SELECT count(*)::int FROM worker_failures") == 0)
         }
     }
+
+    @Test(
+        "woken by the notification of an encounter coded: with a 60 s interval, the loop hands a newly coded encounter off within seconds; a full batch doubles the next"
+    )
+    func wokenByNotification() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let fixture = try await Fixture.make(client)
+            let coder = try await fixture.user("coder")
+            let signals = WorkSignals()
+            let listener = Task { try await WorkNotifier(client: client, signals: signals, logger: TestDatabase.logger).run() }
+            defer { listener.cancel() }
+            try await withDeadline(.seconds(10), "the listener") {
+                while !(await signals.isListening) { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            var worker = HandoffWorker(
+                client: client, logger: TestDatabase.logger, batchSize: 2, idleInterval: .seconds(60), signals: signals)
+            // Nothing coded: the first pass is not full, and the pause would last a minute.
+            #expect(try await worker.runPass() == .done)
+            let loop = Task { [worker] in try await WorkerLoop(worker).run() }
+            defer { loop.cancel() }
+            try await Task.sleep(for: .milliseconds(200))
+            let id = try await fixture.codedEncounter("WAKE-1", coder: coder)
+            try await withDeadline(.seconds(15), "the handoff after the notification") {
+                while try await fixture.encounters.stage(of: id) == .coded { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(try await fixture.encounters.stage(of: id) != .coded)
+
+            // Five coded at once: batches of 2, then 4 (doubled after a full one).
+            loop.cancel()
+            _ = await loop.result
+            for n in 1...5 { _ = try await fixture.codedEncounter("WAKE-B\(n)", coder: coder) }
+            #expect(try await worker.runPass() == .full)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 3)
+            #expect(try await worker.runPass() == .done)
+            #expect(try await fixture.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 0)
+        }
+    }
 }

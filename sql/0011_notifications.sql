@@ -1,3 +1,6 @@
+-- Notifications on the channel every ClaimFlow process listens on (claimflow_work), besides
+-- the queues' own: changes of access (payload 'auth') and encounters coded ('coded').
+--
 -- Each ClaimFlow process keeps the principals of recently seen tokens for a few seconds, so
 -- that a request does not read the users tables again. What changes who a token stands for
 -- (a token revoked or expiring, a user deactivated or given other roles, skills or practices)
@@ -24,3 +27,17 @@ CREATE TRIGGER users_auth_changed
 CREATE TRIGGER user_practices_auth_changed
     AFTER INSERT OR UPDATE OR DELETE ON user_practices
     FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
+
+-- The handoff worker waits for coded encounters on the same channel rather than polling:
+-- each encounter coded tells it (identical notifications of one transaction fold into one).
+CREATE FUNCTION notify_encounter_coded() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('claimflow_work', 'coded');
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER encounters_coded
+    AFTER UPDATE OF stage ON encounters
+    FOR EACH ROW WHEN (NEW.stage = 'coded' AND OLD.stage IS DISTINCT FROM 'coded')
+    EXECUTE FUNCTION notify_encounter_coded();
