@@ -16,15 +16,17 @@ struct CoderController: Sendable {
         }
         group.put("encounters/{id}/codes") { request, context in
             let (body, bytes) = try await request.decodeKeepingBytes(SaveCodesRequest.self)
-            let (principal, id) = try await visibleEncounter(context)
+            let (principal, id) = (try context.requirePrincipal(), try context.pathID())
             let codes = body.codes
             return try await IdempotentWrite(stores: stores).run(
                 request, context, operation: "coder.save_codes", body: bytes, writesInOneStatement: true
             ) { connection in
-                let draft = try await stores.coding.saveDraft(
-                    encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit,
-                    on: connection
-                )
+                let draft = try await stores.encounters.hidingForeign(id, from: principal) {
+                    try await stores.coding.saveDraft(
+                        encounterID: id, leaseID: body.leaseID, holder: principal.userID, codes: codes, audit: context.audit,
+                        within: principal.practiceIDs, on: connection
+                    )
+                }
                 // The same rules the handoff worker applies, so the coder sees the same findings now.
                 let findings = CodingRules.check(draft, facts: try await stores.codeSets.facts(for: draft, on: connection))
                 return try .json(SavedCodes(encounterId: id, codes: codes, findings: findings))
@@ -32,14 +34,14 @@ struct CoderController: Sendable {
         }
         group.post("encounters/{id}/complete") { request, context in
             let (body, bytes) = try await request.decodeKeepingBytes(LeaseRequest.self)
-            let (principal, id) = try await visibleEncounter(context)
+            let (principal, id) = (try context.requirePrincipal(), try context.pathID())
             return try await IdempotentWrite(stores: stores).run(
                 request, context, operation: "coder.complete", body: bytes, writesInOneStatement: true
             ) { connection in
                 do {
                     try await stores.queue.finish(
                         encounterID: id, leaseID: body.leaseID, holder: principal.userID, queue: .coding, to: .coded,
-                        action: "coding.completed", audit: context.audit, on: connection
+                        action: "coding.completed", audit: context.audit, within: principal.practiceIDs, on: connection
                     )
                 } catch {
                     // This lease completed the encounter already: a retry, answered as the first time.
@@ -47,7 +49,7 @@ struct CoderController: Sendable {
                         try await replayedFinish(
                             error, stores: stores, encounterID: id, leaseID: body.leaseID, holder: principal.userID,
                             action: "coding.completed")
-                    else { throw error }
+                    else { throw try await stores.encounters.foreignOr(error, id, from: principal) }
                 }
                 return try .json(WorkUpdate(encounterId: id, stage: .coded))
             }
@@ -263,6 +265,24 @@ extension EncounterStore {
             throw APIError.notFound("encounter \(id) not found")
         }
         return (principal, id)
+    }
+
+    /// Runs a write whose statement checks the caller's practices itself (so a visible
+    /// encounter costs no extra round trip); a refusal for an encounter the caller cannot see
+    /// becomes the same 404 ``visibleEncounter(_:)`` answers.
+    func hidingForeign<Result>(_ id: UUID, from principal: Principal, _ write: () async throws -> Result) async throws -> Result {
+        do {
+            return try await write()
+        } catch {
+            throw try await foreignOr(error, id, from: principal)
+        }
+    }
+
+    /// `error`, or a 404 when it is a lease or stage refusal for an encounter outside the
+    /// caller's practices.
+    func foreignOr(_ error: any Error, _ id: UUID, from principal: Principal) async throws -> any Error {
+        guard let refusal = error as? StoreError, [.staleLease, .wrongStage, .notFound].contains(refusal.code) else { return error }
+        return try await isVisible(id, to: principal.practiceIDs) ? error : APIError.notFound("encounter \(id) not found")
     }
 }
 

@@ -11,7 +11,8 @@ public struct CodingStore: QueueStore {
     public init(queue: WorkQueue) { self.queue = queue }
 
     /// Replaces the draft codes of the encounter's current version and returns the draft the
-    /// handoff rules would check. Only the holder of the live coding lease may write.
+    /// handoff rules would check. Only the holder of the live coding lease may write (and,
+    /// with `practiceIDs`, only on an encounter of those practices).
     ///
     /// One statement, so one round trip and atomic without a transaction of its own: the lease
     /// row is locked first (the fence against a reassign or reap, as ``WorkQueue/requireLiveLease(encounterID:leaseID:holder:in:on:)``),
@@ -24,8 +25,10 @@ public struct CodingStore: QueueStore {
         holder: UUID,
         codes: CodeAssignment,
         audit: AuditContext,
+        within practiceIDs: Set<UUID>? = nil,
         on connection: PostgresConnection? = nil
     ) async throws -> ClaimDraft {
+        let practices = practiceIDs.map(Array.init)
         let positions = codes.diagnoses.isEmpty ? [] : Array(1...codes.diagnoses.count)
         let lines = try Self.linesJSON(codes.lines)
         let detail = try jsonObject(["diagnoses": String(codes.diagnoses.count), "lines": String(codes.lines.count)])
@@ -40,6 +43,7 @@ public struct CodingStore: QueueStore {
                     SELECT encounter_id FROM work_items
                     WHERE encounter_id = \(encounterID) AND lease_id = \(leaseID) AND lease_holder = \(holder)
                       AND lease_expires_at > now() AND queue = 'coding'
+                      AND (\(practices)::uuid[] IS NULL OR practice_id = ANY (\(practices)::uuid[]))
                     FOR UPDATE
                 ), current AS (
                     SELECT e.id, e.version, e.practice_id FROM encounters e JOIN lease ON lease.encounter_id = e.id

@@ -308,7 +308,8 @@ public struct WorkQueue: DatabaseBacked {
 
     /// Ends the holder's lease by moving the encounter out of the queue's leased stage to `to`
     /// (`coded` when coding is done, `on_hold` for a provider query, `submitted` for billing)
-    /// and deleting the work item. A stale lease changes nothing and throws `staleLease`.
+    /// and deleting the work item. A stale lease changes nothing and throws `staleLease`; so
+    /// does one on an encounter outside `practiceIDs`, when given.
     public func finish(
         encounterID: UUID,
         leaseID: UUID,
@@ -318,9 +319,11 @@ public struct WorkQueue: DatabaseBacked {
         action: String,
         detail: String = "{}",
         audit: AuditContext,
+        within practiceIDs: Set<UUID>? = nil,
         on connection: PostgresConnection? = nil
     ) async throws {
         let leasedStage = queue.leasedStage
+        let practices = practiceIDs.map(Array.init)
         try check(from: leasedStage, to: to)
         let logged = AuditEntry(
             action, by: audit.acting(as: audit.actorID ?? holder), encounter: "id", practice: "practice_id",
@@ -334,6 +337,7 @@ public struct WorkQueue: DatabaseBacked {
                     DELETE FROM work_items
                     WHERE encounter_id = \(encounterID) AND queue = \(queue.rawValue)
                       AND lease_id = \(leaseID) AND lease_holder = \(holder) AND lease_expires_at > now()
+                      AND (\(practices)::uuid[] IS NULL OR practice_id = ANY (\(practices)::uuid[]))
                     RETURNING encounter_id, practice_id
                 ), moved AS (
                     UPDATE encounters e

@@ -186,6 +186,21 @@ struct HotPathTests {
             try await coding.saveDraft(encounterID: id, leaseID: lease.id, holder: coder, codes: second, audit: .system)
             #expect(try await coding.codes(of: id, version: 1) == second)
             #expect(try await fixture.count("SELECT count(*)::int FROM work_items WHERE encounter_id = \(id) AND charges = 125.37") == 1)
+
+            // The lease alone is not enough when the caller's practices are given: a holder
+            // no longer in the encounter's practice writes nothing and completes nothing.
+            let elsewhere: Set<UUID> = [UUID()]
+            await #expect(throws: StoreError.self) {
+                try await coding.saveDraft(
+                    encounterID: id, leaseID: lease.id, holder: coder, codes: first, audit: .system, within: elsewhere)
+            }
+            await #expect(throws: StoreError.self) {
+                try await fixture.queue.finish(
+                    encounterID: id, leaseID: lease.id, holder: coder, queue: .coding, to: .coded, action: "coding.completed",
+                    audit: .system, within: elsewhere)
+            }
+            #expect(try await coding.codes(of: id, version: 1) == second)
+            #expect(try await fixture.encounters.stage(of: id) == .coding)
             #expect(try await fixture.count("SELECT count(*)::int FROM events WHERE encounter_id = \(id) AND action = 'codes.saved'") == 2)
 
             // Under a lease that is no longer live, nothing is written and the refusal says why.
