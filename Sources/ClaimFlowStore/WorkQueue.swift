@@ -103,22 +103,17 @@ public struct WorkQueue: DatabaseBacked {
     /// somewhere, the oldest lease held there is answered again, unchanged (same lease id and
     /// expiry, no new event), so a client that repeats `next` keeps getting its own work.
     ///
-    /// The pull runs in a transaction that first takes a transaction-level advisory lock on
-    /// (queue, puller): concurrent pulls by one person take turns, each counting the leases
-    /// the previous one committed, so the cap holds under concurrency; pulls by different people
-    /// do not wait on each other (beyond a hash collision).
-    ///
-    /// Then one statement: the user's practices and skills come from the users tables, the row
-    /// is chosen by priority then age with `FOR UPDATE SKIP LOCKED` (so concurrent pullers never
-    /// wait on or receive the same row), the lease is set, the encounter's stage moves to the
-    /// queue's leased stage and the event is written, all atomically. Nobody chooses which
-    /// encounter they get.
+    /// One statement, so one round trip: it first takes a transaction-level advisory lock on
+    /// (queue, puller) and counts the puller's live leases under it
+    /// (`work_practices_under_cap`, sql/0013): concurrent pulls by one person take turns, each
+    /// counting the leases the previous one committed, so the cap holds under concurrency;
+    /// pulls by different people do not wait on each other (beyond a hash collision). The
+    /// user's practices and skills come from the users tables, the row is chosen by priority
+    /// then age with `FOR UPDATE SKIP LOCKED` (so concurrent pullers never wait on or receive
+    /// the same row), the lease is set, the encounter's stage moves to the queue's leased stage
+    /// and the event is written, all atomically. Nobody chooses which encounter they get.
     public func pullNext(userID: UUID, queue: WorkQueueName, audit: AuditContext) async throws -> Lease? {
-        try await database.transaction { connection in
-            _ = try await database.rows(
-                "SELECT pg_advisory_xact_lock(hashtext(\("claimflow.pull." + queue.rawValue)), hashtext(\(userID.uuidString)))",
-                prepared: PullLock.self, on: connection
-            )
+        try await database.withConnection(nil) { connection in
             if let lease = try await leaseNext(userID: userID, queue: queue, audit: audit, on: connection) { return lease }
             return try await heldAtCap(userID: userID, queue: queue, on: connection)
         }
@@ -136,18 +131,10 @@ public struct WorkQueue: DatabaseBacked {
             """
             WITH puller AS MATERIALIZED (
                 -- The puller, with the practices where they are under their fair share of this
-                -- queue (practices.lease_cap live leases). One row, read once: the pick below
-                -- sees it as constants, so it walks work_items_dequeue in order and stops at
-                -- the first row it may take instead of sorting every waiting row.
-                SELECT u.id, u.skills,
-                       ARRAY(
-                           SELECT up.practice_id
-                           FROM user_practices up JOIN practices pr ON pr.id = up.practice_id
-                           WHERE up.user_id = u.id
-                             AND (SELECT count(*) FROM work_items h
-                                  WHERE h.lease_holder = u.id AND h.queue = \(queue.rawValue)
-                                    AND h.practice_id = up.practice_id AND h.lease_expires_at > now()) < pr.lease_cap
-                       ) AS practices
+                -- queue, counted under the pull lock. One row, read once: the pick below sees
+                -- it as constants, so it walks work_items_dequeue in order and stops at the
+                -- first row it may take instead of sorting every waiting row.
+                SELECT u.id, u.skills, work_practices_under_cap(u.id, \(queue.rawValue)) AS practices
                 FROM users u
                 WHERE u.id = \(userID) AND u.active AND \(queue.role.rawValue) = ANY (u.roles)
             ), picked AS (
@@ -771,7 +758,6 @@ func jsonObject(_ fields: [String: String?]) throws -> String {
 }
 
 /// The queue's hot-path statements, each prepared once per connection (see ``PreparedName``).
-enum PullLock: PreparedName {}
 enum PullLease: PreparedName {}
 enum PullHeld: PreparedName {}
 enum Finish: PreparedName {}

@@ -101,7 +101,10 @@ struct LongPollLimitTests {
             while ContinuousClock.now < deadline, !(try await c.send(.get, "/metrics").body.contains("claimflow_long_polls_waiting 0")) {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(try await c.send(.get, "/metrics").body.contains("claimflow_long_polls_waiting 0"))
+            let gauge = try await c.send(.get, "/metrics").body.split(separator: "\n").filter {
+                $0.hasPrefix("claimflow_long_polls_waiting")
+            }
+            #expect(gauge == ["claimflow_long_polls_waiting 0"], "the hung-up pull still holds its place: \(gauge)")
             // Work that arrives now is nobody's: the hung-up pull took no lease.
             let encounter = try await h.fixture.receive("HUNG-UP")
             try await Task.sleep(for: .milliseconds(500))

@@ -39,7 +39,7 @@ struct HotPathTests {
                 let names = try await Self.prepared(on: client)
                 if prepared {
                     for name in [
-                        "claimflow_PullLock", "claimflow_PullLease", "claimflow_PullHeld", "claimflow_Heartbeat", "claimflow_Finish",
+                        "claimflow_PullLease", "claimflow_PullHeld", "claimflow_Heartbeat", "claimflow_Finish",
                     ] {
                         #expect(names.contains(name), "\(name) among \(names.sorted())")
                     }
