@@ -11,10 +11,8 @@ struct BillerController: Sendable {
     func addRoutes(to group: RouterGroup<ClaimFlowRequestContext>) {
         group.post("next") { request, context in
             try await PullNext(stores: stores).pull(.billing, request, context) { lease, principal -> BillerClaimView? in
-                guard
-                    let claimID = try await stores.claims.currentClaimID(encounterID: lease.encounterID, practiceIDs: principal.practiceIDs)
-                else { return nil }
-                return try await stores.claims.billerView(claimID: claimID, practiceIDs: principal.practiceIDs, audit: context.audit)
+                try await stores.claims.currentBillerView(
+                    encounterID: lease.encounterID, practiceIDs: principal.practiceIDs, audit: context.audit)
             }
         }
         group.get("claims/{id}") { _, context in

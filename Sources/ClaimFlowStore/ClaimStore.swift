@@ -113,64 +113,69 @@ public struct ClaimStore: QueueStore {
         throw StoreError(.wrongStage, "encounter \(encounterID) is not coded")
     }
 
-    /// The encounter's current claim (its latest version), if it has one in the user's practices.
-    public func currentClaimID(encounterID: UUID, practiceIDs: Set<UUID>) async throws -> UUID? {
-        let rows = try await client.query(
-            """
-            SELECT c.id FROM claims c JOIN encounters e ON e.id = c.encounter_id
-            WHERE c.encounter_id = \(encounterID) AND e.practice_id = ANY (\(Array(practiceIDs)))
-            ORDER BY c.version DESC LIMIT 1
-            """,
-            logger: logger
-        )
-        for try await id in rows.decode(UUID.self) { return id }
-        return nil
-    }
-
     /// The biller's view of a claim in one of `practiceIDs`, recording the read of PHI.
     ///
     /// What the claim says comes from its snapshot alone; its status, the encounter's stage and
     /// the practice's current rule on segregation of duties (which submit enforces) are live.
     public func billerView(claimID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> BillerClaimView? {
-        try await database.transaction { connection in
-            let rows = try await connection.query(
-                """
-                SELECT c.id, c.encounter_id, c.version, c.status, e.stage, pr.segregate_duties, c.snapshot::text
+        try await billerView(of: "c.id = \(claimID)", practiceIDs: practiceIDs, audit: audit, prepared: BillerView.self)
+    }
+
+    /// The biller's view of the encounter's current claim (its latest version), if it has one
+    /// in `practiceIDs`, recording the read of PHI: what a biller's pull answers with.
+    public func currentBillerView(encounterID: UUID, practiceIDs: Set<UUID>, audit: AuditContext) async throws -> BillerClaimView? {
+        try await billerView(
+            of: "c.id = (SELECT l.id FROM claims l WHERE l.encounter_id = \(encounterID) ORDER BY l.version DESC LIMIT 1)",
+            practiceIDs: practiceIDs, audit: audit, prepared: CurrentBillerView.self)
+    }
+
+    /// The view of the claim `condition` names (over `c`), and the event of its read, in one
+    /// statement: one snapshot, one round trip, the event written only when the claim is found.
+    private func billerView<Name: PreparedName>(
+        of condition: SQLFragment, practiceIDs: Set<UUID>, audit: AuditContext, prepared name: Name.Type
+    ) async throws -> BillerClaimView? {
+        let logged = AuditEntry(
+            "phi.viewed", by: audit, encounter: "encounter_id", practice: "practice_id",
+            detail: "jsonb_build_object('view', 'biller')", rows: "FROM found"
+        )
+        let rows = try await database.rows(
+            """
+            WITH found AS (
+                SELECT c.id, c.encounter_id, c.version, c.status, e.stage, pr.segregate_duties, c.snapshot::text AS snapshot,
+                       e.practice_id
                 FROM claims c
                 JOIN encounters e ON e.id = c.encounter_id
                 JOIN practices pr ON pr.id = e.practice_id
-                WHERE c.id = \(claimID) AND e.practice_id = ANY (\(Array(practiceIDs)))
-                """,
-                logger: logger
+                WHERE \(fragment: condition) AND e.practice_id = ANY (\(Array(practiceIDs)))
+            ), logged AS (
+                \(logged)
             )
-            var view: BillerClaimView?
-            for try await (id, encounterID, version, status, stage, segregateDuties, json) in rows.decode(
-                (UUID, UUID, Int, String, String, Bool, String).self
-            ) {
-                let snapshot = try ClaimSnapshot(json: json, claimID: id)
-                var practice = snapshot.billingProvider
-                practice.segregateDuties = segregateDuties
-                let patient = snapshot.patient
-                // With no subscriber on file the claim names the patient, without an address.
-                let subscriber =
-                    snapshot.subscriber
-                    ?? Person(firstName: patient.firstName, lastName: patient.lastName, birthDate: patient.birthDate, sex: patient.sex)
-                let rendering = snapshot.renderingProvider
-                view = BillerClaimView(
-                    id: id, encounterID: encounterID, version: version, frequencyCode: snapshot.frequencyCode, status: status,
-                    stage: Stage(rawValue: stage) ?? .received, totalCharge: snapshot.totalCharge, practice: practice,
-                    renderingProviderNPI: rendering?.npi ?? "",
-                    renderingProviderName: rendering.map { "\($0.firstName) \($0.lastName)" } ?? "",
-                    payerCode: snapshot.payer?.payerCode ?? "", payerName: snapshot.payer?.name ?? "",
-                    memberID: snapshot.memberID ?? "", groupNumber: snapshot.groupNumber, relationship: snapshot.relationship,
-                    subscriber: BillerClaimView.Party(subscriber), patient: BillerClaimView.Party(patient),
-                    dateOfService: snapshot.dateOfService, placeOfService: snapshot.placeOfService, codes: snapshot.codes
-                )
-            }
-            guard let found = view else { return nil }
-            try await recordRead(encounterID: found.encounterID, view: "biller", audit: audit, on: connection)
-            return found
-        }
+            SELECT id, encounter_id, version, status, stage, segregate_duties, snapshot FROM found
+            """,
+            prepared: name
+        )
+        guard let row = rows.first else { return nil }
+        let (id, encounterID, version, status, stage, segregateDuties, json) = try row.decode(
+            (UUID, UUID, Int, String, String, Bool, String).self)
+        let snapshot = try ClaimSnapshot(json: json, claimID: id)
+        var practice = snapshot.billingProvider
+        practice.segregateDuties = segregateDuties
+        let patient = snapshot.patient
+        // With no subscriber on file the claim names the patient, without an address.
+        let subscriber =
+            snapshot.subscriber
+            ?? Person(firstName: patient.firstName, lastName: patient.lastName, birthDate: patient.birthDate, sex: patient.sex)
+        let rendering = snapshot.renderingProvider
+        return BillerClaimView(
+            id: id, encounterID: encounterID, version: version, frequencyCode: snapshot.frequencyCode, status: status,
+            stage: Stage(rawValue: stage) ?? .received, totalCharge: snapshot.totalCharge, practice: practice,
+            renderingProviderNPI: rendering?.npi ?? "",
+            renderingProviderName: rendering.map { "\($0.firstName) \($0.lastName)" } ?? "",
+            payerCode: snapshot.payer?.payerCode ?? "", payerName: snapshot.payer?.name ?? "",
+            memberID: snapshot.memberID ?? "", groupNumber: snapshot.groupNumber, relationship: snapshot.relationship,
+            subscriber: BillerClaimView.Party(subscriber), patient: BillerClaimView.Party(patient),
+            dateOfService: snapshot.dateOfService, placeOfService: snapshot.placeOfService, codes: snapshot.codes
+        )
     }
 
     /// Submits the claim: ends the biller's lease (checked), marks the claim submitted and
@@ -327,3 +332,7 @@ extension BillerClaimView.Party {
         )
     }
 }
+
+/// The claim store's hot-path statements (see ``PreparedName``).
+enum BillerView: PreparedName {}
+enum CurrentBillerView: PreparedName {}

@@ -235,7 +235,9 @@ public struct WorkQueue: DatabaseBacked {
             let generation = await signals.generation(of: queue)
             if let lease = try await pullNext(userID: userID, queue: queue, audit: audit) { return lease }
             if ContinuousClock.now >= deadline || Task.isCancelled { return nil }
-            await signals.wait(for: queue, after: generation, until: deadline)
+            // Looked at again at least every few seconds: a wake that went astray costs a few
+            // seconds of a waiting pull, never the whole wait.
+            await signals.wait(for: queue, after: generation, until: min(deadline, .now + .seconds(5)))
         }
     }
 
