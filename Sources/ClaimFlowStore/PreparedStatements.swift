@@ -23,6 +23,9 @@ private struct Prepared<Name: PreparedName>: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
 }
 
+/// Calls that ran unprepared because their text differed from their name's first text.
+private let textMismatches = Atomic<Int>(0)
+
 /// Whether hot-path statements run prepared by default; see ``Database/preparedStatementsByDefault``.
 private let preparedStatementsOn = Atomic<Bool>(true)
 
@@ -57,14 +60,21 @@ extension Database {
         return rows
     }
 
+    /// How many hot-path calls so far built a text other than their name's first one (and so
+    /// ran unprepared): a statement whose text varies with its values should not be named; the
+    /// tests keep this at zero.
+    public static var preparedTextMismatches: Int { textMismatches.load(ordering: .relaxed) }
+
     /// Records `text` as the statement `name` stands for, the first time; true when `name`
     /// stands for exactly `text`.
     private static func claim<Name: PreparedName>(_ name: Name.Type, text: String) -> Bool {
-        preparedTexts.withLock { texts in
+        let same = preparedTexts.withLock { texts in
             let key = ObjectIdentifier(name)
             if let known = texts[key] { return known == text }
             texts[key] = text
             return true
         }
+        if !same { textMismatches.add(1, ordering: .relaxed) }
+        return same
     }
 }

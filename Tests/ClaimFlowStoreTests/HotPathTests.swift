@@ -28,14 +28,21 @@ struct HotPathTests {
                 var database = Database(client: client, logger: TestDatabase.logger)
                 database.preparedStatements = prepared
                 let queue = WorkQueue(database: database)
-                for _ in 0..<3 {
-                    let lease = try #require(try await queue.pullNext(userID: coder, queue: .coding, audit: .system))
+                // Audit contexts with and without an actor, address and request id: the texts
+                // must not vary with them (each name stands for one text).
+                let audits = [
+                    AuditContext.system, AuditContext(actorID: coder, clientAddress: "192.0.2.7", requestID: "req-1"),
+                    AuditContext(actorID: coder),
+                ]
+                for audit in audits {
+                    let lease = try #require(try await queue.pullNext(userID: coder, queue: .coding, audit: audit))
                     _ = try await queue.heartbeat(encounterID: lease.encounterID, leaseID: lease.id, holder: coder)
                     try await queue.finish(
                         encounterID: lease.encounterID, leaseID: lease.id, holder: coder, queue: .coding, to: .coded,
-                        action: "coding.completed", audit: .system)
+                        action: "coding.completed", audit: audit)
                 }
                 #expect(try await queue.pullNext(userID: coder, queue: .coding, audit: .system) == nil)
+                #expect(Database.preparedTextMismatches == 0)
                 let names = try await Self.prepared(on: client)
                 if prepared {
                     for name in [
