@@ -188,10 +188,26 @@ public struct ClaimStore: QueueStore {
         on connection: PostgresConnection? = nil
     ) async throws {
         try await database.transaction(joining: connection) { connection in
-            let encounterID = try await encounter(ofClaim: claimID, status: "ready", practiceIDs: practiceIDs, on: connection)
-            try await requireDutiesSegregated(encounterID: encounterID, biller: holder, on: connection)
+            // The claim (locked), whether this biller coded it where duties are segregated, and
+            // its snapshot, in one statement.
+            let rows = try await database.rows(
+                """
+                SELECT c.encounter_id, c.status, pr.segregate_duties AND e.coded_by IS NOT DISTINCT FROM \(holder),
+                       c.snapshot::text
+                FROM claims c JOIN encounters e ON e.id = c.encounter_id JOIN practices pr ON pr.id = e.practice_id
+                WHERE c.id = \(claimID) AND e.practice_id = ANY (\(Array(practiceIDs)))
+                FOR UPDATE OF c
+                """,
+                prepared: ClaimToSubmit.self, on: connection
+            )
+            guard let row = rows.first else { throw StoreError(.notFound, "claim \(claimID) not found") }
+            let (encounterID, status, codedByBiller, json) = try row.decode((UUID, String, Bool, String).self)
+            guard status == "ready" else { throw StoreError(.wrongStage, "claim \(claimID) is \(status), not ready") }
+            if codedByBiller {
+                throw StoreError(.segregationOfDuties, "the coder of encounter \(encounterID) may not bill it in this practice")
+            }
             // Refuse now what the batcher could not write later.
-            let claim = try await x12Claim(claimID, on: connection)
+            let claim = try ClaimSnapshot(json: json, claimID: claimID).x12Claim(id: claimID)
             do {
                 _ = try X12Writer.interchange(X12Settings().envelope(interchange: 1, group: 1, at: Date()), claims: [claim])
             } catch {
@@ -244,20 +260,6 @@ public struct ClaimStore: QueueStore {
                 return try ClaimSnapshot(json: json, claimID: claimID).x12Claim(id: claimID)
             }
             throw StoreError(.notFound, "claim \(claimID) not found, or it has no payer or subscriber")
-        }
-    }
-
-    /// Where the practice segregates duties, the coder of an encounter may not bill it.
-    func requireDutiesSegregated(encounterID: UUID, biller: UUID, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query(
-            """
-            SELECT 1 FROM encounters e JOIN practices p ON p.id = e.practice_id
-            WHERE e.id = \(encounterID) AND p.segregate_duties AND e.coded_by = \(biller)
-            """,
-            logger: logger
-        )
-        for try await _ in rows {
-            throw StoreError(.segregationOfDuties, "the coder of encounter \(encounterID) may not bill it in this practice")
         }
     }
 
@@ -336,3 +338,4 @@ extension BillerClaimView.Party {
 /// The claim store's hot-path statements (see ``PreparedName``).
 enum BillerView: PreparedName {}
 enum CurrentBillerView: PreparedName {}
+enum ClaimToSubmit: PreparedName {}
