@@ -28,12 +28,17 @@ CREATE TRIGGER user_practices_auth_changed
     AFTER INSERT OR UPDATE OR DELETE ON user_practices
     FOR EACH STATEMENT EXECUTE FUNCTION notify_auth_changed();
 
--- The handoff worker waits for coded encounters on the same channel rather than polling:
--- each encounter coded tells it (identical notifications of one transaction fold into one).
+-- The handoff worker waits for coded encounters on the same channel rather than polling: an
+-- encounter coded while no other waits for the check tells it. Only then: PostgreSQL
+-- serialises every commit that notifies (one lock, held through the commit's flush), which
+-- would make every coder's completion wait on every other's. With others already coded, the
+-- worker is busy with them or finds this one on its next pass (at most its interval later).
 CREATE FUNCTION notify_encounter_coded() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('claimflow_work', 'coded');
+    IF NOT EXISTS (SELECT 1 FROM encounters WHERE stage = 'coded' AND id <> NEW.id) THEN
+        PERFORM pg_notify('claimflow_work', 'coded');
+    END IF;
     RETURN NULL;
 END $$;
 
