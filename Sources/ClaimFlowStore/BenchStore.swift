@@ -146,7 +146,7 @@ public struct BenchStore: DatabaseStore {
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, city, state, postal_code)
             SELECT 'BENCH' || n, 'Bench Family Practice ' || n, \(practiceNPI), (741852000 + n)::text, '207Q00000X',
                    '100 Main Street', 'Springfield', 'IL', '627011234'
-            FROM generate_series(1, \(practices)) AS n
+            FROM generate_series(1, \(practices)::int) AS n
             """
         ]
         for payer in Self.payers {
@@ -179,7 +179,7 @@ public struct BenchStore: DatabaseStore {
             INSERT INTO users (username, display_name, roles, skills)
             SELECT 'bench-' || r.role || '-' || n, 'Bench ' || initcap(r.role) || ' ' || n, ARRAY[r.role],
                    CASE r.role WHEN 'coder' THEN \(specialties)::text[] ELSE '{}' END
-            FROM generate_series(1, \(Self.people)) AS n CROSS JOIN (VALUES ('coder'), ('biller')) AS r (role)
+            FROM generate_series(1, \(Self.people)::int) AS n CROSS JOIN (VALUES ('coder'), ('biller')) AS r (role)
             """,
             """
             INSERT INTO user_practices (user_id, practice_id)
@@ -193,7 +193,7 @@ public struct BenchStore: DatabaseStore {
             SELECT p.id, 'MRN' || n, (\(firstNames)::text[])[1 + n % 20], (\(lastNames)::text[])[1 + (n / 20) % 20],
                    date '1940-01-01' + (n * 7919 % 25000), (\(sexes)::text[])[1 + n % 20],
                    (100 + n % 900) || ' Oak Avenue', 'Springfield', 'IL', '62704'
-            FROM generate_series(1, \(patients)) AS n
+            FROM generate_series(1, \(patients)::int) AS n
             JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS i FROM practices) p ON p.i = n % \(practices)
             """,
             """
@@ -216,7 +216,7 @@ public struct BenchStore: DatabaseStore {
                    CASE WHEN n % 8 = 0 THEN 50 ELSE 0 END, x.stage, (\(notes)::text[])[1 + n % 3],
                    CASE WHEN x.stage IN ('coded', 'ready_to_bill', 'closed')
                         THEN (SELECT id FROM users WHERE username = 'bench-coder') END
-            FROM generate_series(1, \(total)) AS n
+            FROM generate_series(1, \(total)::int) AS n
             CROSS JOIN LATERAL (SELECT CASE WHEN n <= \(codingEnd) THEN 'ready_to_code'
                                             WHEN n <= \(codedEnd) THEN 'coded'
                                             WHEN n <= \(billingEnd) THEN 'ready_to_bill'
@@ -269,8 +269,12 @@ public struct BenchStore: DatabaseStore {
             """,
             "ANALYZE",
         ]
-        for statement in statements {
-            try await client.query(statement, logger: logger)
+        // One transaction: a seed that fails leaves the scratch database empty, to be seeded again.
+        let batch = statements
+        try await client.transaction(logger: logger) { connection in
+            for statement in batch {
+                try await connection.query(statement, logger: logger)
+            }
         }
     }
 

@@ -234,7 +234,9 @@ struct CyclePlan: Sendable {
         return true
     }
 
-    private func pull(_ http: BenchHTTP, _ token: String, path: String, kind: String, into stats: inout CycleStats) async throws
+    private func pull(
+        _ http: BenchHTTP, _ token: String, path: String, kind: String, into stats: inout CycleStats
+    ) async throws
         -> Pulled?
     {
         let answer = try await http.send(.POST, path, token: token)
@@ -302,7 +304,9 @@ extension BenchCommand {
                 database, allowEmbedded: false, maximumConnections: 2, logger: logger
             ) { client, _ in
                 let token = try await BenchPeople.tokens(role: "intake", count: 0, client: client, logger: logger)[0]
-                return (token, try await BenchStore(client: client, logger: logger).intakeReferences(practiceCode: BenchStore.intakePractice))
+                return (
+                    token, try await BenchStore(client: client, logger: logger).intakeReferences(practiceCode: BenchStore.intakePractice)
+                )
             }
             guard !references.payerCodes.isEmpty, references.providerNPIs.count == BenchStore.codeSets.count else {
                 throw CLIError("the database has no bench practice \(BenchStore.intakePractice): run `claimflow bench seed` first")

@@ -75,15 +75,15 @@ struct CPUWindow {
 
     /// CPU seconds since the window started: the service's and PostgreSQL's.
     func elapsed() -> (service: Double?, postgres: Double?) {
-        let service = zip(serviceStart, servicePID.flatMap(ProcessUsage.seconds(of:))).map { $1 - $0 }
-        let postgres = zip(postgresStart, postmasterPID.flatMap { ProcessUsage.postgresSeconds(postmaster: $0) }).map {
+        let service = both(serviceStart, servicePID.flatMap(ProcessUsage.seconds(of:))).map { $1 - $0 }
+        let postgres = both(postgresStart, postmasterPID.flatMap { ProcessUsage.postgresSeconds(postmaster: $0) }).map {
             $1 - $0
         }
         return (service, postgres)
     }
 }
 
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+private func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
     guard let a, let b else { return nil }
     return (a, b)
 }

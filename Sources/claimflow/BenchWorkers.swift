@@ -94,6 +94,7 @@ extension BenchCommand {
 
         @Option(help: "Claims to write.") var claims: Int = 200_000
         @Option(help: "Claims per interchange.") var perInterchange: Int = 100
+        @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
             guard claims > 0, (1...999_999).contains(perInterchange) else {
@@ -137,8 +138,7 @@ extension BenchCommand {
                 taxID: "741852001", taxonomy: "207Q00000X",
                 address: PostalAddress(line1: "100 Main Street", city: "Springfield", state: "IL", postalCode: "627011234")
             )
-            let (specialty, taxonomy, codes) = BenchStore.codeSets[index % BenchStore.codeSets.count]
-            _ = specialty
+            let (_, taxonomy, codes) = BenchStore.codeSets[index % BenchStore.codeSets.count]
             let provider = BenchStore.providers[index % BenchStore.providers.count]
             let (firstName, sex) = BenchStore.firstNames[index % BenchStore.firstNames.count]
             let address = PostalAddress(line1: "\(100 + index % 900) Oak Avenue", city: "Springfield", state: "IL", postalCode: "62704")
