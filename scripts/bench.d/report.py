@@ -181,7 +181,12 @@ def main():
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print()
-    print(f"ClaimFlow benchmark, {args.mode} run, {args.build} build, {stamp}, {os.cpu_count()} cores, {platform.machine()}")
+    # Other work on the machine skews every figure: the load average at the end says how quiet it was.
+    load_average = [round(x, 2) for x in os.getloadavg()]
+    print(
+        f"ClaimFlow benchmark, {args.mode} run, {args.build} build, {stamp}, {os.cpu_count()} cores, {platform.machine()}, "
+        f"load average at the end {load_average[0]} / {load_average[1]} / {load_average[2]} (1 / 5 / 15 min)"
+    )
     print()
     print("| path | ClaimFlow | yardstick in the same run | ratio | target |")
     print("|---|---|---|---|---|")
@@ -205,7 +210,7 @@ def main():
     errors = {k: v for k, v in (("coder", coder.get("errors_total")), ("biller", biller.get("errors_total"))) if v}
 
     results = {
-        "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(),
+        "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(), "load_average": load_average,
         "table": rows, "phases": p, "missing": missing, "zero": zero, "errors": errors,
     }
     path = os.path.join(args.out, "results.json")
