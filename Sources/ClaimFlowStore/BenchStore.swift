@@ -16,6 +16,16 @@ public struct BenchStore: DatabaseStore {
 
     public init(database: Database) { self.database = database }
 
+    /// Encounters waiting, unleased, in the coding queue.
+    public func waitingForCoding() async throws -> Int {
+        try await database.count("SELECT count(*)::int FROM work_items WHERE queue = 'coding' AND lease_id IS NULL")
+    }
+
+    /// Coded encounters not yet handed off, parked ones included.
+    public func codedLeft() async throws -> Int {
+        try await database.count("SELECT count(*)::int FROM encounters WHERE stage = 'coded'")
+    }
+
     /// The coders (`bench-coder-1` ...) and billers (`bench-biller-1` ...) `seed` makes: the
     /// most concurrent clients a run can have, since the fair-share cap gives one person one
     /// lease of a queue at a time.

@@ -190,10 +190,7 @@ extension BenchCommand {
             try await DatabaseSession.with(database, allowEmbedded: false, maximumConnections: 2, logger: logger) { client, _ in
                 let queue = WorkQueue(client: client, logger: logger)
                 let coder = try await BenchPeople.ids(role: "coder", count: 1, client: client, logger: logger)[0]
-                var waiting = 0
-                let rows = try await client.query(
-                    "SELECT count(*)::int FROM work_items WHERE queue = 'coding' AND lease_id IS NULL", logger: logger)
-                for try await count in rows.decode(Int.self) { waiting = count }
+                let waiting = try await BenchStore(client: client, logger: logger).waitingForCoding()
                 let latencies = try await withPhaseTimeout(timeLimit, phase: "pulls") {
                     var latencies = LatencySample()
                     for index in 0..<(warm + count) {

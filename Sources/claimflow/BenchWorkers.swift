@@ -79,9 +79,7 @@ extension BenchCommand {
         /// Coded encounters not yet handed off, parked ones included (they would never leave,
         /// and the phase's time limit then reports them).
         static func codedLeft(_ client: PostgresClient, logger: Logger) async throws -> Int {
-            let rows = try await client.query("SELECT count(*)::int FROM encounters WHERE stage = 'coded'", logger: logger)
-            for try await count in rows.decode(Int.self) { return count }
-            return 0
+            try await BenchStore(client: client, logger: logger).codedLeft()
         }
     }
 
