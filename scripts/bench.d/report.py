@@ -181,11 +181,14 @@ def main():
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print()
-    # Other work on the machine skews every figure: the load average at the end says how quiet it was.
-    load_average = [round(x, 2) for x in os.getloadavg()]
+    # Other work on the machine skews every figure: the share of its CPU that work outside the
+    # benchmark used during the run says how quiet it was.
+    machine = load(args.out, "machine") or {}
+    other = machine.get("other_share")
+    quiet = "—" if other is None else f"{other * 100:.0f} %"
     print(
-        f"ClaimFlow benchmark, {args.mode} run, {args.build} build, {stamp}, {os.cpu_count()} cores, {platform.machine()}, "
-        f"load average at the end {load_average[0]} / {load_average[1]} / {load_average[2]} (1 / 5 / 15 min)"
+        f"ClaimFlow benchmark, {args.mode} run, {args.build} build, {stamp}, {os.cpu_count()} cores, {platform.machine()}; "
+        f"CPU used by other work on the machine during the run: {quiet}"
     )
     print()
     print("| path | ClaimFlow | yardstick in the same run | ratio | target |")
@@ -210,7 +213,7 @@ def main():
     errors = {k: v for k, v in (("coder", coder.get("errors_total")), ("biller", biller.get("errors_total"))) if v}
 
     results = {
-        "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(), "load_average": load_average,
+        "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(), "machine": machine,
         "table": rows, "phases": p, "missing": missing, "zero": zero, "errors": errors,
     }
     path = os.path.join(args.out, "results.json")
