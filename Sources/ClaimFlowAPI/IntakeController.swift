@@ -56,13 +56,17 @@ struct IntakeController: Sendable {
     /// what keeps a body of millions of tiny lines from becoming millions of problem documents.
     static let maximumLines = 10_000
 
-    /// One NDJSON line at a time: a bad line gets its own problem and spoils nothing else, a
-    /// line the database fails on included.
+    /// A batch: each line is decoded and checked on its own, and the good ones are saved a
+    /// chunk at a time (``EncounterStore/receive(chunk:audit:)``), each with the result it
+    /// would get alone. A bad line gets its own problem and spoils nothing else, a line the
+    /// database fails on included.
     private func receiveBatch(_ data: Data, principal: Principal, audit: AuditContext, logger: Logger) async throws -> BatchOutcome {
+        // Scanned as an array: `Data`'s generic element access costs more than the scan.
+        let bytes = [UInt8](data)
         let newline = UInt8(ascii: "\n")
         var lineCount = 0
         var blank = true
-        for byte in data {
+        for byte in bytes {
             if byte == newline {
                 if !blank { lineCount += 1 }
                 blank = true
@@ -77,41 +81,89 @@ struct IntakeController: Sendable {
         }
         let lookups = Lookups()
         var results: [LineResult] = []
-        var created = 0
-        var replayed = 0
-        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let text = Data(line)
-            if text.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
-            let number = index + 1
-            do {
-                let body = try JSONBody.decode(EncounterIntakeRequest.self, from: text, path: "line \(number)")
-                let outcome = try await receive(body, principal: principal, audit: audit, lookups: lookups)
-                if outcome.created { created += 1 } else { replayed += 1 }
-                results.append(LineResult(line: number, status: outcome.created ? 201 : 200, id: outcome.id, problem: nil))
-            } catch let error as APIError {
-                let problem = error.problem
-                results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
-            } catch let error as StoreError {
-                let problem = ErrorMiddleware.problem(for: error)
-                results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                // The lines before it are saved; this one is not, and says so with a problem of its
-                // own rather than turning the whole answer into a 500.
-                logger.error("batch line failed", metadata: ["line": "\(number)", "error": "\(logSafeDescription(of: error))"])
-                let problem = ProblemDetails(
-                    type: "internal", title: "Internal Server Error", status: .internalServerError,
-                    detail: "line \(number) could not be saved; send it again")
-                results.append(LineResult(line: number, status: problem.status, id: nil, problem: problem))
+        results.reserveCapacity(lineCount)
+        func collect(_ saved: [(line: Int, outcome: EncounterStore.IntakeResult)]) {
+            for (line, outcome) in saved {
+                switch outcome {
+                case .success(let received):
+                    results.append(
+                        LineResult(line: line, status: received.created ? 201 : 200, id: received.encounterID, problem: nil))
+                case .failure(let error):
+                    results.append(Self.result(line: line, failure: error, logger: logger))
+                }
             }
         }
+        let encounters = stores.encounters
+        // While one chunk is written, the next is decoded, so the database and this process
+        // work side by side; the chunks are still written one after another, in line order.
+        try await withThrowingTaskGroup(of: [(line: Int, outcome: EncounterStore.IntakeResult)].self) { writing in
+            var chunk: [(line: Int, intake: EncounterIntake)] = []
+            func write() async throws {
+                guard !chunk.isEmpty else { return }
+                if let saved = try await writing.next() { collect(saved) }
+                let pending = chunk
+                chunk.removeAll(keepingCapacity: true)
+                writing.addTask {
+                    let outcomes = try await encounters.receive(chunk: pending.map(\.intake), audit: audit)
+                    return zip(pending, outcomes).map { ($0.line, $1) }
+                }
+            }
+            for (index, line) in bytes.split(separator: newline, omittingEmptySubsequences: false).enumerated() {
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+                let text = Data(line)
+                let number = index + 1
+                do {
+                    let body = try JSONBody.decode(EncounterIntakeRequest.self, from: text, path: "line \(number)")
+                    chunk.append((number, try await intake(from: body, principal: principal, lookups: lookups)))
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    results.append(Self.result(line: number, failure: error, logger: logger))
+                }
+                if chunk.count == EncounterStore.intakeChunkSize { try await write() }
+            }
+            try await write()
+            for try await saved in writing { collect(saved) }
+        }
+        // A refused line is answered at once, a saved one with its chunk: back to line order.
+        results.sort { $0.line < $1.line }
+        let created = results.count { $0.status == 201 }
+        let replayed = results.count { $0.status == 200 }
         return BatchOutcome(created: created, replayed: replayed, failed: results.count - created - replayed, results: results)
+    }
+
+    /// The result of a line that was not saved.
+    private static func result(line: Int, failure error: any Error, logger: Logger) -> LineResult {
+        switch error {
+        case let error as APIError:
+            let problem = error.problem
+            return LineResult(line: line, status: problem.status, id: nil, problem: problem)
+        case let error as StoreError:
+            let problem = ErrorMiddleware.problem(for: error)
+            return LineResult(line: line, status: problem.status, id: nil, problem: problem)
+        default:
+            // The lines before it are saved; this one is not, and says so with a problem of its
+            // own rather than turning the whole answer into a 500.
+            logger.error("batch line failed", metadata: ["line": "\(line)", "error": "\(logSafeDescription(of: error))"])
+            let problem = ProblemDetails(
+                type: "internal", title: "Internal Server Error", status: .internalServerError,
+                detail: "line \(line) could not be saved; send it again")
+            return LineResult(line: line, status: problem.status, id: nil, problem: problem)
+        }
     }
 
     private func receive(
         _ body: EncounterIntakeRequest, principal: Principal, audit: AuditContext, lookups: Lookups
     ) async throws -> Outcome {
+        let received = try await stores.encounters.receive(
+            try await intake(from: body, principal: principal, lookups: lookups), audit: audit)
+        let stage = try await stores.encounters.stage(of: received.encounterID) ?? .readyToCode
+        return Outcome(id: received.encounterID, created: received.created, stage: stage)
+    }
+
+    /// The body with its practice, provider and payer resolved to ids; a 422 naming each that
+    /// is not one of the caller's.
+    private func intake(from body: EncounterIntakeRequest, principal: Principal, lookups: Lookups) async throws -> EncounterIntake {
         let practiceCode = body.practiceCode
         let providerNPI = body.renderingProviderNPI
         let coverage = body.coverage
@@ -139,7 +191,7 @@ struct IntakeController: Sendable {
         guard references.isEmpty, let providerID, let payerID else { throw APIError.validation(references) }
 
         let patient = body.patient.person.person
-        let intake = EncounterIntake(
+        return EncounterIntake(
             practiceID: practiceID, externalID: body.externalID, patientMRN: body.patient.mrn, patient: patient,
             coverage: Coverage(
                 payerID: payerID, memberID: coverage.memberID, groupNumber: coverage.groupNumber,
@@ -148,9 +200,6 @@ struct IntakeController: Sendable {
             renderingProviderID: providerID, dateOfService: body.dateOfService, placeOfService: body.placeOfService,
             specialty: body.specialty, priority: body.priority ?? 0, documentation: body.documentation
         )
-        let received = try await stores.encounters.receive(intake, audit: audit)
-        let stage = try await stores.encounters.stage(of: received.encounterID) ?? .readyToCode
-        return Outcome(id: received.encounterID, created: received.created, stage: stage)
     }
 
     private func lookup(_ cache: inout [String: UUID?], _ key: String, _ fetch: () async throws -> UUID?) async throws -> UUID? {

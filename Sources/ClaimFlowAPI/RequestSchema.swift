@@ -1,5 +1,9 @@
 import ClaimFlowCore
 import Foundation
+import Synchronization
+
+/// The request schemas' patterns, compiled (nil: not a valid pattern), by pattern text.
+private let compiledPatterns = Mutex<[String: NSRegularExpression?]>([:])
 
 /// The shape of a JSON value in a request body, in JSON Schema's terms (the subset
 /// `openapi.yaml` uses): what ``RequestBodyReader`` checks before a body is decoded.
@@ -151,7 +155,9 @@ struct SchemaChecker {
         case .npi: valid = NPI(text) != nil
         case nil: valid = true
         }
-        let matches = rule.pattern.map { text.range(of: $0, options: .regularExpression) != nil } ?? true
+        // Free text's pattern says only "no NUL", which the check above has settled without
+        // running a regular expression over what may be a long clinical note.
+        let matches = rule.pattern.map { $0 == JSONSchema.noNUL || Self.matches(text, pattern: $0) } ?? true
         let listed = rule.values.map { $0.contains(text) } ?? true
         if !(valid && matches && listed && (rule.check?(text) ?? true)) {
             add(path, rule.expected.map { "must be \($0)" } ?? "is not valid")
@@ -159,6 +165,21 @@ struct SchemaChecker {
     }
 
     mutating func add(_ path: String, _ message: String) { findings.append(.init(path: path, message: message)) }
+
+    /// Whether `text` matches `pattern`, as `range(of:options: .regularExpression)` would
+    /// say, with each pattern compiled once: Foundation's own cache of compiled patterns keys
+    /// them by a description of the options built by reflection, which cost more than the
+    /// match itself on every field of every line of a batch.
+    private static func matches(_ text: String, pattern: String) -> Bool {
+        let compiled = compiledPatterns.withLock { patterns in
+            if let known = patterns[pattern] { return known }
+            let regex = try? NSRegularExpression(pattern: pattern)
+            patterns[pattern] = regex
+            return regex
+        }
+        guard let compiled else { return text.range(of: pattern, options: .regularExpression) != nil }
+        return compiled.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
 
     private static func describe(_ count: ClosedRange<Int>) -> String {
         count.lowerBound == 0 ? "at most \(count.upperBound)" : "\(count.lowerBound) to \(count.upperBound)"

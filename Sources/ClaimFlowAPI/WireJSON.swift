@@ -90,10 +90,13 @@ final class WireNode {
         }
     }
 
+    // A container's storage is taken out of `content` before it grows, so it is the only
+    // reference and grows in place: copying it for every child made a list of n items cost n².
     func child(forKey key: String) -> WireNode {
         var fields: [String: WireNode]
         if case .object(let existing) = content { fields = existing } else { fields = [:] }
         if let node = fields[key] { return node }
+        content = .empty
         let node = WireNode()
         fields[key] = node
         content = .object(fields)
@@ -103,6 +106,7 @@ final class WireNode {
     func appendChild() -> WireNode {
         var items: [WireNode]
         if case .array(let existing) = content { items = existing } else { items = [] }
+        content = .empty
         let node = WireNode()
         items.append(node)
         content = .array(items)

@@ -28,6 +28,24 @@ struct AuditEntry {
         detail: SQLFragment = "'{}'::jsonb",
         rows: SQLFragment = ""
     ) {
+        self.init(
+            action: "\(action)", by: audit, encounter: encounter, practice: practice, from: from, to: to, lease: lease,
+            detail: detail, rows: rows)
+    }
+
+    /// The same insert with the action read from the rows as well (`action: "step.action"`),
+    /// so events of several kinds are written by one insert, in the order its rows give.
+    init(
+        action: SQLFragment,
+        by audit: AuditContext,
+        encounter: SQLFragment = "NULL::uuid",
+        practice: SQLFragment = "NULL::uuid",
+        from: SQLFragment = "NULL::text",
+        to: SQLFragment = "NULL::text",
+        lease: SQLFragment = "NULL::uuid",
+        detail: SQLFragment = "'{}'::jsonb",
+        rows: SQLFragment = ""
+    ) {
         insert = """
             INSERT INTO events (encounter_id, practice_id, actor_id, action, from_stage, to_stage, lease_id,
                                 client_address, request_id, detail)

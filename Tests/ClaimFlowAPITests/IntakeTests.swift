@@ -86,6 +86,76 @@ struct IntakeTests {
     }
 }
 
+extension IntakeTests {
+    @Test("one batch naming an external id three times and a patient twice: answered as if line after line")
+    func batchDuplicatesAsSequential() async throws {
+        try await APIHarness.run { h, c in
+            func line(_ externalID: String, mrn: String, firstName: String, documentation: String = "Visit.") throws -> String {
+                var body = h.intakeBody(externalID, firstName: firstName, documentation: documentation)
+                var patient = body["patient"] as! [String: Any]
+                patient["mrn"] = mrn
+                body["patient"] = patient
+                return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+            }
+            let lines = [
+                try line("DUP-A", mrn: "MRN-SAME", firstName: "Ada"),
+                try line("DUP-A", mrn: "MRN-SAME", firstName: "Ada"),
+                try line("DUP-A", mrn: "MRN-SAME", firstName: "Zed", documentation: "Edited."),
+                try line("DUP-B", mrn: "MRN-SAME", firstName: "Bea"),
+                "{\"practice_code\": \"TEST\"}",
+            ]
+            let reply = try await c.send(
+                .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: lines.joined(separator: "\n"),
+                contentType: "application/x-ndjson")
+            #expect(reply.status == 200, "\(reply.body)")
+            #expect(reply.json["created"] as? Int == 2)
+            #expect(reply.json["replayed"] as? Int == 1)
+            #expect(reply.json["failed"] as? Int == 2)
+            let results = try #require(reply.json["results"] as? [[String: Any]])
+            #expect(results.map { $0["line"] as? Int } == [1, 2, 3, 4, 5])
+            #expect(results.map { $0["status"] as? Int } == [201, 200, 409, 201, 422])
+            #expect(results[1]["id"] as? String == results[0]["id"] as? String)
+            let conflict = try #require(results[2]["problem"] as? [String: Any])
+            #expect(conflict["type"] as? String == "https://claimflow.dev/problems/conflict")
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM encounters") == 2)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM patients") == 1)
+            #expect(try await h.fixture.count("SELECT count(*)::int FROM patients WHERE first_name = 'Bea'") == 1)
+        }
+    }
+
+    @Test("a 1,001-line batch (three chunks) sent twice: the second answer is all 200 with the same ids and writes nothing")
+    func batchReplayedWhole() async throws {
+        try await APIHarness.run { h, c in
+            let body = try (1...1_001).map {
+                String(decoding: try JSONSerialization.data(withJSONObject: h.intakeBody("WHOLE-\($0)")), as: UTF8.self)
+            }.joined(separator: "\n")
+            func send() async throws -> [[String: Any]] {
+                let reply = try await c.send(
+                    .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: body, contentType: "application/x-ndjson")
+                #expect(reply.status == 200, "\(reply.body.prefix(300))")
+                return try #require(reply.json["results"] as? [[String: Any]])
+            }
+            let first = try await send()
+            #expect(first.map { $0["status"] as? Int } == Array(repeating: 201, count: 1_001))
+            #expect(first.map { $0["line"] as? Int } == Array(1...1_001))
+            func counts() async throws -> [Int] {
+                var counts: [Int] = []
+                for table in ["encounters", "patients", "subscribers", "work_items", "events WHERE encounter_id IS NOT NULL"] {
+                    counts.append(try await h.fixture.count(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table)")))
+                }
+                return counts
+            }
+            #expect(try await counts() == [1_001, 1_001, 1_001, 1_001, 2_002])
+            let before = try await TableSnapshot.ofWork(h.fixture.client)
+            let second = try await send()
+            #expect(second.map { $0["status"] as? Int } == Array(repeating: 200, count: 1_001))
+            #expect(second.map { $0["id"] as? String } == first.map { $0["id"] as? String })
+            #expect(try await counts() == [1_001, 1_001, 1_001, 1_001, 2_002])
+            #expect(try await TableSnapshot.ofWork(h.fixture.client) == before, "a replayed batch writes nothing")
+        }
+    }
+}
+
 @Suite("Bad input")
 struct BadInputTests {
     @Test("a line the database fails on is that line's problem; the lines around it are saved; past 10,000 lines, 413 and nothing saved")
@@ -243,6 +313,39 @@ struct BadInputTests {
             #expect(wrongMethod.headers[.contentType] == "application/problem+json")
             let wrongMethodAPI = try await c.send(.get, "/api/v1/coder/next", token: h.tokens[.coder])
             #expect(wrongMethodAPI.status == 405)
+        }
+    }
+}
+
+/// Intake's rate, printed rather than asserted: the suite never fails on timing. Runs only when
+/// `CLAIMFLOW_INTAKE_BENCH` is set (to the number of 10,000-line batches to send; 1 when not a
+/// number), as `scripts/bench` is where rates are compared.
+@Suite(
+    "Intake throughput", .enabled(if: ProcessInfo.processInfo.environment["CLAIMFLOW_INTAKE_BENCH"] != nil)
+)
+struct IntakeThroughputTests {
+    @Test("10,000-line NDJSON batches of new encounters: prints encounters per second")
+    func batchRate() async throws {
+        let batches = max(1, Int(ProcessInfo.processInfo.environment["CLAIMFLOW_INTAKE_BENCH"] ?? "") ?? 1)
+        try await APIHarness.run { h, c in
+            let clock = ContinuousClock()
+            var elapsed = Duration.zero
+            for batch in 0..<batches {
+                let lines = try (1...10_000).map { index in
+                    String(
+                        decoding: try JSONSerialization.data(withJSONObject: h.intakeBody("RATE-\(batch)-\(index)")),
+                        as: UTF8.self)
+                }
+                let body = lines.joined(separator: "\n")
+                let start = clock.now
+                let reply = try await c.send(
+                    .post, "/api/v1/encounters/batch", token: h.tokens[.intake], raw: body, contentType: "application/x-ndjson")
+                elapsed += clock.now - start
+                #expect(reply.status == 200)
+                #expect(reply.json["created"] as? Int == 10_000, "\(reply.body.prefix(500))")
+            }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("intake throughput: \(batches * 10_000) encounters in \(seconds) s, \(Int(Double(batches * 10_000) / seconds))/s")
         }
     }
 }
