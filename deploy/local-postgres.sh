@@ -67,6 +67,10 @@ free_port() {
 
 start_cluster() {
     local dir=$1 port=${2:-} bindir
+    # A cluster made before keeps the port it was made with (its postgresql.conf says which).
+    if [ -z "$port" ] && [ -f "$dir/data/postgresql.conf" ]; then
+        port=$(awk -F'[= ]+' '$1 == "port" {print $2}' "$dir/data/postgresql.conf" | tail -1)
+    fi
     [ -n "$port" ] || port=$(free_port)
     bindir=$(find_bindir) || { echo "error: PostgreSQL server binaries not found; run 'apt-get install -y postgresql'" >&2; exit 1; }
     mkdir -p "$dir"
