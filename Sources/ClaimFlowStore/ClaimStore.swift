@@ -52,7 +52,7 @@ public struct ClaimStore: QueueStore {
     /// worker holds it (`SKIP LOCKED`: workers never wait on each other), already handed it
     /// off, or it is no longer due (a worker parked it meanwhile).
     public func lockForHandoff(_ encounterID: UUID, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query(
+        let rows = try await database.rows(
             """
             SELECT e.id FROM encounters e
             WHERE e.id = \(encounterID) AND e.stage = 'coded'
@@ -62,10 +62,9 @@ public struct ClaimStore: QueueStore {
               )
             FOR UPDATE OF e SKIP LOCKED
             """,
-            logger: logger
+            prepared: LockForHandoff.self, on: connection
         )
-        for try await _ in rows { return true }
-        return false
+        return !rows.isEmpty
     }
 
     /// Notes in the caller's transaction that the encounter's handoff went through, clearing
@@ -82,14 +81,15 @@ public struct ClaimStore: QueueStore {
     private func claimForHandoff(_ encounterID: UUID, on connection: PostgresConnection) async throws -> UUID {
         var replaced: (id: UUID, payerNumber: String?)?
         var version = 0
-        let rows = try await connection.query(
+        let rows = try await database.rows(
             """
             SELECT id, version, status, replaces_claim_id, payer_claim_number FROM claims
             WHERE encounter_id = \(encounterID) ORDER BY version DESC LIMIT 1
             """,
-            logger: logger
+            prepared: LatestClaim.self, on: connection
         )
-        for try await (id, latest, status, replaces, payerNumber) in rows.decode((UUID, Int, String, UUID?, String?).self) {
+        for row in rows {
+            let (id, latest, status, replaces, payerNumber) = try row.decode((UUID, Int, String, UUID?, String?).self)
             version = latest
             if status == "withdrawn" {
                 replaced = replaces.map { ($0, payerNumber) }
@@ -97,19 +97,22 @@ public struct ClaimStore: QueueStore {
                 replaced = (id, payerNumber)
             }
         }
-        let inserted = try await connection.query(
+        // Optional values are cast: a prepared statement keeps the types its first call bound, and
+        // a NULL binds no type of its own.
+        let inserted = try await database.rows(
             """
             INSERT INTO claims (encounter_id, version, coding_version, frequency_code, replaces_claim_id, payer_claim_number,
                                 total_charge, coded_by)
-            SELECT e.id, \(version + 1), e.version, \(replaced == nil ? "1" : "7"), \(replaced?.id), \(replaced?.payerNumber),
+            SELECT e.id, \(version + 1), e.version, \(replaced == nil ? "1" : "7"), \(replaced?.id)::uuid,
+                   \(replaced?.payerNumber)::text,
                    coalesce((SELECT sum(charge) FROM service_lines s WHERE s.encounter_id = e.id AND s.version = e.version), 0),
                    e.coded_by
             FROM encounters e WHERE e.id = \(encounterID) AND e.stage = 'coded'
             RETURNING id
             """,
-            logger: logger
+            prepared: InsertClaim.self, on: connection
         )
-        for try await id in inserted.decode(UUID.self) { return id }
+        for row in inserted { return try row.decode(UUID.self) }
         throw StoreError(.wrongStage, "encounter \(encounterID) is not coded")
     }
 
@@ -337,5 +340,8 @@ extension BillerClaimView.Party {
 
 /// The claim store's hot-path statements (see ``PreparedName``).
 enum BillerView: PreparedName {}
+enum LockForHandoff: PreparedName {}
+enum LatestClaim: PreparedName {}
+enum InsertClaim: PreparedName {}
 enum CurrentBillerView: PreparedName {}
 enum ClaimToSubmit: PreparedName {}

@@ -111,24 +111,19 @@ public struct CodingStore: QueueStore {
     /// The codes of one coding version.
     public func codes(of encounterID: UUID, version: Int, on connection: PostgresConnection? = nil) async throws -> CodeAssignment {
         try await database.withConnection(connection) { connection in
-            var diagnoses: [String] = []
-            let diagnosisRows = try await connection.query(
+            let diagnoses = try await database.rows(
                 "SELECT code FROM diagnoses WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY position",
-                logger: logger
-            )
-            for try await code in diagnosisRows.decode(String.self) { diagnoses.append(code) }
-            var lines: [ServiceLine] = []
-            let lineRows = try await connection.query(
+                prepared: DiagnosisCodes.self, on: connection
+            ).map { try $0.decode(String.self) }
+            let lines = try await database.rows(
                 """
                 SELECT code, modifiers, units, charge, pointers::int[] FROM service_lines
                 WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY line_number
                 """,
-                logger: logger
-            )
-            for try await (code, modifiers, units, charge, pointers) in lineRows.decode(
-                (String, [String], Decimal, Decimal, [Int]).self
-            ) {
-                lines.append(ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers))
+                prepared: LineCodes.self, on: connection
+            ).map { row in
+                let (code, modifiers, units, charge, pointers) = try row.decode((String, [String], Decimal, Decimal, [Int]).self)
+                return ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers)
             }
             return CodeAssignment(diagnoses: diagnoses, lines: lines)
         }
@@ -227,7 +222,7 @@ public struct CodingStore: QueueStore {
     /// no such encounter.
     public func draft(of encounterID: UUID, on connection: PostgresConnection? = nil) async throws -> ClaimDraft? {
         try await database.withConnection(connection) { connection in
-            let rows = try await connection.query(
+            let rows = try await database.rows(
                 """
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
                        (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.coding_version = e.version
@@ -239,9 +234,10 @@ public struct CodingStore: QueueStore {
                 LEFT JOIN subscribers s ON s.id = e.subscriber_id
                 WHERE e.id = \(encounterID)
                 """,
-                logger: logger
+                prepared: HandoffDraft.self, on: connection
             )
-            for try await row in rows.decode((Int, String, String, String?, String?, String?, String, Decimal?).self) {
+            for row in rows {
+                let row = try row.decode((Int, String, String, String?, String?, String?, String, Decimal?).self)
                 let codes = try await codes(of: encounterID, version: row.0, on: connection)
                 return ClaimDraft(
                     dateOfService: CalendarDate(row.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
@@ -433,3 +429,6 @@ private struct StoredQuery: Decodable {
 /// The coding store's hot-path statements (see ``PreparedName``).
 enum CoderView: PreparedName {}
 enum SaveCodes: PreparedName {}
+enum DiagnosisCodes: PreparedName {}
+enum LineCodes: PreparedName {}
+enum HandoffDraft: PreparedName {}

@@ -74,19 +74,20 @@ public struct WorkQueue: DatabaseBacked {
             action, by: audit, encounter: "id", practice: "practice_id", from: "\(from.rawValue)", to: "\(to.rawValue)",
             detail: "\(detail)::jsonb", rows: "FROM moved"
         )
-        let moved = try await database.count(
-            """
-            WITH moved AS (
-                UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
-                WHERE id = \(encounterID) AND stage = \(from.rawValue)
-                RETURNING id, practice_id
-            ), logged AS (
-                \(logged)
-            )
-            SELECT count(*)::int FROM moved
-            """,
-            on: connection
-        )
+        let moved =
+            try await database.rows(
+                """
+                WITH moved AS (
+                    UPDATE encounters SET stage = \(to.rawValue), updated_at = now()
+                    WHERE id = \(encounterID) AND stage = \(from.rawValue)
+                    RETURNING id, practice_id
+                ), logged AS (
+                    \(logged)
+                )
+                SELECT count(*)::int FROM moved
+                """,
+                prepared: MoveStage.self, on: connection
+            ).first?.decode(Int.self) ?? 0
         if moved == 0 {
             throw try await refusal(encounterID: encounterID, expected: from, on: connection)
         }
@@ -392,20 +393,22 @@ public struct WorkQueue: DatabaseBacked {
     ) async throws {
         let (seconds, attoseconds) = offerFor.components
         let offerSeconds = Double(seconds) + Double(attoseconds) / 1e18
-        try await connection.query(
+        // Optional values are cast: a prepared statement keeps the types its first call bound, and
+        // a NULL binds no type of its own.
+        _ = try await database.rows(
             """
             INSERT INTO work_items (encounter_id, queue, practice_id, required_skill, priority, waiting_stage,
                                     offered_to, offered_until, date_of_service, filing_deadline, charges)
             SELECT e.id, \(queue.rawValue), e.practice_id,
-                   CASE WHEN \(queue.rawValue) = 'coding' THEN e.specialty END, coalesce(\(priority), e.priority),
-                   \(waitingStage.rawValue), \(offeredTo),
+                   CASE WHEN \(queue.rawValue) = 'coding' THEN e.specialty END, coalesce(\(priority)::int8, e.priority),
+                   \(waitingStage.rawValue), \(offeredTo)::uuid,
                    CASE WHEN \(offeredTo)::uuid IS NOT NULL THEN now() + make_interval(secs => \(offerSeconds)) END,
                    e.date_of_service, e.date_of_service + p.filing_limit_days,
                    (SELECT coalesce(sum(s.charge), 0) FROM service_lines s WHERE s.encounter_id = e.id AND s.version = e.version)
             FROM encounters e LEFT JOIN payers p ON p.id = e.payer_id
             WHERE e.id = \(encounterID) AND e.stage = \(waitingStage.rawValue)
             """,
-            logger: logger
+            prepared: InsertWorkItem.self, on: connection
         )
     }
 
@@ -765,3 +768,5 @@ enum PullHeld: PreparedName {}
 enum Finish: PreparedName {}
 enum Heartbeat: PreparedName {}
 enum LiveLease: PreparedName {}
+enum InsertWorkItem: PreparedName {}
+enum MoveStage: PreparedName {}

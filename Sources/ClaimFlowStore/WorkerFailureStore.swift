@@ -80,8 +80,9 @@ public struct WorkerFailureStore: DatabaseStore {
     /// Forgets the encounter's handoff failure, in the caller's transaction: the handoff went
     /// through.
     func clearHandoffFailure(encounterID: UUID, on connection: PostgresConnection) async throws {
-        try await connection.query(
-            "DELETE FROM worker_failures WHERE encounter_id = \(encounterID) AND worker = 'handoff'", logger: logger)
+        _ = try await database.rows(
+            "DELETE FROM worker_failures WHERE encounter_id = \(encounterID) AND worker = 'handoff'",
+            prepared: ClearHandoffFailure.self, on: connection)
     }
 
     // MARK: Unwritable claims
@@ -281,3 +282,6 @@ public struct WorkerFailure: Sendable, Hashable, Codable {
         self.parkedAt = parkedAt
     }
 }
+
+/// The worker-failure store's hot-path statement (see ``PreparedName``).
+enum ClearHandoffFailure: PreparedName {}
