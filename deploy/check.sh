@@ -781,13 +781,17 @@ def systemd_rules():
     if "CLAIMFLOW_OUTBOX=/var/lib/claimflow/outbox" not in envs or "claimflow/outbox" not in " ".join(w.get(("Service", "StateDirectory"), [])):
         p.append("claimflow-work: the outbox should be /var/lib/claimflow/outbox inside its StateDirectory")
     example = env_file("deploy/systemd/claimflow.env.example")
+    for path in ("deploy/systemd/claimflow.env.example", "deploy/compose.env.example"):
+        for n, l in enumerate(read(path).splitlines(), 1):
+            if l.strip() and not l.lstrip().startswith("#") and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", l):
+                p.append(f"{path}:{n}: not a VAR=value line (no spaces, no quotes): {l!r}")
     for k in ("DATABASE_URL", "CLAIMFLOW_LISTEN_URL", "CLAIMFLOW_PREPARED_STATEMENTS"):
         if k not in example:
             p.append(f"claimflow.env.example lacks {k}")
     for k in ("DATABASE_URL", "CLAIMFLOW_LISTEN_URL"):
         if "CHANGE_ME" not in example.get(k, "CHANGE_ME"):
             p.append(f"claimflow.env.example: {k} holds no CHANGE_ME placeholder password")
-    verdict("systemd: unit rules", "sandbox directives, dedicated user, ExecStart subcommands with --no-migrate, migrate oneshot ordered Before serve/work, stop and restart settings", p)
+    verdict("systemd: unit rules", "sandbox directives, dedicated user, ExecStart subcommands with --no-migrate, migrate oneshot ordered Before serve/work, stop and restart settings; both env examples are plain VAR=value lines", p)
 
 # ----------------------------------------------------------------------------- Kubernetes
 def k8s_refs():
