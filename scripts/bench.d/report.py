@@ -1,7 +1,7 @@
 """Assembles the phases of one scripts/bench run into the benchmark table: prints it (Markdown)
 and writes it, with every phase's raw figures, to results.json in the same folder.
 
-    report.py OUT_DIR --mode full|smoke --build debug|release [--intake-concurrency N]
+    report.py OUT_DIR --mode full|smoke --build debug|release [--intake-concurrency N] [--phases all|LIST]
 
 Exits 1 when a phase is missing, failed or did nothing (zero throughput): the smoke run in
 scripts/test relies on that. Figures are never compared with a threshold here.
@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--mode", default="full")
     parser.add_argument("--build", default="debug")
     parser.add_argument("--intake-concurrency", type=int, default=1)
+    parser.add_argument("--phases", default="all", help="the parts scripts/bench ran (PHASES): only theirs must be there")
     args = parser.parse_args()
 
     names = [
@@ -52,7 +53,14 @@ def main():
         "backlog-small", "backlog-large", "backlog-churn", "backlog-churned", "x12",
     ]
     p = {name: load(args.out, name) for name in names}
-    missing = [name for name, value in p.items() if value is None]
+    sections = {
+        "limit": ["limit", "queue"], "flow": ["handoff", "coder", "biller", "intake", "copy"], "pgqueuer": ["pgqueuer"],
+        "backlog": ["queue-view", "backlog-small", "backlog-large", "backlog-churn", "backlog-churned"], "x12": ["x12"],
+    }
+    chosen = args.phases.split(",")
+    expected = set(names) if "all" in chosen else {n for part in chosen for n in sections.get(part, [])}
+    missing = [name for name, value in p.items() if value is None and name in expected]
+    skipped = [name for name in names if name not in expected]
 
     limit, queue, handoff = p["limit"] or {}, p["queue"] or {}, p["handoff"] or {}
     coder, biller, intake, copy = p["coder"] or {}, p["biller"] or {}, p["intake"] or {}, p["copy"] or {}
@@ -208,13 +216,13 @@ def main():
         "backlog-churned": churned.get("pull_p50_ms"), "x12": x12.get("claims_per_s"),
     }
     for name, value in checks.items():
-        if name not in missing and not value:
+        if name not in missing and name not in skipped and not value:
             zero.append(name)
     errors = {k: v for k, v in (("coder", coder.get("errors_total")), ("biller", biller.get("errors_total"))) if v}
 
     results = {
         "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(), "machine": machine,
-        "table": rows, "phases": p, "missing": missing, "zero": zero, "errors": errors,
+        "table": rows, "phases": p, "missing": missing, "skipped": skipped, "zero": zero, "errors": errors,
     }
     path = os.path.join(args.out, "results.json")
     with open(path, "w") as f:
