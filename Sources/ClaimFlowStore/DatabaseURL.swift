@@ -12,6 +12,11 @@ public import PostgresNIO
 /// `sslrootcert` names the CA file to trust (`system`: the system's roots); without it the
 /// verifying modes trust the system's roots. As in libpq, `prefer` and `require` with a CA file
 /// check the chain as `verify-ca` does.
+///
+/// Several hosts, as libpq takes them (`postgres://user:password@h1:5432,h2:5432/database`),
+/// with `target_session_attrs=read-write` (or `primary`): ClaimFlow uses whichever host accepts
+/// writes, and after a failover finds the new one by itself (see ``PrimaryRouter``); with
+/// `any` (the default) the first host that answers.
 public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// How to use TLS, in libpq's words.
     public enum TLSMode: String, Sendable {
@@ -30,8 +35,37 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         case file(String)
     }
 
+    /// One server of the URL.
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// Which of several hosts a session may use, in libpq's words (`target_session_attrs`).
+    public enum SessionTarget: String, Sendable {
+        /// The first host that answers.
+        case any
+        /// A host whose sessions accept writes (`transaction_read_only` is off).
+        case readWrite = "read-write"
+        /// A host that is not in recovery (not a standby).
+        case primary
+    }
+
+    /// The first (or only) host; nil for a Unix socket.
     public var host: String?
+    /// The first host's port (the socket's, for a Unix socket).
     public var port: Int
+    /// Every host, in the URL's order; empty for a Unix socket.
+    public var endpoints: [Endpoint]
+    /// `target_session_attrs`.
+    public var sessionTarget: SessionTarget
     public var socketDirectory: String?
     public var username: String
     public var password: String?
@@ -44,6 +78,8 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     public init(socketDirectory: String, port: Int = 5432, username: String, database: String) {
         self.host = nil
         self.port = port
+        self.endpoints = []
+        self.sessionTarget = .any
         self.socketDirectory = socketDirectory
         self.username = username
         self.password = nil
@@ -54,7 +90,10 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
 
     /// Parses a `postgres://` or `postgresql://` URL.
     public init(_ text: String) throws(InvalidDatabaseURL) {
-        guard let components = URLComponents(string: text),
+        // URLComponents takes one host; a list (`h1:5432,h2:5433`) is split off first and the
+        // rest of the URL parsed with the first host in its place.
+        let (singleHost, listed) = try Self.splitHosts(text)
+        guard let components = URLComponents(string: singleHost),
             let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql"
         else {
@@ -91,6 +130,22 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         } else {
             throw InvalidDatabaseURL(reason: "the URL names no host (postgres://user@HOST:port/database)")
         }
+        if socketDirectory != nil {
+            guard listed == nil else { throw InvalidDatabaseURL(reason: "a Unix socket takes no list of hosts") }
+            self.endpoints = []
+        } else {
+            self.endpoints = listed ?? [Endpoint(host: host ?? "", port: port)]
+        }
+
+        switch query["target_session_attrs"] ?? "any" {
+        case "any": self.sessionTarget = .any
+        case "read-write": self.sessionTarget = .readWrite
+        case "primary": self.sessionTarget = .primary
+        case let other:
+            // ClaimFlow writes on every connection: a target that may be a standby cannot serve it.
+            throw InvalidDatabaseURL(
+                reason: "target_session_attrs '\(other)' is not for ClaimFlow, which writes: use read-write, primary or any")
+        }
 
         switch query["sslrootcert"] {
         case nil: self.rootCertificates = nil
@@ -115,10 +170,62 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether connections go through a ``PrimaryRouter``: several hosts, or a host that must
+    /// be checked for writes.
+    public var needsRouter: Bool { endpoints.count > 1 || (sessionTarget != .any && !endpoints.isEmpty) }
+
     /// Where the server is, for messages and logs: never the password.
     public var description: String {
         if let socketDirectory { return "\(socketDirectory)/.s.PGSQL.\(port) database \(database)" }
-        return "\(host ?? "?"):\(port) database \(database)"
+        let hosts = endpoints.map(\.description).joined(separator: ",")
+        return "\(hosts) database \(database)" + (sessionTarget == .any ? "" : " (\(sessionTarget.rawValue))")
+    }
+
+    /// `text` with a list of hosts replaced by its first, and the list; nil when there is no
+    /// list (one host, or none).
+    private static func splitHosts(_ text: String) throws(InvalidDatabaseURL) -> (String, [Endpoint]?) {
+        guard let schemeEnd = text.range(of: "://") else { return (text, nil) }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let hostsStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
+        let hostList = authority[hostsStart...]
+        guard hostList.contains(",") else { return (text, nil) }
+        var endpoints: [Endpoint] = []
+        for entry in hostList.split(separator: ",", omittingEmptySubsequences: false) {
+            endpoints.append(try endpoint(String(entry)))
+        }
+        let first = endpoints[0]
+        let replaced = text[..<hostList.startIndex] + first.description + text[hostList.endIndex...]
+        return (String(replaced), endpoints)
+    }
+
+    /// One `host[:port]` of a list (`[v6]:port` for an IPv6 address); the port defaults to 5432.
+    private static func endpoint(_ entry: String) throws(InvalidDatabaseURL) -> Endpoint {
+        var host = Substring(entry)
+        var portText: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { throw InvalidDatabaseURL(reason: "unclosed [ in host '\(entry)'") }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
+                throw InvalidDatabaseURL(reason: "host '\(entry)' is not host:port")
+            }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            portText = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        guard !host.isEmpty else { throw InvalidDatabaseURL(reason: "a host of the list is empty") }
+        var port = 5432
+        if let portText {
+            guard let value = Int(portText), (1...65535).contains(value) else {
+                throw InvalidDatabaseURL(reason: "port '\(portText)' of host '\(host)' is not a port")
+            }
+            port = value
+        }
+        return Endpoint(host: String(host).removingPercentEncoding ?? String(host), port: port)
     }
 
     /// The same URL with every part except the password.
@@ -127,8 +234,9 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         let user = Self.encoded(username)
         let name = Self.encoded(database)
         if let socketDirectory { return "postgres://\(user)@/\(name)?host=\(Self.encoded(socketDirectory, keeping: "/"))" }
-        let hostPart = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
-        var text = "postgres://\(user)@\(hostPart):\(port)/\(name)?sslmode=\(tlsMode.rawValue)"
+        let hostPart = endpoints.map(\.description).joined(separator: ",")
+        var text = "postgres://\(user)@\(hostPart)/\(name)?sslmode=\(tlsMode.rawValue)"
+        if sessionTarget != .any { text += "&target_session_attrs=\(sessionTarget.rawValue)" }
         switch rootCertificates {
         case nil: break
         case .system: text += "&sslrootcert=system"
@@ -182,8 +290,17 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
 
     /// The PostgresNIO client configuration for this address; with `role`, every connection
     /// runs as that role.
-    public func clientConfiguration(maximumConnections: Int = 20, role: String? = nil) -> PostgresClient.Configuration {
-        var configuration: PostgresClient.Configuration = serverConfiguration()
+    /// With `routerSocket`, the pool connects to a ``PrimaryRouter``'s socket, which carries
+    /// each connection on to the right host (with TLS as this URL asks).
+    public func clientConfiguration(
+        maximumConnections: Int = 20, role: String? = nil, routerSocket: String? = nil
+    ) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration =
+            if let routerSocket {
+                PostgresClient.Configuration(unixSocketPath: routerSocket, username: username, password: password, database: database)
+            } else {
+                serverConfiguration()
+            }
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", "claimflow")]
@@ -191,15 +308,19 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         return configuration
     }
 
-    /// This address as either of PostgresNIO's configurations, the pool's or one connection's.
-    func serverConfiguration<Configuration: ServerConfiguration>() throws(Configuration.Failure) -> Configuration {
+    /// This address as either of PostgresNIO's configurations, the pool's or one connection's:
+    /// to `endpoint`, else the first host.
+    func serverConfiguration<Configuration: ServerConfiguration>(
+        at endpoint: Endpoint? = nil
+    ) throws(Configuration.Failure) -> Configuration {
         if let socketDirectory {
             return Configuration(
                 unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password, database: database
             )
         }
+        let target = endpoint ?? endpoints.first ?? Endpoint(host: host ?? "localhost", port: port)
         return Configuration(
-            host: host ?? "localhost", port: port, username: username, password: password, database: database,
+            host: target.host, port: target.port, username: username, password: password, database: database,
             tls: try Configuration.tls(tlsMode, tlsSettings)
         )
     }

@@ -6,6 +6,11 @@ public struct HealthStore: DatabaseStore {
 
     public init(database: Database) { self.database = database }
 
+    /// The role the connections run as (`current_user`).
+    public func currentUser() async throws -> String {
+        try await database.first(String.self, "SELECT current_user::text") ?? ""
+    }
+
     /// One round trip to the server; throws when it cannot be made.
     public func ping() async throws {
         let rows = try await client.query("SELECT 1", logger: logger)

@@ -42,8 +42,9 @@ public struct MigrationStatus: Sendable, Hashable {
 /// Brings a database's schema up to date with this build.
 ///
 /// Each migration runs in its own transaction and is recorded in `schema_migrations`. A
-/// session-level advisory lock serialises concurrent runs: when two `claimflow migrate`
-/// processes race, one applies and the other waits, then finds nothing left to do.
+/// transaction-level advisory lock, taken by each of those transactions, serialises concurrent
+/// runs: when two `claimflow migrate` processes race, each migration is applied by one while
+/// the other waits, then finds it applied.
 public struct Migrator: DatabaseBacked {
     /// Arbitrary but fixed: the advisory-lock key that every ClaimFlow migrator agrees on.
     static let lockKey: Int64 = 0x436C_6169_6D46_6C6F
@@ -57,21 +58,65 @@ public struct Migrator: DatabaseBacked {
     }
 
     /// Applies every pending migration and returns the ones it applied.
+    ///
+    /// Each step is a transaction of its own that first takes the migration lock
+    /// (transaction-level, so it ends with the step even behind a pooler in transaction mode,
+    /// which may run each transaction on another server connection) and then looks again at
+    /// what is applied: racing runs apply each migration once and wait for each other.
     @discardableResult
     public func migrate() async throws -> [Migration] {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-            do {
-                let applied = try await applyPending(on: connection)
-                try await syncStageTransitions(on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                return applied
-            } catch {
-                // The lock is the session's; give it back before the connection returns to the pool.
-                _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
-                throw error
+            try await connection.withTransaction(logger: logger) { transaction in
+                try await lock(transaction)
+                try await transaction.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version    integer PRIMARY KEY,
+                        name       text NOT NULL,
+                        checksum   text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """,
+                    logger: logger
+                )
             }
+            var newlyApplied: [Migration] = []
+            for migration in migrations where try await apply(migration, on: connection) {
+                newlyApplied.append(migration)
+            }
+            try await syncStageTransitions(on: connection)
+            return newlyApplied
         }
+    }
+
+    /// Applies `migration` unless it is applied already (checking that it is the same text);
+    /// true when this call applied it.
+    private func apply(_ migration: Migration, on connection: PostgresConnection) async throws -> Bool {
+        // The mismatch is reported after the transaction, so it reaches the caller as itself.
+        let appliedBefore: String? = try await connection.withTransaction(logger: logger) { transaction in
+            try await lock(transaction)
+            if let existing = try await appliedMigrations(on: transaction)[migration.version] { return existing.checksum }
+            logger.info("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            try await runScript(migration.sql, on: transaction)
+            try await transaction.query(
+                """
+                INSERT INTO schema_migrations (version, name, checksum)
+                VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                """,
+                logger: logger
+            )
+            return nil
+        }
+        guard let appliedBefore else { return true }
+        guard appliedBefore == migration.checksum else {
+            throw MigrationError.checksumMismatch(version: migration.version, name: migration.name)
+        }
+        return false
+    }
+
+    /// Takes the migration lock for the rest of `transaction`.
+    private func lock(_ transaction: PostgresConnection) async throws {
+        try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
     }
 
     /// Every migration of this build, with the time it was applied if it was.
@@ -91,46 +136,6 @@ public struct Migrator: DatabaseBacked {
     /// Whether the database has every migration of this build.
     public func isCurrent() async throws -> Bool {
         try await status().allSatisfy { $0.appliedAt != nil }
-    }
-
-    private func applyPending(on connection: PostgresConnection) async throws -> [Migration] {
-        try await connection.query(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    integer PRIMARY KEY,
-                name       text NOT NULL,
-                checksum   text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """,
-            logger: logger
-        )
-        let applied = try await appliedMigrations(on: connection)
-        var newlyApplied: [Migration] = []
-        for migration in migrations {
-            if let existing = applied[migration.version] {
-                guard existing.checksum == migration.checksum else {
-                    throw MigrationError.checksumMismatch(version: migration.version, name: migration.name)
-                }
-                continue
-            }
-            logger.info(
-                "applying migration",
-                metadata: ["version": "\(migration.version)", "name": "\(migration.name)"]
-            )
-            try await connection.withTransaction(logger: logger) { transaction in
-                try await runScript(migration.sql, on: transaction)
-                try await transaction.query(
-                    """
-                    INSERT INTO schema_migrations (version, name, checksum)
-                    VALUES (\(migration.version), \(migration.name), \(migration.checksum))
-                    """,
-                    logger: logger
-                )
-            }
-            newlyApplied.append(migration)
-        }
-        return newlyApplied
     }
 
     /// Runs a multi-statement script. The extended query protocol takes one statement at a
@@ -153,6 +158,7 @@ public struct Migrator: DatabaseBacked {
         let from = transitions.map(\.from.rawValue)
         let to = transitions.map(\.to.rawValue)
         try await connection.withTransaction(logger: logger) { transaction in
+            try await lock(transaction)
             try await transaction.query("DELETE FROM stage_transitions", logger: logger)
             try await transaction.query(
                 "INSERT INTO stage_transitions (from_stage, to_stage) SELECT * FROM unnest(\(from)::text[], \(to)::text[])",

@@ -59,7 +59,8 @@ enum DatabaseSession {
     }
 
     /// Runs a connection pool to `url` for the duration of `body`; with `role`, every
-    /// connection runs as that role.
+    /// connection runs as that role. A URL of several hosts (or one that must accept writes)
+    /// gets a ``PrimaryRouter`` between the pool and its hosts.
     static func withClient<Result: Sendable>(
         _ url: DatabaseURL,
         maximumConnections: Int = 20,
@@ -67,21 +68,59 @@ enum DatabaseSession {
         logger: Logger,
         _ body: @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
+        let router = url.needsRouter ? try await PrimaryRouter(url: url, logger: logger) : nil
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections, role: role),
+            configuration: url.clientConfiguration(
+                maximumConnections: maximumConnections, role: role, routerSocket: router?.socketPath),
             backgroundLogger: quieter(logger)
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
+            if let router { group.addTask { await router.run() } }
             group.addTask { await client.run() }
             defer { group.cancelAll() }
+            if let role { try await checkRole(role, of: client, logger: logger) }
             return try await body(client)
         }
+    }
+
+    /// Refuses to go on when the service's connections do not run as `role`: a pooler that
+    /// drops the `role` startup parameter instead of refusing it would otherwise leave the
+    /// service running as the schema's owner, with the audit trail's protection gone.
+    private static func checkRole(_ role: String, of client: PostgresClient, logger: Logger) async throws {
+        let actual = try await HealthStore(client: client, logger: quieter(logger)).currentUser()
+        guard actual == role else {
+            throw CLIError(
+                """
+                the service's database connections run as '\(actual)', not '\(role)': a pooler dropped the role \
+                startup parameter; connect the service as a login role that takes it by default \
+                (GRANT \(role) TO login_role; ALTER ROLE login_role SET role = '\(role)'; see deploy/README.md)
+                """)
+        }
+    }
+
+    /// Runs `body` with a pool of one connection to `CLAIMFLOW_LISTEN_URL` for the LISTEN
+    /// connection, or with nil when that is unset (the listener then shares the main pool).
+    static func withListenClient<Result: Sendable>(
+        _ options: DatabaseOptions,
+        logger: Logger,
+        _ body: @Sendable (PostgresClient?) async throws -> Result
+    ) async throws -> Result {
+        guard let url = try options.listenURL() else { return try await body(nil) }
+        try await probe(url, logger: logger)
+        return try await withClient(url, maximumConnections: 1, logger: logger) { try await body($0) }
     }
 
     /// Fails fast, in one line, when the server cannot be reached or refuses us.
     private static func probe(_ url: DatabaseURL, logger: Logger) async throws {
         do {
-            try await url.checkConnection(logger: quieter(logger))
+            if url.needsRouter {
+                let host = try await PrimaryRouter.firstUsableHost(of: url, logger: quieter(logger))
+                logger.info("database host found", metadata: ["host": "\(host)", "hosts": "\(url.endpoints.count)"])
+            } else {
+                try await url.checkConnection(logger: quieter(logger))
+            }
+        } catch let error as NoUsableDatabaseHost {
+            throw CLIError("cannot use PostgreSQL at \(url): \(error); check DATABASE_URL and that a primary is running")
         } catch {
             throw CLIError(
                 "cannot connect to PostgreSQL at \(url): \(reason(for: error)); check DATABASE_URL and that the server is running"

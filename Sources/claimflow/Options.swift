@@ -37,6 +37,26 @@ struct DatabaseOptions: ParsableArguments {
     )
     var preparedStatements: String = environment("CLAIMFLOW_PREPARED_STATEMENTS") ?? "on"
 
+    @Option(
+        name: .customLong("listen-url"),
+        help: """
+            PostgreSQL URL for the one connection that LISTENs for work notifications, when DATABASE_URL goes \
+            through a pooler in transaction mode (which cannot carry LISTEN); default: DATABASE_URL \
+            (env CLAIMFLOW_LISTEN_URL).
+            """
+    )
+    var listenURLOption: String?
+
+    /// The LISTEN connection's own address, parsed; nil when it shares DATABASE_URL's.
+    func listenURL() throws -> DatabaseURL? {
+        guard let text = listenURLOption ?? environment("CLAIMFLOW_LISTEN_URL"), !text.isEmpty else { return nil }
+        do {
+            return try DatabaseURL(text)
+        } catch {
+            throw CLIError("CLAIMFLOW_LISTEN_URL: \(error.reason)")
+        }
+    }
+
     /// Whether the hot path's statements run prepared; throws on anything but on or off.
     func usesPreparedStatements() throws -> Bool {
         switch preparedStatements.lowercased() {

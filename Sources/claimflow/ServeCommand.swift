@@ -39,8 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
         try await DatabaseSession.with(database, allowEmbedded: true, maximumConnections: 2, logger: logger) { owner, url in
             try await Runtime.prepareSchema(owner, migrate: !noMigrate, logger: logger)
             try await DatabaseSession.withClient(url, role: DatabaseURL.serviceRole, logger: logger) { client in
-                try await Runtime(client: client, logger: logger, queue: queue, submission: submission)
-                    .serve(settings: settings, workers: !noWorkers, databaseURL: url)
+                try await DatabaseSession.withListenClient(database, logger: logger) { listener in
+                    try await Runtime(client: client, listener: listener, logger: logger, queue: queue, submission: submission)
+                        .serve(settings: settings, workers: !noWorkers, databaseURL: url)
+                }
             }
         }
     }
@@ -139,17 +141,24 @@ struct ServerOptions: ParsableArguments {
 /// The running pieces of one ClaimFlow process, wired together.
 struct Runtime {
     let client: PostgresClient
+    /// The LISTEN connection's pool, when it is not `client` (`CLAIMFLOW_LISTEN_URL`).
+    let listener: PostgresClient?
     let logger: Logger
     let workQueue: WorkQueue
     let submission: SubmissionOptions
     let signals = WorkSignals()
 
-    init(client: PostgresClient, logger: Logger, queue: QueueOptions, submission: SubmissionOptions) {
+    init(client: PostgresClient, listener: PostgresClient? = nil, logger: Logger, queue: QueueOptions, submission: SubmissionOptions) {
         self.client = client
+        self.listener = listener
         self.logger = logger
         self.workQueue = WorkQueue(client: client, logger: logger, leaseDuration: .seconds(queue.leaseSeconds))
         self.submission = submission
     }
+
+    /// The LISTEN connection's service: wakes waiting pulls and the handoff check, and empties
+    /// the principal cache when access changes.
+    var notifier: WorkNotifier { WorkNotifier(client: listener ?? client, signals: signals, logger: logger) }
 
     /// The background services: the lease reaper, the handoff check and the submission batcher.
     var workerServices: [any Service] {
@@ -185,7 +194,7 @@ struct Runtime {
             longPolls: settings.longPolls, tokenRequestLimit: settings.tokenRequestLimit
         )
         dependencies.cancelPullsOnHangUp = true
-        var services: [any Service] = [WorkNotifier(client: client, signals: signals, logger: logger)]
+        var services: [any Service] = [notifier]
         if workers { services += workerServices }
         let base = buildApplication(dependencies, settings: settings, services: services)
         // Said once the socket is bound, with the bound port: the kernel's choice when --port is 0.
@@ -218,7 +227,7 @@ struct Runtime {
         let group = ServiceGroup(
             configuration: .init(
                 // The listener wakes the handoff check when an encounter is coded.
-                services: ([WorkNotifier(client: client, signals: signals, logger: logger)] + workerServices).map {
+                services: ([notifier] + workerServices).map {
                     .init(service: $0)
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint],

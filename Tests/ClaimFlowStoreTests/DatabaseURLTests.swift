@@ -199,6 +199,52 @@ struct DatabaseURLTests {
         #expect(error?.description == "DATABASE_URL is not a usable PostgreSQL URL: \(reason)")
     }
 
+    /// libpq's list of hosts, each with its port or 5432, and `target_session_attrs`.
+    static let multiHost: [(url: String, endpoints: [String], target: DatabaseURL.SessionTarget, router: Bool)] = [
+        ("postgres://app:pw@h1:5432,h2:5433/claims?target_session_attrs=read-write", ["h1:5432", "h2:5433"], .readWrite, true),
+        ("postgres://app@h1,h2,h3:6000/claims", ["h1:5432", "h2:5432", "h3:6000"], .any, true),
+        ("postgres://app@[::1]:5432,[fe80::2]/claims?target_session_attrs=primary", ["[::1]:5432", "[fe80::2]:5432"], .primary, true),
+        ("postgres://app@10.0.0.1:5432,10.0.0.2:5432/claims?sslmode=verify-full", ["10.0.0.1:5432", "10.0.0.2:5432"], .any, true),
+        // One host that must accept writes is checked through the router as well.
+        ("postgres://app@db:5432/claims?target_session_attrs=read-write", ["db:5432"], .readWrite, true),
+        ("postgres://app@db:5432/claims", ["db:5432"], .any, false),
+    ]
+
+    @Test("a list of hosts gives each host and port, in order, and the session target")
+    func hostLists() throws {
+        for case (let text, let endpoints, let target, let router) in Self.multiHost {
+            let url = try DatabaseURL(text)
+            #expect(url.endpoints.map(\.description) == endpoints, "\(text)")
+            #expect(url.sessionTarget == target, "\(text)")
+            #expect(url.needsRouter == router, "\(text)")
+            #expect(url.username == "app" && url.database == "claims", "\(text)")
+            // The redacted form names every host and reads back as the same list.
+            let again = try DatabaseURL(url.redacted)
+            #expect(again.endpoints == url.endpoints && again.sessionTarget == url.sessionTarget, "\(url.redacted)")
+            #expect(!url.redacted.contains("pw@"), "\(url.redacted)")
+        }
+        let url = try DatabaseURL("postgres://app:pw@h1:5432,h2:5433/claims?target_session_attrs=read-write")
+        #expect(url.description == "h1:5432,h2:5433 database claims (read-write)")
+        #expect(url.password == "pw" && url.host == "h1" && url.port == 5432)
+    }
+
+    @Test("a list of hosts that cannot be used is refused with the reason")
+    func badHostLists() {
+        for (text, reason) in [
+            ("postgres://app@h1,,h2/claims", "a host of the list is empty"),
+            ("postgres://app@h1:5432,h2:99999/claims", "port '99999' of host 'h2' is not a port"),
+            ("postgres://app@h1,[::1/claims", "unclosed [ in host '[::1'"),
+            (
+                "postgres://app@h1,h2/claims?target_session_attrs=standby",
+                "target_session_attrs 'standby' is not for ClaimFlow, which writes: use read-write, primary or any"
+            ),
+            ("postgres://app@h1,h2/claims?host=/run/postgresql", "a Unix socket takes no list of hosts"),
+        ] {
+            let error = #expect(throws: InvalidDatabaseURL.self) { try DatabaseURL(text) }
+            #expect(error?.reason == reason, "\(text)")
+        }
+    }
+
     @Test("an embedded server's socket address needs no TLS")
     func socketAddress() {
         let url = DatabaseURL(socketDirectory: "/tmp/claimflow-pg", port: 55432, username: "claimflow", database: "claims")
