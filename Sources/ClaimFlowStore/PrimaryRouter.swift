@@ -15,8 +15,9 @@ import Synchronization
 /// router opens each connection to the host that qualifies: the first, in the URL's order,
 /// that accepts writes (`read-write`), is not a standby (`primary`), or answers at all (`any`).
 /// The host found is kept while it keeps qualifying: a watch asks it once a second, and when it
-/// stops qualifying (a standby promoted elsewhere, the old primary back as read-only) or a new
-/// connection to it fails, every connection to it is closed and the hosts are asked again. A
+/// stops qualifying (a standby promoted elsewhere, the old primary back as read-only), does not
+/// answer (down, or a pooler in front of it failing every login), or a new connection to it
+/// fails, every connection to it is closed and the hosts are asked again. A
 /// new connection waits up to five seconds for a host that qualifies (a promotion under way),
 /// then fails, so the pool's own retry and the API's 503 take over.
 ///
@@ -227,10 +228,13 @@ public final class PrimaryRouter: Sendable {
                     forget(target)
                 }
             } catch {
-                // The host may be down; its connections fail by themselves and a new one asks
-                // the hosts again. Ask over a fresh connection next time.
+                // No answer is no longer qualifying: a pooler in front of a node that is down
+                // still accepts connections (and fails each login), so waiting for connections
+                // to fail would keep them there. The hosts are asked again; the next question
+                // goes over a fresh connection.
                 if let old = watched { try? await old.connection.close() }
                 watched = nil
+                forget(target)
             }
         }
         if let old = watched { try? await old.connection.close() }

@@ -214,6 +214,15 @@ struct FaultClient: Sendable {
     let tally: LoadTally
     /// The server's port, for requests that need a connection of their own.
     var port: Int?
+    /// The port the Host header names (a proxy wants one): the server's.
+    var host: Int?
+
+    init(client: TestClient, tally: LoadTally, port: Int? = nil, host: Int? = nil) {
+        self.client = client
+        self.tally = tally
+        self.port = port
+        self.host = host ?? port
+    }
 
     /// Thrown after a transport error has been recorded, so the loop reconnects.
     struct Unanswered: Error {}
@@ -233,6 +242,8 @@ struct FaultClient: Sendable {
 
     func send(_ method: HTTPRequest.Method, _ path: String, token: String?, json: Any? = nil) async throws -> Reply {
         var headers: HTTPFields = [:]
+        // HTTP/1.1 needs a Host: ClaimFlow does without one, a proxy (nginx) answers 400.
+        if let host, let name = HTTPField.Name("Host") { headers[name] = "127.0.0.1:\(host)" }
         if let token { headers[.authorization] = "Bearer \(token)" }
         var buffer: ByteBuffer?
         if let json {
@@ -261,7 +272,7 @@ struct FaultClient: Sendable {
         guard let port else { return try await send(.post, path, token: token) }
         do {
             return try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: FaultLoad.clientTimeout)) {
-                try await FaultClient(client: $0, tally: tally).send(.post, path, token: token)
+                try await FaultClient(client: $0, tally: tally, host: port).send(.post, path, token: token)
             }
         } catch let error as Unanswered {
             throw error
@@ -439,4 +450,14 @@ final class FirstAnswer<Value: Sendable>: Sendable {
             if let ready { continuation.resume(returning: ready) }
         }
     }
+}
+
+/// Polls `condition` every 200 ms until it holds or `limit` passes.
+func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return try await condition()
 }

@@ -265,15 +265,6 @@ struct FaultTests {
         return status == 200 ? at - arrived : nil
     }
 
-    /// Polls `condition` every 200 ms until it holds or `limit` passes.
-    private func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return true }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return try await condition()
-    }
 }
 
 /// `/readyz` asked every 200 ms, each answer kept with its time.
