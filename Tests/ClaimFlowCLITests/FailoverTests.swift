@@ -33,7 +33,11 @@ struct FailoverTests {
         let standby = try DatabaseURL(try #require(cluster["OWNER_STANDBY_URL"]))
         let bindir = try #require(cluster["POSTGRES_BIN"])
 
-        let scene = try await FaultScene.make(primary, encounters: 600)
+        // The end-to-end flow through nginx: intake as one NDJSON batch, then coders, the handoff,
+        // billers and the 837P batcher.
+        let scene = try await FaultScene.make(primary, encounters: 0)
+        let received = try await scene.sendBatch(port: nginxPort, count: 600, prefix: "FAILOVER")
+        #expect(received == 600, "the batch through nginx created every encounter")
         let tally = LoadTally()
         let power = LoadSwitch()
         let load = Task { await FaultLoad.run(port: nginxPort, coders: scene.coders, billers: scene.billers, power: power, tally: tally) }
@@ -94,7 +98,7 @@ struct FailoverTests {
         let statuses = await tally.statuses
         let serverErrors = statuses.filter { $0.key >= 500 && $0.key != 503 && $0.key != 502 }.values.reduce(0, +)
         print(
-            "failover: \(summary); \(answeredBefore) answered before the primary stopped; promoted \(promoted) after the stop;"
+            "failover: \(received) encounters received through nginx; \(summary); \(answeredBefore) answered before the primary stopped; promoted \(promoted) after the stop;"
                 + " first write after the stop \(firstWrite.map { "\($0)" } ?? "never"); \(interchanges) interchanges, \(files) files;"
                 + " encounters coded twice = \(duplicates), claims lost = \(lost), claims in two 837Ps = \(claimsInTwoInterchanges),"
                 + " acknowledged writes lost = \(lost) (rows checked \(checked))"

@@ -303,6 +303,8 @@ struct FaultScene: Sendable {
     let billers: [String]
     let idleCoders: [String]
     let encounters: [UUID]
+    /// An intake user's token, for encounters sent over HTTP (practice TEST).
+    let intake: String
 
     static func make(_ url: DatabaseURL, encounters: Int, idleCoders: Int = 1) async throws -> FaultScene {
         try await TestDatabase.withClient(url) { client in
@@ -324,6 +326,8 @@ struct FaultScene: Sendable {
                 let id = try await fixture.user("biller-\(index)", roles: [.biller])
                 billers.append(try await fixture.users.issueToken(userID: id, label: "fault", audit: .system))
             }
+            let intake = try await fixture.users.issueToken(
+                userID: try await fixture.user("intake-0", roles: [.intake]), label: "fault", audit: .system)
             for index in 0..<idleCoders {
                 let id = try await idle.user("idle-coder-\(index)", roles: [.coder])
                 idlers.append(try await idle.users.issueToken(userID: id, label: "fault", audit: .system))
@@ -341,7 +345,7 @@ struct FaultScene: Sendable {
                 for try await ids in group { all += ids }
                 return all
             }
-            return FaultScene(coders: coders, billers: billers, idleCoders: idlers, encounters: ids)
+            return FaultScene(coders: coders, billers: billers, idleCoders: idlers, encounters: ids, intake: intake)
         }
     }
 
@@ -460,4 +464,39 @@ func eventually(within limit: Duration, _ condition: () async throws -> Bool) as
         try await Task.sleep(for: .milliseconds(200))
     }
     return try await condition()
+}
+
+extension FaultScene {
+    /// `count` encounters for practice TEST as one NDJSON batch over HTTP (through whatever is at
+    /// `port`); returns how many the answer says were created.
+    func sendBatch(port: Int, count: Int, prefix: String) async throws -> Int {
+        var lines: [String] = []
+        for index in 0..<count {
+            let externalID = "\(prefix)-\(index)"
+            let body: [String: Any] = [
+                "practice_code": "TEST", "external_id": externalID,
+                "patient": [
+                    "mrn": "MRN-\(externalID)", "first_name": "Ada", "last_name": "Lovelace", "birth_date": "1960-12-10", "sex": "F",
+                    "address": ["line1": "1 Analytical Way", "city": "Springfield", "state": "IL", "postal_code": "62701"],
+                ],
+                "coverage": ["payer_code": "PAYTEST", "member_id": "MEM-\(externalID)", "relationship": "18"],
+                "rendering_provider_npi": "1234567893", "date_of_service": "2026-11-02", "place_of_service": "11",
+                "specialty": "family_medicine", "priority": 0, "documentation": "Follow-up, type 2 diabetes.",
+            ]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self))
+        }
+        var headers: HTTPFields = [.authorization: "Bearer \(intake)", .contentType: "application/x-ndjson"]
+        if let host = HTTPField.Name("Host") { headers[host] = "127.0.0.1:\(port)" }
+        let request = TestClient.Request(
+            "/api/v1/encounters/batch", method: .post, headers: headers, body: ByteBuffer(string: lines.joined(separator: "\n")))
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120))) {
+            try await $0.execute(request)
+        }
+        let answer = response.body.flatMap { try? JSONSerialization.jsonObject(with: Data(String(buffer: $0).utf8)) } as? [String: Any]
+        guard (200..<300).contains(Int(response.status.code)), let created = answer?["created"] as? Int else {
+            throw TestSetupError(
+                "the batch was refused: \(response.status.code) \(response.body.map { String(buffer: $0) }?.prefix(500) ?? "")")
+        }
+        return created
+    }
 }
