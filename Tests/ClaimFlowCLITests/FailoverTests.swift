@@ -75,15 +75,7 @@ struct FailoverTests {
             .map(\.answered).min().map { $0 - stopped }
 
         // The surviving worker hands off and sends what is left.
-        let handedOff = try await eventually(within: .seconds(60)) {
-            try await CLIDatabase.integer(standby, "SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 0
-        }
-        let batched = try await eventually(within: .seconds(60)) {
-            try await CLIDatabase.integer(
-                standby,
-                "SELECT count(*)::int FROM claims WHERE status = 'submitted' AND id NOT IN (SELECT claim_id FROM interchange_claims)"
-            ) == 0
-        }
+        let (handedOff, batched) = try await FaultLoad.workersCaughtUp(standby, within: .seconds(60))
         let claimsInTwoInterchanges = try await CLIDatabase.integer(
             standby, "SELECT count(*)::int FROM (SELECT claim_id FROM interchange_claims GROUP BY claim_id HAVING count(*) > 1) twice")
         let interchanges = try await CLIDatabase.integer(standby, "SELECT count(*)::int FROM interchanges")

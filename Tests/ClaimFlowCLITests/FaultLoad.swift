@@ -456,6 +456,23 @@ final class FirstAnswer<Value: Sendable>: Sendable {
     }
 }
 
+extension FaultLoad {
+    /// Whether the workers caught up within `limit` each: nothing left in `coded` (the handoff),
+    /// and every submitted claim in an interchange (the batcher).
+    static func workersCaughtUp(_ url: DatabaseURL, within limit: Duration) async throws -> (handedOff: Bool, batched: Bool) {
+        let handedOff = try await eventually(within: limit) {
+            try await CLIDatabase.integer(url, "SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 0
+        }
+        let batched = try await eventually(within: limit) {
+            try await CLIDatabase.integer(
+                url,
+                "SELECT count(*)::int FROM claims WHERE status = 'submitted' AND id NOT IN (SELECT claim_id FROM interchange_claims)"
+            ) == 0
+        }
+        return (handedOff, batched)
+    }
+}
+
 /// Polls `condition` every 200 ms until it holds or `limit` passes.
 func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + limit

@@ -116,15 +116,7 @@ struct FaultTests {
 
         // The handoff worker and the batcher resume by themselves: nothing stays coded, every
         // submitted claim goes out in an interchange.
-        let handedOff = try await eventually(within: .seconds(30)) {
-            try await CLIDatabase.integer(url, "SELECT count(*)::int FROM encounters WHERE stage = 'coded'") == 0
-        }
-        let batched = try await eventually(within: .seconds(30)) {
-            try await CLIDatabase.integer(
-                url,
-                "SELECT count(*)::int FROM claims WHERE status = 'submitted' AND id NOT IN (SELECT claim_id FROM interchange_claims)"
-            ) == 0
-        }
+        let (handedOff, batched) = try await FaultLoad.workersCaughtUp(url, within: .seconds(30))
         let interchanges = try await CLIDatabase.integer(url, "SELECT count(*)::int FROM interchange_claims")
 
         // LISTEN is back: a session listens, and a puller waiting on an empty queue is woken by new work.
