@@ -4,6 +4,7 @@
 #   deploy/local-cluster.sh start [DIR]    bring it up (DIR defaults to .claimflow/cluster)
 #   deploy/local-cluster.sh stop [DIR]     stop everything and remove DIR
 #   deploy/local-cluster.sh status [DIR]   what runs, and which database node is the primary
+#   deploy/local-cluster.sh install        only install the Debian packages named below
 #
 # What runs (ports overridable by the environment variables named):
 #   PostgreSQL primary  127.0.0.1:$PRIMARY_PORT (55501)   synchronous replication to the standby
@@ -264,5 +265,6 @@ case "$command" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) say "usage: $0 start|stop|status [DIR]"; exit 2 ;;
+    install) install_packages ;;
+    *) say "usage: $0 start|stop|status [DIR] | install"; exit 2 ;;
 esac

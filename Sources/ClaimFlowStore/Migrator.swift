@@ -114,8 +114,15 @@ public struct Migrator: DatabaseBacked {
         return false
     }
 
-    /// Takes the migration lock for the rest of `transaction`.
+    /// Takes the migration lock for the rest of `transaction`, as the login user itself.
+    ///
+    /// Behind a pooler whose `connect_query` sets the service role on every server connection
+    /// (deploy/pgbouncer/pgbouncer.ini), the connection runs as claimflow_app, which may not
+    /// change the schema; `SET LOCAL ROLE NONE` returns this transaction, and only it, to the
+    /// login user (the schema's owner), so `serve` and `migrate` work through that pooler too.
+    /// On a connection already running as the login user it changes nothing.
     private func lock(_ transaction: PostgresConnection) async throws {
+        try await transaction.query("SET LOCAL ROLE NONE", logger: logger)
         try await transaction.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
     }
 

@@ -68,7 +68,9 @@ struct APIHarness: Sendable {
                 // The notification listener runs, as in `serve`: it wakes waiting pulls and
                 // keeps the principals cache honest (on only while it listens).
                 let listener = Task {
-                    try await WorkNotifier(client: service, signals: harness.signals, logger: TestDatabase.logger).run()
+                    try await TestDatabase.withListenClient(url, sharing: service) { listening in
+                        try await WorkNotifier(client: listening, signals: harness.signals, logger: TestDatabase.logger).run()
+                    }
                 }
                 defer { listener.cancel() }
                 try await withDeadline(.seconds(20), "the notification listener") {

@@ -11,14 +11,17 @@ import Testing
 struct LatencyTests {
     @Test("a waiting puller wakes within a second of an enqueue, by NOTIFY, not by polling")
     func waitingPullerWakesOnNotify() async throws {
-        try await TestDatabase.withMigrated { client, _ in
+        try await TestDatabase.withMigrated { client, url in
             let fixture = try await Fixture.make(client)
             let coder = try await fixture.user("coder")
             // A fallback interval of a minute: if the wake came from anything but NOTIFY, the
             // puller would sleep far past the one-second bound below.
             let signals = WorkSignals(fallbackInterval: .seconds(60))
-            let notifier = WorkNotifier(client: client, signals: signals, logger: TestDatabase.logger)
-            let listener = Task { try await notifier.run() }
+            let listener = Task {
+                try await TestDatabase.withListenClient(url, sharing: client) { listening in
+                    try await WorkNotifier(client: listening, signals: signals, logger: TestDatabase.logger).run()
+                }
+            }
             defer { listener.cancel() }
             for _ in 0..<500 where !(await signals.isListening) { try await Task.sleep(for: .milliseconds(20)) }
             #expect(await signals.isListening)

@@ -1,4 +1,5 @@
 import ClaimFlowHosting
+import ClaimFlowStore
 public import Foundation
 
 #if canImport(Glibc)
@@ -37,6 +38,31 @@ public struct ClaimFlowProcess: Sendable {
 
     /// Starts the binary without waiting.
     public static func start(_ arguments: [String], environment: [String: String?] = [:]) throws -> RunningProcess {
+        let (arguments, environment) = behindPooler(arguments, environment)
+        return try launch(arguments, environment: environment)
+    }
+
+    /// The commands whose connections run as the service role.
+    static let serviceCommands: Set<String> = ["serve", "work", "outbox", "demo"]
+
+    /// When the suite runs through PgBouncer, a command that runs as the service role, on a
+    /// test database, runs as a deployment behind a transaction pooler runs it
+    /// (deploy/README.md): its pool on the pooler that sets the service role (migrations too:
+    /// each migration transaction returns to the login user), LISTEN straight to the server,
+    /// prepared statements off. Every other command keeps the owner's pooler.
+    static func behindPooler(_ arguments: [String], _ environment: [String: String?]) -> ([String], [String: String?]) {
+        guard TestDatabase.throughPooler, let command = arguments.first, serviceCommands.contains(command),
+            let given = environment["DATABASE_URL"] ?? nil, let url = try? DatabaseURL(given),
+            let owner = try? TestDatabase.serverURL(), url.endpoints == owner.endpoints
+        else { return (arguments, environment) }
+        var environment = environment
+        environment["DATABASE_URL"] = try? TestDatabase.connectionString(for: url, on: "CLAIMFLOW_TEST_SERVICE_URL")
+        environment["CLAIMFLOW_LISTEN_URL"] = try? TestDatabase.connectionString(for: url, on: "CLAIMFLOW_TEST_DIRECT_URL")
+        environment["CLAIMFLOW_PREPARED_STATEMENTS"] = "off"
+        return (arguments, environment)
+    }
+
+    private static func launch(_ arguments: [String], environment: [String: String?]) throws -> RunningProcess {
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         let directory = FileManager.default.temporaryDirectory.appending(path: "claimflow-run-\(UUID().uuidString)")

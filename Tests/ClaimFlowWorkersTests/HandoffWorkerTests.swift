@@ -169,11 +169,15 @@ struct HandoffWorkerTests {
         "woken by the notification of an encounter coded: with a 60 s interval, the loop hands a newly coded encounter off within seconds; a full batch doubles the next"
     )
     func wokenByNotification() async throws {
-        try await TestDatabase.withMigrated { client, _ in
+        try await TestDatabase.withMigrated { client, url in
             let fixture = try await Fixture.make(client)
             let coder = try await fixture.user("coder")
             let signals = WorkSignals()
-            let listener = Task { try await WorkNotifier(client: client, signals: signals, logger: TestDatabase.logger).run() }
+            let listener = Task {
+                try await TestDatabase.withListenClient(url, sharing: client) { listening in
+                    try await WorkNotifier(client: listening, signals: signals, logger: TestDatabase.logger).run()
+                }
+            }
             defer { listener.cancel() }
             try await withDeadline(.seconds(10), "the listener") {
                 while !(await signals.isListening) { try await Task.sleep(for: .milliseconds(10)) }

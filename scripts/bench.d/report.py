@@ -51,11 +51,13 @@ def main():
     names = [
         "limit", "queue", "handoff", "coder", "biller", "intake", "copy", "pgqueuer", "queue-view",
         "backlog-small", "backlog-large", "backlog-churn", "backlog-churned", "x12",
+        "coder-prepared", "coder-unprepared", "coder-pgbouncer",
     ]
     p = {name: load(args.out, name) for name in names}
     sections = {
         "limit": ["limit", "queue"], "flow": ["handoff", "coder", "biller", "intake", "copy"], "pgqueuer": ["pgqueuer"],
         "backlog": ["queue-view", "backlog-small", "backlog-large", "backlog-churn", "backlog-churned"], "x12": ["x12"],
+        "pooling": ["coder-prepared", "coder-unprepared", "coder-pgbouncer"],
     }
     chosen = args.phases.split(",")
     expected = set(names) if "all" in chosen else {n for part in chosen for n in sections.get(part, [])}
@@ -67,6 +69,7 @@ def main():
     peer, view = p["pgqueuer"] or {}, p["queue-view"] or {}
     small, large = p["backlog-small"] or {}, p["backlog-large"] or {}
     churn, churned, x12 = p["backlog-churn"] or {}, p["backlog-churned"] or {}, p["x12"] or {}
+    prepared, unprepared, bounced = p["coder-prepared"] or {}, p["coder-unprepared"] or {}, p["coder-pgbouncer"] or {}
 
     def cpu_per_cycle(phase):
         s, g = phase.get("service_cpu_ms_per_cycle"), phase.get("postgres_cpu_ms_per_cycle")
@@ -181,6 +184,26 @@ def main():
             "ratio": ratio(view.get("http_p50_ms"), view.get("sql_avg_ms"), 2), "target": "—",
         },
         {
+            "path": f"pooling: coder cycle, prepared statements on, direct ({prepared.get('clients', '?')} clients)",
+            "claimflow": cycle_text(prepared, 3),
+            "yardstick": "—", "ratio": 1.0 if prepared.get("cycles_per_s") else None, "target": "—",
+        },
+        {
+            "path": "pooling: coder cycle, prepared statements off, direct",
+            "claimflow": cycle_text(unprepared, 3),
+            "yardstick": f"on: {num(prepared.get('cycles_per_s'))} cycles/s",
+            "ratio": ratio(unprepared.get("cycles_per_s"), prepared.get("cycles_per_s"), 2), "target": "—",
+        },
+        {
+            "path": "pooling: coder cycle, prepared statements off, through PgBouncer 1.18 (transaction mode)",
+            "claimflow": (
+                cycle_text(bounced, 3) + f" + {num(bounced.get('pgbouncer_cpu_ms_per_cycle'), 2)} ms PgBouncer"
+                if bounced else "—"
+            ),
+            "yardstick": f"on, direct: {num(prepared.get('cycles_per_s'))} cycles/s",
+            "ratio": ratio(bounced.get("cycles_per_s"), prepared.get("cycles_per_s"), 2), "target": "—",
+        },
+        {
             "path": f"837P writer, {num(x12.get('claims'))} claims in interchanges of {x12.get('per_interchange', '?')}, one core",
             "claimflow": f"{num(x12.get('claims_per_s'))} claims/s",
             "yardstick": "—", "ratio": None, "target": "≥ 20,000/s",
@@ -214,11 +237,21 @@ def main():
         "queue-view": view.get("http_p50_ms"), "backlog-small": small.get("pull_p50_ms"),
         "backlog-large": large.get("pull_p50_ms"), "backlog-churn": churn.get("pairs_per_s"),
         "backlog-churned": churned.get("pull_p50_ms"), "x12": x12.get("claims_per_s"),
+        "coder-prepared": prepared.get("cycles_per_s"), "coder-unprepared": unprepared.get("cycles_per_s"),
+        "coder-pgbouncer": bounced.get("cycles_per_s"),
     }
     for name, value in checks.items():
         if name not in missing and name not in skipped and not value:
             zero.append(name)
-    errors = {k: v for k, v in (("coder", coder.get("errors_total")), ("biller", biller.get("errors_total"))) if v}
+    errors = {
+        k: v
+        for k, v in (
+            ("coder", coder.get("errors_total")), ("biller", biller.get("errors_total")),
+            ("coder-prepared", prepared.get("errors_total")), ("coder-unprepared", unprepared.get("errors_total")),
+            ("coder-pgbouncer", bounced.get("errors_total")),
+        )
+        if v
+    }
 
     results = {
         "mode": args.mode, "build": args.build, "measured_at": stamp, "cores": os.cpu_count(), "machine": machine,
