@@ -112,4 +112,32 @@ struct SchemaTests {
             }
         }
     }
+
+    @Test(
+        "a connection running as claimflow_app (as PgBouncer's connect_query leaves it) migrates a fresh database as its login user, and is claimflow_app again after each migration"
+    )
+    func migratesFromTheServiceRole() async throws {
+        // Migrated once as the owner first, so that the role exists in the cluster.
+        try await TestDatabase.withMigrated { _, _ in }
+        let url = try await TestDatabase.create()
+        defer { Task { try? await TestDatabase.drop(url) } }
+        try await TestDatabase.withClient(url, maximumConnections: 1, role: DatabaseURL.serviceRole) { service in
+            let user = { @Sendable in
+                try await service.query("SELECT current_user::text", logger: TestDatabase.logger).collect().first?.decode(String.self)
+            }
+            #expect(try await user() == DatabaseURL.serviceRole)
+            let applied = try await Migrator(client: service, logger: TestDatabase.logger).migrate()
+            #expect(applied.map(\.version) == Migration.all.map(\.version))
+            #expect(try await user() == DatabaseURL.serviceRole, "the owner's role lasted only as long as each migration")
+            // The schema belongs to the login user, not to the service role.
+            let owner = try await service.query(
+                "SELECT tableowner::text FROM pg_tables WHERE tablename = 'events'", logger: TestDatabase.logger
+            ).collect().first?.decode(String.self)
+            #expect(owner != nil && owner != DatabaseURL.serviceRole)
+            // And the service role is still refused what only the owner may do.
+            await #expect(throws: PSQLError.self) {
+                try await service.query("DELETE FROM events", logger: TestDatabase.logger)
+            }
+        }
+    }
 }
