@@ -65,6 +65,10 @@ public struct CodeFacts: Sendable, Hashable {
     public var knownModifiers: Set<String>
     /// Most units of a code one provider may bill for one patient on one day.
     public var unitLimits: [String: Int]
+    /// The MUE adjudication indicator of a code in `unitLimits`: 1 judges each line on its
+    /// own; 2 and 3 (date of service edits, by policy or clinically) judge the units of every
+    /// line of the code added up. A code not listed is judged per line.
+    public var unitLimitIndicators: [String: Int]
     /// NCCI PTP edits in force whose two codes both appear on the claim.
     public var ncciEdits: [NCCIEdit]
 
@@ -72,7 +76,7 @@ public struct CodeFacts: Sendable, Hashable {
         diagnosisReleaseInForce: Bool = false, diagnoses: [String: Diagnosis] = [:], hcpcsReleaseInForce: Bool = false,
         knownHCPCS: Set<String> = [], cptTableLoaded: Bool = false, knownCPT: Set<String> = [],
         modifierListLoaded: Bool = false, knownModifiers: Set<String> = [], unitLimits: [String: Int] = [:],
-        ncciEdits: [NCCIEdit] = []
+        unitLimitIndicators: [String: Int] = [:], ncciEdits: [NCCIEdit] = []
     ) {
         self.diagnosisReleaseInForce = diagnosisReleaseInForce
         self.diagnoses = diagnoses
@@ -83,6 +87,7 @@ public struct CodeFacts: Sendable, Hashable {
         self.modifierListLoaded = modifierListLoaded
         self.knownModifiers = knownModifiers
         self.unitLimits = unitLimits
+        self.unitLimitIndicators = unitLimitIndicators
         self.ncciEdits = ncciEdits
     }
 }
@@ -98,10 +103,14 @@ public struct ClaimDraft: Sendable, Hashable {
     public var placeOfService: String?
     /// The claim's stated total; nil while no claim exists yet (it is then the line sum).
     public var claimTotal: Decimal?
+    /// The patient's sex and birth date, for the sex and age edits; nil where not known.
+    public var patientSex: DiagnosisEdits.Sex?
+    public var patientBirthDate: CalendarDate?
 
     public init(
         dateOfService: CalendarDate, codes: CodeAssignment, billingProviderNPI: String, renderingProviderNPI: String?,
-        payerCode: String?, subscriberMemberID: String?, placeOfService: String?, claimTotal: Decimal? = nil
+        payerCode: String?, subscriberMemberID: String?, placeOfService: String?, claimTotal: Decimal? = nil,
+        patientSex: DiagnosisEdits.Sex? = nil, patientBirthDate: CalendarDate? = nil
     ) {
         self.dateOfService = dateOfService
         self.codes = codes
@@ -111,15 +120,18 @@ public struct ClaimDraft: Sendable, Hashable {
         self.subscriberMemberID = subscriberMemberID
         self.placeOfService = placeOfService
         self.claimTotal = claimTotal
+        self.patientSex = patientSex
+        self.patientBirthDate = patientBirthDate
     }
 }
 
 /// The handoff rules: one engine, used by the draft endpoint (so a coder sees findings as they
 /// work) and by the handoff worker (which sends an encounter back with the same findings).
 public enum CodingRules {
-    /// Modifiers that may bypass an NCCI edit whose modifier indicator is 1.
+    /// Modifiers that may bypass an NCCI edit whose modifier indicator is 1: the NCCI policy
+    /// manual's anatomic, global surgery (24, 25, 57, 58, 78, 79) and other (27, 59, 91, X{EPSU}) ones.
     public static let ncciBypassModifiers: Set<String> = [
-        "59", "XE", "XS", "XP", "XU", "25", "57", "91", "24", "27", "E1", "E2", "E3", "E4", "F1", "F2", "F3", "F4",
+        "59", "XE", "XS", "XP", "XU", "25", "57", "58", "78", "79", "91", "24", "27", "E1", "E2", "E3", "E4", "F1", "F2", "F3", "F4",
         "F5", "F6", "F7", "F8", "F9", "FA", "LC", "LD", "LM", "LT", "RC", "RI", "RT", "T1", "T2", "T3", "T4", "T5",
         "T6", "T7", "T8", "T9", "TA",
     ]
@@ -155,6 +167,39 @@ public enum CodingRules {
             }
             if !seen.insert(code).inserted {
                 warning("diagnosis.duplicate", path, "\(code) is listed more than once")
+            }
+            if index == 0 && DiagnosisEdits.isExternalCause(code) {
+                error(
+                    "diagnosis.external_cause_first", path,
+                    "\(code) is an external cause code (V00-Y99), never first-listed: list the injury or condition first")
+            }
+            if index > 0 && DiagnosisEdits.isFirstListedOnly(code) {
+                error(
+                    "diagnosis.first_listed_only", path,
+                    "\(code) may only be the first-listed diagnosis (ICD-10-CM guidelines I.C.21.c.16): move it first or remove it")
+            }
+            if let range = DiagnosisEdits.applicability(of: code) {
+                if let sex = range.sex, let patient = draft.patientSex, patient != .unknown, patient != sex {
+                    let whose = sex == .female ? "female" : "male"
+                    error(
+                        "diagnosis.sex", path,
+                        "\(code) is one of the \(range.title), for \(whose) patients; the patient is recorded as \(patient == .female ? "female" : "male"): check the code or the patient's sex"
+                    )
+                }
+                if let ages = range.ages, let born = draft.patientBirthDate {
+                    let age = DiagnosisEdits.age(born: born, on: draft.dateOfService)
+                    let hard = !range.ageIsAdvisory || age >= 18
+                    if !ages.contains(age) {
+                        let span = ages.count == 1 ? "age \(ages.lowerBound)" : "ages \(ages.lowerBound) to \(ages.upperBound)"
+                        let message =
+                            "\(code) is one of the \(range.title), for \(span); the patient is \(age) on \(dos): check the code or the birth date"
+                        if hard {
+                            error("diagnosis.age", path, message)
+                        } else {
+                            warning("diagnosis.age", path, message + " (a perinatal condition may be coded while it persists)")
+                        }
+                    }
+                }
             }
             guard facts.diagnosisReleaseInForce else { continue }
             switch facts.diagnoses[code] ?? .unknown {
@@ -194,14 +239,38 @@ public enum CodingRules {
                 } else if facts.modifierListLoaded && !facts.knownModifiers.contains(modifier) {
                     warning("line.modifier_unknown", "\(path).modifiers[\(position)]", "\(modifier) is not on the loaded modifier list")
                 }
+                if modifier == "25" && !isEvaluationAndManagement(line.code) {
+                    error(
+                        "modifier.25_not_em", "\(path).modifiers[\(position)]",
+                        "modifier 25 marks a separately identifiable E/M service; \(line.code) is not an E/M code (99202-99499): remove it, or use 59 or an X modifier for a distinct procedure"
+                    )
+                }
+                if modifier == "50" && (line.modifiers.contains("LT") || line.modifiers.contains("RT")) {
+                    error(
+                        "modifier.50_with_side", "\(path).modifiers[\(position)]",
+                        "modifier 50 (bilateral) with LT or RT on one line: bill 50 alone on one line, or LT and RT on two lines, as the payer asks"
+                    )
+                }
             }
             if line.units <= 0 {
                 error("line.units", "\(path).units", "units must be more than zero")
-            } else if let limit = facts.unitLimits[line.code], line.units > Decimal(limit) {
-                error("line.mue", "\(path).units", "\(line.code) allows at most \(limit) unit(s) a day (MUE); this line has \(line.units)")
+            } else if let limit = facts.unitLimits[line.code], (facts.unitLimitIndicators[line.code] ?? 1) == 1,
+                line.units > Decimal(limit)
+            {
+                error("line.mue", "\(path).units", "\(line.code) allows at most \(limit) unit(s) a line (MUE); this line has \(line.units)")
             }
-            if line.charge <= 0 {
-                error("line.charge", "\(path).charge", "the charge must be more than zero")
+            if line.charge < 0 || (line.charge == 0 && !isQualityDataCode(line.code)) {
+                error(
+                    "line.charge", "\(path).charge",
+                    "the charge must be more than zero (only quality-data codes, CPT Category II and G8/G9/M1 codes, may be $0.00)")
+            }
+            if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count,
+                DiagnosisEdits.isExternalCause(codes.diagnoses[first - 1])
+            {
+                error(
+                    "line.external_cause_first", "\(path).pointers[0]",
+                    "the line's first pointer is at \(codes.diagnoses[first - 1]), an external cause code: point first at the injury or condition treated"
+                )
             }
             if line.pointers.isEmpty || line.pointers.count > 4 {
                 error("line.pointer_count", "\(path).pointers", "point at 1 to 4 diagnoses")
@@ -214,24 +283,47 @@ public enum CodingRules {
             }
         }
 
-        // NCCI procedure-to-procedure pairs on the same date.
+        // MUEs judged by date of service (adjudication indicators 2 and 3): every line of the
+        // code counts, so splitting units over lines does not get past them.
+        for (code, limit) in facts.unitLimits.sorted(by: { $0.key < $1.key }) where (facts.unitLimitIndicators[code] ?? 1) != 1 {
+            let positions = codes.lines.indices.filter { codes.lines[$0].code == code }
+            let total = positions.reduce(Decimal(0)) { $0 + codes.lines[$1].units }
+            guard let last = positions.last, total > Decimal(limit) else { continue }
+            error(
+                "line.mue_day", "$.lines[\(last)].units",
+                "\(code) allows at most \(limit) unit(s) a day (MUE, date of service); its \(positions.count) line(s) add up to \(total)"
+            )
+        }
+
+        // NCCI procedure-to-procedure pairs on the same date: every line of the column 2 code
+        // against every line of the column 1 code.
         for edit in facts.ncciEdits where edit.modifierIndicator != 9 {
-            guard let first = codes.lines.firstIndex(where: { $0.code == edit.column1 }),
-                let second = codes.lines.firstIndex(where: { $0.code == edit.column2 })
-            else { continue }
-            let modifiers = Set(codes.lines[first].modifiers + codes.lines[second].modifiers)
-            let path = "$.lines[\(second)].code"
-            if edit.modifierIndicator == 0 {
-                error(
-                    "ncci.pair", path,
-                    "\(edit.column2) is bundled into \(edit.column1) (NCCI edit, no modifier allowed); remove one of them"
-                )
-            } else if modifiers.isDisjoint(with: ncciBypassModifiers) {
-                error(
-                    "ncci.pair", path,
-                    "\(edit.column2) is bundled into \(edit.column1) (NCCI edit); bill it only with a modifier such as 59, XS or 25 when the service was distinct"
-                )
+            let firsts = codes.lines.indices.filter { codes.lines[$0].code == edit.column1 }
+            for second in codes.lines.indices where codes.lines[second].code == edit.column2 {
+                let bundled = firsts.contains { first in
+                    first != second
+                        && (edit.modifierIndicator == 0
+                            || Set(codes.lines[first].modifiers + codes.lines[second].modifiers).isDisjoint(with: ncciBypassModifiers))
+                }
+                guard bundled else { continue }
+                let path = "$.lines[\(second)].code"
+                if edit.modifierIndicator == 0 {
+                    error(
+                        "ncci.pair", path,
+                        "\(edit.column2) is bundled into \(edit.column1) (NCCI edit, no modifier allowed); remove one of them"
+                    )
+                } else {
+                    error(
+                        "ncci.pair", path,
+                        "\(edit.column2) is bundled into \(edit.column1) (NCCI edit); bill it only with a modifier such as 59, XS, 58, 78 or 79 when the service was distinct"
+                    )
+                }
             }
+        }
+        if !codes.lines.isEmpty && codes.lines.allSatisfy({ $0.charge == 0 && isQualityDataCode($0.code) }) {
+            error(
+                "claim.no_charged_service", "$.lines",
+                "every line is a $0 quality-data code: report them on the claim of the service they describe")
         }
 
         // Claim-level requirements.
@@ -266,5 +358,18 @@ public enum CodingRules {
     /// HCPCS Level II codes start with a letter; CPT codes are digits (with F/T/U last).
     static func isHCPCSLevelII(_ code: String) -> Bool {
         code.first.map { $0.isLetter } ?? false
+    }
+
+    /// An E/M code: CPT 99202-99499, the codes modifier 25 belongs on.
+    static func isEvaluationAndManagement(_ code: String) -> Bool {
+        guard code.count == 5, code.allSatisfy(\.isNumber), let value = Int(code) else { return false }
+        return (99202...99499).contains(value)
+    }
+
+    /// A quality-data code, reported at $0.00 on the claim of a service: CPT Category II
+    /// (four digits and F) and the HCPCS G8xxx, G9xxx and M1xxx quality codes.
+    static func isQualityDataCode(_ code: String) -> Bool {
+        if code.count == 5, code.last == "F", code.prefix(4).allSatisfy(\.isNumber) { return true }
+        return code.count == 5 && (code.hasPrefix("G8") || code.hasPrefix("G9") || code.hasPrefix("M1"))
     }
 }

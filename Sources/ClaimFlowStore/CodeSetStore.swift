@@ -240,7 +240,9 @@ public struct CodeSetStore: DatabaseStore {
                   AND e.column1 = ANY (\(procedures)::text[]) AND e.column2 = ANY (\(procedures)::text[])
                   AND e.effective_date <= \(dos)::date AND (e.deletion_date IS NULL OR e.deletion_date >= \(dos)::date)
             ), mue AS (
-                SELECT m.code, m.max_units
+                -- The adjudication indicator as the CMS file writes it ("2 Date of Service Edit:
+                -- Policy"): its leading digit; none read as 1, a line edit.
+                SELECT m.code, m.max_units, coalesce(substring(m.adjudication_indicator FROM '^ *([123])'), '1')::int AS indicator
                 FROM mue_limits m JOIN releases r ON r.kind = 'mue' AND m.release_id = r.id
                 WHERE m.code = ANY (\(procedures)::text[])
             )
@@ -264,6 +266,7 @@ public struct CodeSetStore: DatabaseStore {
                  WHERE c.code = ANY (\(procedures)::text[])),
                 (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM mue),
                 (SELECT coalesce(array_agg(max_units ORDER BY code), '{}') FROM mue),
+                (SELECT coalesce(array_agg(indicator ORDER BY code), '{}') FROM mue),
                 (SELECT coalesce(array_agg(column1 ORDER BY column1, column2), '{}') FROM ptp),
                 (SELECT coalesce(array_agg(column2 ORDER BY column1, column2), '{}') FROM ptp),
                 (SELECT coalesce(array_agg(indicator ORDER BY column1, column2), '{}') FROM ptp)
@@ -273,11 +276,11 @@ public struct CodeSetStore: DatabaseStore {
         guard let row = rows.first else { return CodeFacts() }
         let (
             icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, modifiersLoaded, knownModifiers,
-            cptLoaded, knownCPT, mueCodes, mueUnits, column1, column2, indicators
+            cptLoaded, knownCPT, mueCodes, mueUnits, mueIndicators, column1, column2, indicators
         ) = try row.decode(
             (
-                Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [String],
-                [String], [Int]
+                Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [Int],
+                [String], [String], [Int]
             ).self)
         var facts = CodeFacts()
         if icdInForce {
@@ -298,7 +301,10 @@ public struct CodeSetStore: DatabaseStore {
             facts.cptTableLoaded = true
             facts.knownCPT = Set(knownCPT)
         }
-        for (code, units) in zip(mueCodes, mueUnits) { facts.unitLimits[code] = units }
+        for (index, code) in mueCodes.enumerated() {
+            facts.unitLimits[code] = mueUnits[index]
+            facts.unitLimitIndicators[code] = mueIndicators[index]
+        }
         for index in column1.indices {
             facts.ncciEdits.append(NCCIEdit(column1: column1[index], column2: column2[index], modifierIndicator: indicators[index]))
         }

@@ -34,6 +34,14 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers)
     }
 
+    /// The default claim for a patient of `sex` born on `born` (the date of service is 2026-05-04).
+    static func patient(_ sex: DiagnosisEdits.Sex, born: String, diagnoses: [String], lines: [ServiceLine] = [line()]) -> ClaimDraft {
+        var draft = draft(diagnoses: diagnoses, lines: lines)
+        draft.patientSex = sex
+        draft.patientBirthDate = CalendarDate(born)
+        return draft
+    }
+
     static func facts(_ change: (inout CodeFacts) -> Void) -> CodeFacts {
         var facts = CodingRulesTests.facts
         change(&facts)
@@ -42,7 +50,7 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
 
     /// Thirteen billable ICD-10-CM codes: one more than a claim carries.
     static let thirteenDiagnoses = [
-        "E119", "I10", "M1711", "E785", "F329", "K219", "J069", "R079", "A09", "Z0000", "N390", "J449", "QA00101",
+        "E119", "I10", "M1711", "E785", "F329", "K219", "J069", "R079", "A09", "Z23", "N390", "J449", "QA00101",
     ]
 
     /// One case for each place in CodingRules that emits a finding.
@@ -73,6 +81,27 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         BrokenRule(
             rule: "diagnosis.unknown", severity: .error, path: "$.diagnoses[0]", change: "Z9999, in no release",
             draft: draft(diagnoses: ["Z9999"])),
+        BrokenRule(
+            rule: "diagnosis.sex", severity: .error, path: "$.diagnoses[0]", change: "N40.0 (prostate) on a female patient",
+            draft: patient(.female, born: "1970-01-01", diagnoses: ["N400"])),
+        BrokenRule(
+            rule: "diagnosis.sex", severity: .error, path: "$.diagnoses[1]", change: "O80 (delivery) on a male patient",
+            draft: patient(.male, born: "1990-01-01", diagnoses: ["E119", "O80"])),
+        BrokenRule(
+            rule: "diagnosis.age", severity: .error, path: "$.diagnoses[0]", change: "O80 (delivery) at age 80",
+            draft: patient(.female, born: "1946-01-01", diagnoses: ["O80"])),
+        BrokenRule(
+            rule: "diagnosis.age", severity: .error, path: "$.diagnoses[0]", change: "P07.30 (preterm newborn) on an adult of 45",
+            draft: patient(.male, born: "1981-02-03", diagnoses: ["P0730"])),
+        BrokenRule(
+            rule: "diagnosis.age", severity: .warning, path: "$.diagnoses[0]", change: "P07.30 (preterm newborn) at age 3",
+            draft: patient(.female, born: "2023-01-01", diagnoses: ["P0730"])),
+        BrokenRule(
+            rule: "diagnosis.external_cause_first", severity: .error, path: "$.diagnoses[0]", change: "W19.XXXA (a fall) first",
+            draft: draft(diagnoses: ["W19XXXA", "S0990XA"], lines: [line(pointers: [2])])),
+        BrokenRule(
+            rule: "diagnosis.first_listed_only", severity: .error, path: "$.diagnoses[1]", change: "Z00.00 (general exam) second",
+            draft: draft(diagnoses: ["E119", "Z0000"])),
 
         // Service lines.
         BrokenRule(
@@ -106,8 +135,22 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             rule: "line.mue", severity: .error, path: "$.lines[0].units", change: "3 units of 36415, whose MUE is 2",
             draft: draft(lines: [line("36415", units: 3, charge: 10)])),
         BrokenRule(
+            rule: "line.mue_day", severity: .error, path: "$.lines[1].units",
+            change: "20610 on two lines, 2 and 1 units, over its date-of-service MUE of 2",
+            draft: draft(lines: [line("20610", modifiers: ["RT"], units: 2, charge: 90), line("20610", modifiers: ["LT"], charge: 90)])),
+        BrokenRule(
             rule: "line.charge", severity: .error, path: "$.lines[0].charge", change: "a zero charge",
             draft: draft(lines: [line(charge: 0)])),
+        BrokenRule(
+            rule: "line.external_cause_first", severity: .error, path: "$.lines[0].pointers[0]",
+            change: "a line pointing first at W19.XXXA",
+            draft: draft(diagnoses: ["S0990XA", "W19XXXA"], lines: [line(pointers: [2, 1])])),
+        BrokenRule(
+            rule: "modifier.25_not_em", severity: .error, path: "$.lines[0].modifiers[0]", change: "25 on 36415, not an E/M code",
+            draft: draft(lines: [line("36415", modifiers: ["25"], charge: 10)])),
+        BrokenRule(
+            rule: "modifier.50_with_side", severity: .error, path: "$.lines[0].modifiers[0]", change: "50 with RT on one line",
+            draft: draft(lines: [line("20610", modifiers: ["50", "RT"], charge: 90)])),
         BrokenRule(
             rule: "line.pointer_count", severity: .error, path: "$.lines[0].pointers", change: "no pointer",
             draft: draft(lines: [line(pointers: [])])),
@@ -122,6 +165,10 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         BrokenRule(
             rule: "ncci.pair", severity: .error, path: "$.lines[1].code", change: "97530 with 97140 (indicator 1), no modifier",
             draft: draft(lines: [line("97530", charge: 60), line("97140", charge: 50)])),
+        BrokenRule(
+            rule: "ncci.pair", severity: .error, path: "$.lines[2].code",
+            change: "a second line of 97140 without the modifier the first has",
+            draft: draft(lines: [line("97530", charge: 60), line("97140", modifiers: ["59"], charge: 50), line("97140", charge: 50)])),
 
         // The claim.
         BrokenRule(
@@ -141,6 +188,9 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         BrokenRule(
             rule: "claim.total", severity: .error, path: "$.total_charge", change: "a total of 130 for 125 of lines",
             draft: draft(total: 130)),
+        BrokenRule(
+            rule: "claim.no_charged_service", severity: .error, path: "$.lines", change: "only a $0 quality code, 3074F",
+            draft: draft(lines: [line("3074F", charge: 0)])),
     ]
 }
 

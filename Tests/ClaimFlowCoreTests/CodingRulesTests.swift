@@ -9,13 +9,16 @@ struct CodingRulesTests {
         diagnosisReleaseInForce: true,
         diagnoses: [
             "E119": .billable, "I10": .billable, "QA00101": .billable, "E11": .header(suggestion: "E119"),
-            "M1711": .billable,
+            "M1711": .billable, "N400": .billable, "O80": .billable, "P0730": .billable, "W19XXXA": .billable,
+            "S0990XA": .billable, "Z0000": .billable,
         ],
         hcpcsReleaseInForce: true,
         knownHCPCS: ["G0439", "J1100"],
         modifierListLoaded: true,
-        knownModifiers: ["25", "59", "XS", "LT", "RT"],
+        knownModifiers: ["25", "26", "50", "58", "59", "78", "79", "XS", "LT", "RT"],
         unitLimits: ["36415": 2, "20610": 2, "J1100": 120],
+        // 20610's MUE is judged by date of service (adjudication indicator 2), as in the CMS file.
+        unitLimitIndicators: ["20610": 2],
         ncciEdits: [
             NCCIEdit(column1: "20610", column2: "76942", modifierIndicator: 0),
             NCCIEdit(column1: "97530", column2: "97140", modifierIndicator: 1),
@@ -120,6 +123,65 @@ struct CodingRulesTests {
             ServiceLine(code: "76942", modifiers: ["59"], units: 1, charge: 40, pointers: [1]),
         ]
         #expect(Self.rules(Self.draft(lines: never)) == ["ncci.pair"])
+    }
+
+    @Test(
+        "the NCCI bypass modifiers: 59 and the global surgery modifiers 58, 78 and 79 let an indicator-1 pair through; 26 does not",
+        arguments: [("59", true), ("58", true), ("78", true), ("79", true), ("XS", true), ("26", false)])
+    func ncciBypass(_ modifier: String, _ passes: Bool) {
+        let lines = [
+            ServiceLine(code: "97530", units: 1, charge: 60, pointers: [1]),
+            ServiceLine(code: "97140", modifiers: [modifier], units: 1, charge: 50, pointers: [1]),
+        ]
+        #expect(Self.rules(Self.draft(lines: lines)) == (passes ? [] : ["ncci.pair"]))
+    }
+
+    @Test("a date-of-service MUE adds the units of every line of the code; a line MUE judges each line alone")
+    func mueByDay() {
+        let line = { (code: String, units: Decimal) in ServiceLine(code: code, units: units, charge: 10, pointers: [1]) }
+        // 20610: MUE 2 by date of service. One unit on each of two lines is at the limit.
+        #expect(Self.rules(Self.draft(lines: [line("20610", 1), line("20610", 1)])).isEmpty)
+        #expect(Self.rules(Self.draft(lines: [line("20610", 2), line("20610", 1)])) == ["line.mue_day"])
+        #expect(Self.rules(Self.draft(lines: [line("20610", 3)])) == ["line.mue_day"])
+        // 36415: MUE 2 per line (no indicator). Two lines of 2 pass, one of 3 does not.
+        #expect(Self.rules(Self.draft(lines: [line("36415", 2), line("36415", 2)])).isEmpty)
+        #expect(Self.rules(Self.draft(lines: [line("36415", 2), line("36415", 3)])) == ["line.mue"])
+    }
+
+    @Test("quality-data codes ride at $0.00 beside a charged service: CPT II 3074F and G8427 pass, 99213 at $0 does not")
+    func qualityCodesAtZero() {
+        let visit = ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1])
+        let cptII = ServiceLine(code: "3074F", units: 1, charge: 0, pointers: [1])
+        let gCode = ServiceLine(code: "G8427", units: 1, charge: 0, pointers: [1])
+        var facts = Self.facts
+        facts.knownHCPCS.insert("G8427")
+        #expect(CodingRules.check(Self.draft(lines: [visit, cptII, gCode]), facts: facts).isEmpty)
+        #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "99214", units: 1, charge: 0, pointers: [1]), visit])) == ["line.charge"])
+    }
+
+    @Test(
+        "sex and age fit: N40.0 on a man, O80 at 30, P07.30 on a newborn, Z00.00 first, W19.XXXA after the injury; unknown sex is not judged"
+    )
+    func diagnosisEditsThatPass() {
+        func draft(_ sex: DiagnosisEdits.Sex, born: String, _ diagnoses: [String], pointers: [Int] = [1]) -> ClaimDraft {
+            var draft = Self.draft(diagnoses: diagnoses, lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: pointers)])
+            draft.patientSex = sex
+            draft.patientBirthDate = CalendarDate(born)
+            return draft
+        }
+        #expect(Self.rules(draft(.male, born: "1960-01-01", ["N400"])).isEmpty)
+        #expect(Self.rules(draft(.female, born: "1996-01-01", ["O80"])).isEmpty)
+        #expect(Self.rules(draft(.male, born: "2026-04-20", ["P0730"])).isEmpty)
+        #expect(Self.rules(draft(.unknown, born: "1970-01-01", ["N400"])).isEmpty)
+        #expect(Self.rules(draft(.female, born: "1970-01-01", ["Z0000", "E119"])).isEmpty)
+        #expect(Self.rules(draft(.female, born: "1970-01-01", ["S0990XA", "W19XXXA"])).isEmpty)
+        // The age turns on the birthday: 64 the day before a 65th birthday, 65 on it.
+        #expect(DiagnosisEdits.age(born: CalendarDate("1961-05-05")!, on: CalendarDate("2026-05-04")!) == 64)
+        #expect(DiagnosisEdits.age(born: CalendarDate("1961-05-04")!, on: CalendarDate("2026-05-04")!) == 65)
+        // Z00.6 (a clinical research exam) is the one Z00 that may stand second.
+        #expect(!DiagnosisEdits.isFirstListedOnly("Z006") && DiagnosisEdits.isFirstListedOnly("Z00121"))
+        #expect(DiagnosisEdits.applicability(of: "D0730")?.sex == .female && DiagnosisEdits.applicability(of: "D075")?.sex == .male)
+        #expect(DiagnosisEdits.applicability(of: "O9A211")?.sex == .female && DiagnosisEdits.applicability(of: "Q56") == nil)
     }
 
     @Test("units over the MUE are refused; at the MUE they pass")

@@ -112,8 +112,10 @@ struct CodeSetTests {
             withICD.diagnosisReleaseInForce = true
             withICD.diagnoses["E119"] = .billable
             let rules = CodingRules.check(Self.draft(["E119"], lines: lines), facts: withICD).map(\.rule)
-            // 36416 and 99299 are not in the licensee's CPT table; J9999 is not in the HCPCS release.
-            #expect(rules == ["line.mue", "line.code_unknown", "line.code_unknown", "line.code_unknown"])
+            // 36416 and 99299 are not in the licensee's CPT table; J9999 is not in the HCPCS release;
+            // 36415's MUE is a date-of-service edit (adjudication indicator 3 in the file).
+            #expect(facts.unitLimitIndicators["36415"] == 3)
+            #expect(rules == ["line.code_unknown", "line.code_unknown", "line.code_unknown", "line.mue_day"])
         }
     }
 
