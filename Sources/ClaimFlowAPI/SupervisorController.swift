@@ -28,16 +28,17 @@ struct SupervisorController: Sendable {
         }
         group.get("productivity") { request, context in
             let principal = try context.requirePrincipal()
-            let query = request.uri.queryParameters
-            var findings: [ProblemDetails.Finding] = []
-            let from = query.get("from").flatMap { CalendarDate($0) }
-            let to = query.get("to").flatMap { CalendarDate($0) }
-            if from == nil { findings.append(.init(path: "query.from", message: "is required, as YYYY-MM-DD")) }
-            if to == nil { findings.append(.init(path: "query.to", message: "is required, as YYYY-MM-DD")) }
-            guard findings.isEmpty, let from, let to else { throw APIError.validation(findings) }
+            let (from, to) = try dateRange(request)
             // A range that ends before it starts holds no day: nobody did anything in it.
             let people = to < from ? [] : try await stores.supervision.productivity(practiceIDs: principal.practiceIDs, from: from, to: to)
             return try JSONResponse.make(ProductivityBody(from: from, to: to, users: people))
+        }
+        group.get("scrubber") { request, context in
+            let principal = try context.requirePrincipal()
+            let (from, to) = try dateRange(request)
+            let practices =
+                to < from ? [] : try await stores.supervision.scrubberReport(practiceIDs: principal.practiceIDs, from: from, to: to)
+            return try JSONResponse.make(ScrubberBody(from: from, to: to, practices: practices))
         }
         group.get("users") { _, context in
             let principal = try context.requirePrincipal()
@@ -126,6 +127,41 @@ struct SupervisorController: Sendable {
         let from: CalendarDate
         let to: CalendarDate
         let users: [UserProductivity]
+    }
+
+    /// The scrubber report: every practice's figures, and the rules over all of them.
+    struct ScrubberBody: Encodable {
+        let from: CalendarDate
+        let to: CalendarDate
+        let checked: Int
+        let passed: Int
+        let returned: Int
+        let rules: [ScrubberRule]
+        let practices: [ScrubberPractice]
+
+        init(from: CalendarDate, to: CalendarDate, practices: [ScrubberPractice]) {
+            self.from = from
+            self.to = to
+            self.checked = practices.reduce(0) { $0 + $1.checked }
+            self.passed = practices.reduce(0) { $0 + $1.passed }
+            let returned = practices.reduce(0) { $0 + $1.returned }
+            self.returned = returned
+            let byRule = practices.flatMap(\.rules).reduce(into: [String: Int]()) { $0[$1.rule, default: 0] += $1.returned }
+            self.rules = ScrubberRule.list(byRule.map { ($0.key, $0.value) }, returned: returned)
+            self.practices = practices
+        }
+    }
+
+    /// The required `from` and `to` dates of a report (inclusive).
+    private func dateRange(_ request: Request) throws -> (CalendarDate, CalendarDate) {
+        let query = request.uri.queryParameters
+        var findings: [ProblemDetails.Finding] = []
+        let from = query.get("from").flatMap { CalendarDate($0) }
+        let to = query.get("to").flatMap { CalendarDate($0) }
+        if from == nil { findings.append(.init(path: "query.from", message: "is required, as YYYY-MM-DD")) }
+        if to == nil { findings.append(.init(path: "query.to", message: "is required, as YYYY-MM-DD")) }
+        guard findings.isEmpty, let from, let to else { throw APIError.validation(findings) }
+        return (from, to)
     }
 
     private func visibleEncounter(_ context: ClaimFlowRequestContext) async throws -> UUID {

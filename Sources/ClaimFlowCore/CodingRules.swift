@@ -104,13 +104,13 @@ public struct ClaimDraft: Sendable, Hashable {
     /// The claim's stated total; nil while no claim exists yet (it is then the line sum).
     public var claimTotal: Decimal?
     /// The patient's sex and birth date, for the sex and age edits; nil where not known.
-    public var patientSex: DiagnosisEdits.Sex?
+    public var patientSex: Sex?
     public var patientBirthDate: CalendarDate?
 
     public init(
         dateOfService: CalendarDate, codes: CodeAssignment, billingProviderNPI: String, renderingProviderNPI: String?,
         payerCode: String?, subscriberMemberID: String?, placeOfService: String?, claimTotal: Decimal? = nil,
-        patientSex: DiagnosisEdits.Sex? = nil, patientBirthDate: CalendarDate? = nil
+        patientSex: Sex? = nil, patientBirthDate: CalendarDate? = nil
     ) {
         self.dateOfService = dateOfService
         self.codes = codes

@@ -8,13 +8,6 @@
 /// Section I.C.21.c.16. A code matches an entry when it starts with the entry's prefix and falls
 /// in its range, so `N40` covers N40.0 through N40.3 and their children.
 public enum DiagnosisEdits {
-    /// A patient's sex as intake records it.
-    public enum Sex: String, Sendable, Hashable {
-        case female = "F"
-        case male = "M"
-        case unknown = "U"
-    }
-
     /// A sex- or age-specific range of codes.
     public struct Applicability: Sendable, Hashable {
         /// The first and last three-character categories (or longer prefixes) of the range.

@@ -94,7 +94,7 @@ public struct CodingStore: QueueStore {
                 dateOfService: CalendarDate(columns.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
                 billingProviderNPI: columns.2, renderingProviderNPI: columns.3, payerCode: columns.4,
                 subscriberMemberID: columns.5, placeOfService: columns.6, claimTotal: columns.7,
-                patientSex: DiagnosisEdits.Sex(rawValue: columns.8), patientBirthDate: CalendarDate(columns.9)
+                patientSex: Sex(rawValue: columns.8), patientBirthDate: CalendarDate(columns.9)
             )
         }
     }
@@ -247,7 +247,7 @@ public struct CodingStore: QueueStore {
                 return ClaimDraft(
                     dateOfService: CalendarDate(row.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
                     billingProviderNPI: row.2, renderingProviderNPI: row.3, payerCode: row.4, subscriberMemberID: row.5,
-                    placeOfService: row.6, claimTotal: row.7, patientSex: DiagnosisEdits.Sex(rawValue: row.8),
+                    placeOfService: row.6, claimTotal: row.7, patientSex: Sex(rawValue: row.8),
                     patientBirthDate: CalendarDate(row.9)
                 )
             }
@@ -295,7 +295,11 @@ public struct CodingStore: QueueStore {
         try await queue.enqueue(
             encounterID: encounterID, from: .coded, to: .returnedToCoding, offeredTo: coder, offerFor: offerFor,
             audit: .system, action: "handoff.returned",
-            detail: try jsonObject(["errors": String(errors), "rules": Set(findings.map(\.rule)).sorted().joined(separator: ",")]),
+            detail: try jsonObject([
+                "errors": String(errors), "rules": Set(findings.map(\.rule)).sorted().joined(separator: ","),
+                // What sent it back, for the scrubber report: the rules of the errors alone.
+                "blocking": Set(findings.filter { $0.severity == .error }.map(\.rule)).sorted().joined(separator: ","),
+            ]),
             on: connection
         )
     }

@@ -286,6 +286,86 @@ public struct UserProductivity: Sendable, Hashable, Codable {
     public var denialRate: Double?
 }
 
+// MARK: - The scrubber's record
+
+extension SupervisorStore {
+    /// The handoff check's record over the days `from` through `to`, per practice of
+    /// `practiceIDs`: checks run, passed and sent back to coding, and how often each blocking
+    /// rule was among the reasons an encounter went back. Read from the audit trail's
+    /// `handoff.passed` and `handoff.returned` events, so it covers every check ever run.
+    public func scrubberReport(practiceIDs: Set<UUID>, from: CalendarDate, to: CalendarDate) async throws -> [ScrubberPractice] {
+        let practices = Array(practiceIDs)
+        let (start, end) = (from.description, to.description)
+        let rows = try await client.query(
+            """
+            WITH checks AS (
+                SELECT practice_id, action, detail FROM events
+                WHERE action IN ('handoff.passed', 'handoff.returned')
+                  AND occurred_at >= \(start)::date AND occurred_at < \(end)::date + 1
+                  AND practice_id = ANY (\(practices))
+            ), totals AS (
+                SELECT practice_id, count(*)::int AS checked,
+                       (count(*) FILTER (WHERE action = 'handoff.passed'))::int AS passed,
+                       (count(*) FILTER (WHERE action = 'handoff.returned'))::int AS returned
+                FROM checks GROUP BY practice_id
+            ), rules AS (
+                -- The blocking rules of each return; a return recorded before they were kept
+                -- apart lists every rule it found, warnings included.
+                SELECT c.practice_id, r.rule, count(*)::int AS returned
+                FROM checks c
+                CROSS JOIN LATERAL unnest(string_to_array(coalesce(c.detail ->> 'blocking', c.detail ->> 'rules', ''), ',')) AS r(rule)
+                WHERE c.action = 'handoff.returned' AND r.rule <> ''
+                GROUP BY c.practice_id, r.rule
+            )
+            SELECT p.code, t.checked, t.passed, t.returned,
+                   coalesce(array_agg(r.rule ORDER BY r.returned DESC, r.rule) FILTER (WHERE r.rule IS NOT NULL), '{}'),
+                   coalesce(array_agg(r.returned ORDER BY r.returned DESC, r.rule) FILTER (WHERE r.rule IS NOT NULL), '{}')
+            FROM totals t
+            JOIN practices p ON p.id = t.practice_id
+            LEFT JOIN rules r ON r.practice_id = t.practice_id
+            GROUP BY p.code, t.checked, t.passed, t.returned
+            ORDER BY p.code
+            """,
+            logger: logger
+        )
+        var report: [ScrubberPractice] = []
+        for try await (code, checked, passed, returned, rules, counts) in rows.decode((String, Int, Int, Int, [String], [Int]).self) {
+            report.append(
+                ScrubberPractice(
+                    practiceCode: code, checked: checked, passed: passed, returned: returned,
+                    rules: ScrubberRule.list(zip(rules, counts), returned: returned)))
+        }
+        return report
+    }
+}
+
+/// One blocking rule's share of the encounters the handoff check sent back.
+public struct ScrubberRule: Sendable, Hashable, Codable {
+    public var rule: String
+    /// Encounters sent back with this rule among the reasons.
+    public var returned: Int
+    /// `returned` over all encounters sent back in the range (a return may have several rules).
+    public var share: Double
+
+    /// The rules of `counts`, most returns first, each with its share of `returned`.
+    public static func list(_ counts: some Sequence<(String, Int)>, returned: Int) -> [ScrubberRule] {
+        counts.map { ScrubberRule(rule: $0.0, returned: $0.1, share: returned == 0 ? 0 : Double($0.1) / Double(returned)) }
+            .sorted { ($1.returned, $0.rule) < ($0.returned, $1.rule) }
+    }
+}
+
+/// One practice's handoff checks over a date range.
+///
+/// Lives beside the query that fills it: only
+/// ``SupervisorStore/scrubberReport(practiceIDs:from:to:)`` makes one.
+public struct ScrubberPractice: Sendable, Hashable, Codable {
+    public var practiceCode: String
+    public var checked: Int
+    public var passed: Int
+    public var returned: Int
+    public var rules: [ScrubberRule]
+}
+
 // MARK: - Background work that failed
 
 extension SupervisorStore {

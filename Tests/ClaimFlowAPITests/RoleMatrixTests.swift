@@ -106,6 +106,9 @@ struct RoleMatrixTests {
         RouteCase(method: .get, path: "/api/v1/supervisor/productivity", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/productivity?from=2026-11-01&to=2026-11-30", nil, nil, nil)
         },
+        RouteCase(method: .get, path: "/api/v1/supervisor/scrubber", role: .supervisor, success: 200) { _, _ in
+            ("/api/v1/supervisor/scrubber?from=2026-11-01&to=2026-11-30", nil, nil, nil)
+        },
         RouteCase(method: .get, path: "/api/v1/supervisor/users", role: .supervisor, success: 200) { _, _ in
             ("/api/v1/supervisor/users", nil, nil, nil)
         },
@@ -320,6 +323,7 @@ struct RoleMatrixTests {
                     [
                         "/api/v1/supervisor/work": "?limit=500", "/api/v1/biller/exceptions": "?status=all",
                         "/api/v1/supervisor/productivity": "?from=2000-01-01&to=2100-12-31",
+                        "/api/v1/supervisor/scrubber": "?from=2000-01-01&to=2100-12-31",
                     ][route.path] ?? ""
                 let reply = try await c.send(.get, route.path + query, token: h.tokens[route.role])
                 #expect(reply.status == 200, "\(route.path): \(reply.status) \(reply.body)")

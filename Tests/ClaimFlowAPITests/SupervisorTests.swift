@@ -147,6 +147,88 @@ struct SupervisorTests {
         }
     }
 
+    @Test(
+        "the scrubber report counts a seeded history: checks, passes, returns, and each blocking rule's returns over the range, warnings left out"
+    )
+    func scrubberReport() async throws {
+        try await APIHarness.run { h, c in
+            let fixture = h.fixture
+            let supervisor = h.tokens[.supervisor]
+            func figures(_ range: String) async throws -> [String: Any] {
+                let reply = try await c.send(.get, "/api/v1/supervisor/scrubber?\(range)", token: supervisor)
+                #expect(reply.status == 200, "\(reply.body)")
+                return reply.json
+            }
+            func rules(_ json: [String: Any]) -> [String] {
+                (json["rules"] as? [[String: Any]] ?? []).map { "\($0["rule"] ?? "") \($0["returned"] ?? "")" }
+            }
+
+            // A history written as the handoff worker writes it. 2026-11-02: two passes and a
+            // return recorded before blocking rules were kept apart (its rules all count).
+            // 2026-11-03: a pass and two returns. 2026-11-05, outside the range: a return.
+            let encounter = try await fixture.receive("SCRUB")
+            let history: [(String, String, String)] = [
+                ("2026-11-02 09:00", "handoff.passed", "{}"), ("2026-11-02 10:00", "handoff.passed", "{}"),
+                ("2026-11-02 11:00", "handoff.returned", #"{"errors": "1", "rules": "line.modifier_unknown,ncci.pair"}"#),
+                ("2026-11-03 09:00", "handoff.passed", "{}"),
+                (
+                    "2026-11-03 10:00", "handoff.returned",
+                    #"{"errors": "2", "rules": "diagnosis.sex,line.modifier_unknown,ncci.pair", "blocking": "diagnosis.sex,ncci.pair"}"#
+                ),
+                ("2026-11-03 11:00", "handoff.returned", #"{"errors": "1", "rules": "line.mue_day", "blocking": "line.mue_day"}"#),
+                ("2026-11-05 09:00", "handoff.returned", #"{"errors": "1", "rules": "claim.payer", "blocking": "claim.payer"}"#),
+            ]
+            for (at, action, detail) in history {
+                try await fixture.client.query(
+                    """
+                    INSERT INTO events (encounter_id, practice_id, action, detail, occurred_at)
+                    VALUES (\(encounter), \(fixture.practiceID), \(action), \(detail)::jsonb, \(at + ":00+00")::timestamptz)
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+            let seeded = try await figures("from=2026-11-02&to=2026-11-03")
+            #expect(seeded["checked"] as? Int == 6 && seeded["passed"] as? Int == 3 && seeded["returned"] as? Int == 3, "\(seeded)")
+            #expect(rules(seeded) == ["ncci.pair 2", "diagnosis.sex 1", "line.modifier_unknown 1", "line.mue_day 1"])
+            let top = try #require((seeded["rules"] as? [[String: Any]])?.first)
+            #expect(abs((top["share"] as? Double ?? 0) - 2.0 / 3.0) < 1e-9)
+            let practices = try #require(seeded["practices"] as? [[String: Any]])
+            #expect(practices.count == 1 && practices[0]["practice_code"] as? String == "TEST" && practices[0]["checked"] as? Int == 6)
+            // One day: only its checks. A range that ends before it starts: nothing.
+            let day = try await figures("from=2026-11-03&to=2026-11-03")
+            #expect(day["checked"] as? Int == 3 && rules(day) == ["diagnosis.sex 1", "line.mue_day 1", "ncci.pair 1"])
+            let empty = try await figures("from=2026-11-03&to=2026-11-02")
+            #expect(empty["checked"] as? Int == 0 && (empty["practices"] as? [Any])?.isEmpty == true)
+
+            // Today, through the handoff worker itself: E11.9 passes; N40.0 twice on a woman is
+            // sent back for the sex edit and an unknown code (the duplicate is a warning, not a
+            // reason); W19.XXXA first for the external cause and an unknown code.
+            _ = try await CodeSetStore(client: fixture.client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            let coder = try await fixture.user("scrub-coder")
+            let line = { (pointer: Int) in ServiceLine(code: "99213", units: 1, charge: 125, pointers: [pointer]) }
+            _ = try await fixture.codedEncounter("SCRUB-PASS", coder: coder)
+            _ = try await fixture.codedEncounter(
+                "SCRUB-SEX", coder: coder, codes: CodeAssignment(diagnoses: ["N400", "N400"], lines: [line(1)]))
+            _ = try await fixture.codedEncounter(
+                "SCRUB-FALL", coder: coder, codes: CodeAssignment(diagnoses: ["W19XXXA", "E119"], lines: [line(2)]))
+            let result = try await HandoffWorker(client: fixture.client, logger: TestDatabase.logger).runBatch()
+            #expect(result.passed == 1 && result.returned == 2, "\(result)")
+            // Yesterday to tomorrow, so the server's date line does not matter.
+            let calendar = Calendar(identifier: .gregorian)
+            let stamp = { (days: Int) in
+                let date = calendar.date(byAdding: .day, value: days, to: Date())!
+                let parts = calendar.dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+                return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+            }
+            let today = try await figures("from=\(stamp(-1))&to=\(stamp(1))")
+            #expect(today["checked"] as? Int == 3 && today["passed"] as? Int == 1 && today["returned"] as? Int == 2, "\(today)")
+            #expect(rules(today) == ["diagnosis.unknown 2", "diagnosis.external_cause_first 1", "diagnosis.sex 1"])
+        }
+    }
+
     @Test("/metrics passes promtool and carries the exact queue, transition, findings and claim figures of one known flow")
     func metrics() async throws {
         try await APIHarness.run { h, c in

@@ -35,7 +35,7 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     }
 
     /// The default claim for a patient of `sex` born on `born` (the date of service is 2026-05-04).
-    static func patient(_ sex: DiagnosisEdits.Sex, born: String, diagnoses: [String], lines: [ServiceLine] = [line()]) -> ClaimDraft {
+    static func patient(_ sex: Sex, born: String, diagnoses: [String], lines: [ServiceLine] = [line()]) -> ClaimDraft {
         var draft = draft(diagnoses: diagnoses, lines: lines)
         draft.patientSex = sex
         draft.patientBirthDate = CalendarDate(born)

@@ -163,7 +163,7 @@ struct CodingRulesTests {
         "sex and age fit: N40.0 on a man, O80 at 30, P07.30 on a newborn, Z00.00 first, W19.XXXA after the injury; unknown sex is not judged"
     )
     func diagnosisEditsThatPass() {
-        func draft(_ sex: DiagnosisEdits.Sex, born: String, _ diagnoses: [String], pointers: [Int] = [1]) -> ClaimDraft {
+        func draft(_ sex: Sex, born: String, _ diagnoses: [String], pointers: [Int] = [1]) -> ClaimDraft {
             var draft = Self.draft(diagnoses: diagnoses, lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: pointers)])
             draft.patientSex = sex
             draft.patientBirthDate = CalendarDate(born)
