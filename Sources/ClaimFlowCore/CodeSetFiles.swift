@@ -12,6 +12,8 @@ public enum CodeSetKind: String, Sendable, Hashable, CaseIterable, Codable {
     case ncciPTP = "ncci_ptp"
     /// Medically unlikely edits (practitioner services), from the CMS file (CSV or tab).
     case mue
+    /// The ICD-10-CM tabular's Excludes1 notes and manifestation codes, from the CDC's XML.
+    case icd10cmTabular = "icd10cm_tabular"
 }
 
 /// One parsed record of a code-set file.
@@ -57,6 +59,9 @@ public enum CodeSetParser {
         case .cpt: return try cpt(text, number)
         case .ncciPTP: return try ncci(text, number)
         case .mue: return try mue(text, number)
+        case .icd10cmTabular:
+            // XML, read as a whole by ``TabularFile``, not line by line.
+            throw CodeSetLineError(line: number, reason: "the ICD-10-CM tabular is XML and is read whole")
         }
     }
 

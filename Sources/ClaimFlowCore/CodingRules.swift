@@ -38,6 +38,22 @@ public struct NCCIEdit: Sendable, Hashable {
     }
 }
 
+/// Two diagnoses of a claim that an Excludes1 note of the tabular keeps apart.
+public struct Excludes1Pair: Sendable, Hashable {
+    /// The diagnosis under the note's code or category.
+    public let code: String
+    /// The diagnosis the note excludes.
+    public let excluded: String
+    /// The code or category (no dot) whose note it is.
+    public let noted: String
+
+    public init(code: String, excluded: String, noted: String) {
+        self.code = code
+        self.excluded = excluded
+        self.noted = noted
+    }
+}
+
 /// What the rules need to know from the code sets about the codes of one claim, judged
 /// against the releases in force on its date of service. The store loads it; the rules stay pure.
 public struct CodeFacts: Sendable, Hashable {
@@ -71,12 +87,18 @@ public struct CodeFacts: Sendable, Hashable {
     public var unitLimitIndicators: [String: Int]
     /// NCCI PTP edits in force whose two codes both appear on the claim.
     public var ncciEdits: [NCCIEdit]
+    /// Excludes1 notes of the tabular in force that pair two of the claim's diagnoses: `code`
+    /// (under the note's `noted` code or category) never goes with `excluded`.
+    public var excludes1: [Excludes1Pair]
+    /// The claim's diagnoses that the tabular in force marks as manifestations.
+    public var manifestations: Set<String>
 
     public init(
         diagnosisReleaseInForce: Bool = false, diagnoses: [String: Diagnosis] = [:], hcpcsReleaseInForce: Bool = false,
         knownHCPCS: Set<String> = [], cptTableLoaded: Bool = false, knownCPT: Set<String> = [],
         modifierListLoaded: Bool = false, knownModifiers: Set<String> = [], unitLimits: [String: Int] = [:],
-        unitLimitIndicators: [String: Int] = [:], ncciEdits: [NCCIEdit] = []
+        unitLimitIndicators: [String: Int] = [:], ncciEdits: [NCCIEdit] = [],
+        excludes1: [Excludes1Pair] = [], manifestations: Set<String> = []
     ) {
         self.diagnosisReleaseInForce = diagnosisReleaseInForce
         self.diagnoses = diagnoses
@@ -89,7 +111,10 @@ public struct CodeFacts: Sendable, Hashable {
         self.unitLimits = unitLimits
         self.unitLimitIndicators = unitLimitIndicators
         self.ncciEdits = ncciEdits
+        self.excludes1 = excludes1
+        self.manifestations = manifestations
     }
+
 }
 
 /// A coded encounter as the handoff rules see it: the codes plus what the claim needs.
@@ -215,6 +240,25 @@ public enum CodingRules {
             }
         }
 
+        // The tabular's notes: Excludes1 pairs (once a pair, at the later of the two codes) and
+        // manifestation codes, which follow their cause and never stand first.
+        var excluded: Set<[Int]> = []
+        for note in facts.excludes1 {
+            guard let first = codes.diagnoses.firstIndex(of: note.code), let second = codes.diagnoses.firstIndex(of: note.excluded),
+                first != second, excluded.insert([min(first, second), max(first, second)]).inserted
+            else { continue }
+            let later = max(first, second)
+            error(
+                "diagnosis.excludes1", "$.diagnoses[\(later)]",
+                "\(note.code) and \(note.excluded) are never coded together (Excludes1 at \(note.noted)): keep the one the documentation supports"
+            )
+        }
+        if let principal = codes.diagnoses.first, facts.manifestations.contains(principal) {
+            error(
+                "diagnosis.manifestation_first", "$.diagnoses[0]",
+                "\(principal) is a manifestation code (\"in diseases classified elsewhere\"): code the underlying disease first")
+        }
+
         // Service lines.
         if codes.lines.isEmpty {
             error("line.missing", "$.lines", "add at least one service line")
@@ -263,6 +307,14 @@ public enum CodingRules {
                 error(
                     "line.charge", "\(path).charge",
                     "the charge must be more than zero (only quality-data codes, CPT Category II and G8/G9/M1 codes, may be $0.00)")
+            }
+            if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count,
+                facts.manifestations.contains(codes.diagnoses[first - 1])
+            {
+                error(
+                    "line.manifestation_first", "\(path).pointers[0]",
+                    "the line's first pointer is at \(codes.diagnoses[first - 1]), a manifestation code: point first at the underlying disease"
+                )
             }
             if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count,
                 DiagnosisEdits.isExternalCause(codes.diagnoses[first - 1])

@@ -27,14 +27,35 @@ enum CodeSetFile {
         var cpt: [(code: String, short: String)] = []
         var edits: [(column1: String, column2: String, effective: CalendarDate, deletion: CalendarDate?, indicator: Int)] = []
         var limits: [(code: String, units: Int, indicator: String?, rationale: String?)] = []
+        var tabular = TabularFile.Notes()
 
-        var count: Int { diagnoses.count + procedures.count + modifiers.count + cpt.count + edits.count + limits.count }
+        var count: Int {
+            diagnoses.count + procedures.count + modifiers.count + cpt.count + edits.count + limits.count + tabular.excludes1.count
+                + tabular.manifestations.count
+        }
     }
 
     /// Parses every line; the first line that does not fit the layout stops the import.
     static func records(_ data: Data, kind: CodeSetKind, name: String) throws -> Parsed {
         let bytes = [UInt8](data)
         var parsed = Parsed()
+        if kind == .icd10cmTabular {
+            do throws(TabularFile.LayoutError) {
+                parsed.tabular = try TabularFile.notes(bytes)
+            } catch {
+                throw CodeSetImportError("\(name): \(error.description)")
+            }
+            guard parsed.tabular.codes > 0 else {
+                throw CodeSetImportError("\(name): no <diag> codes found; is it the ICD-10-CM tabular?")
+            }
+            parsed.rows = parsed.tabular.codes
+            // A note may name a range twice (two notes of one code); keep each once.
+            var seen: Set<TabularFile.Excludes1> = []
+            parsed.tabular.excludes1 = parsed.tabular.excludes1.filter { seen.insert($0).inserted }
+            var manifestations: Set<String> = []
+            parsed.tabular.manifestations = parsed.tabular.manifestations.filter { manifestations.insert($0).inserted }
+            return parsed
+        }
         var lastProcedure: Int?
         var number = 0
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {

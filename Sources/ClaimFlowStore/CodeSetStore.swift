@@ -20,7 +20,8 @@ public struct CodeSetStore: DatabaseStore {
         public let rows: Int
         /// Distinct codes (or edits) stored.
         public let stored: Int
-        /// ICD-10-CM only: billable codes stored.
+        /// ICD-10-CM: billable codes stored; the ICD-10-CM tabular: manifestation codes stored
+        /// (`stored` then counts its Excludes1 ranges).
         public let billable: Int
         /// ICD-10-CM only: lines of the file flagged billable.
         public let billableRows: Int
@@ -107,6 +108,11 @@ public struct CodeSetStore: DatabaseStore {
             case .cpt: "SELECT count(*)::int, 0 FROM cpt_codes WHERE release_id = \(release)"
             case .ncciPTP: "SELECT count(*)::int, 0 FROM ncci_ptp_edits WHERE release_id = \(release)"
             case .mue: "SELECT count(*)::int, 0 FROM mue_limits WHERE release_id = \(release)"
+            case .icd10cmTabular:
+                """
+                SELECT (SELECT count(*) FROM icd10cm_excludes1 WHERE release_id = \(release))::int,
+                       (SELECT count(*) FROM icd10cm_manifestations WHERE release_id = \(release))::int
+                """
             }
         let rows = try await connection.query(query, logger: logger)
         for try await counts in rows.decode((Int, Int).self) { return counts }
@@ -192,6 +198,20 @@ public struct CodeSetStore: DatabaseStore {
             ON CONFLICT DO NOTHING
             """
         }
+        try await insert(records.tabular.excludes1) { chunk in
+            """
+            INSERT INTO icd10cm_excludes1 (release_id, code_prefix, excluded_from, excluded_through)
+            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.from))::text[], \(chunk.map(\.through))::text[])
+            ON CONFLICT DO NOTHING
+            """
+        }
+        try await insert(records.tabular.manifestations) { chunk in
+            """
+            INSERT INTO icd10cm_manifestations (release_id, code_prefix)
+            SELECT \(release), * FROM unnest(\(Array(chunk))::text[])
+            ON CONFLICT DO NOTHING
+            """
+        }
         try await insert(records.limits) { chunk in
             """
             INSERT INTO mue_limits (release_id, code, max_units, adjudication_indicator, rationale)
@@ -221,6 +241,9 @@ public struct CodeSetStore: DatabaseStore {
         let diagnoses = Array(Set(draft.codes.diagnoses)).sorted()
         let procedures = Array(Set(draft.codes.lines.map(\.code))).sorted()
         let modifiers = Array(Set(draft.codes.lines.flatMap(\.modifiers))).sorted()
+        // Every prefix of every diagnosis, so the tabular's notes are found by their own code
+        // (an index lookup) whatever level of the tree they sit at.
+        let prefixes = Array(Set(diagnoses.flatMap { code in (3...max(3, code.count)).map { String(code.prefix($0)) } })).sorted()
         let rows = try await database.rows(
             """
             WITH releases AS MATERIALIZED (
@@ -239,6 +262,19 @@ public struct CodeSetStore: DatabaseStore {
                 WHERE cardinality(\(procedures)::text[]) > 1
                   AND e.column1 = ANY (\(procedures)::text[]) AND e.column2 = ANY (\(procedures)::text[])
                   AND e.effective_date <= \(dos)::date AND (e.deletion_date IS NULL OR e.deletion_date >= \(dos)::date)
+            ), tabular AS (
+                SELECT id FROM releases WHERE kind = 'icd10cm_tabular'
+            ), excluded AS (
+                SELECT DISTINCT a.code, b.code AS excluded, x.code_prefix
+                FROM icd10cm_excludes1 x JOIN tabular t ON x.release_id = t.id,
+                     unnest(\(diagnoses)::text[]) AS a(code), unnest(\(diagnoses)::text[]) AS b(code)
+                WHERE x.code_prefix = ANY (\(prefixes)::text[]) AND starts_with(a.code, x.code_prefix) AND a.code <> b.code
+                  AND left(b.code, length(x.excluded_from)) >= x.excluded_from
+                  AND left(b.code, length(x.excluded_through)) <= x.excluded_through
+            ), manifestations AS (
+                SELECT DISTINCT d.code
+                FROM icd10cm_manifestations m JOIN tabular t ON m.release_id = t.id, unnest(\(diagnoses)::text[]) AS d(code)
+                WHERE m.code_prefix = ANY (\(prefixes)::text[]) AND starts_with(d.code, m.code_prefix)
             ), mue AS (
                 -- The adjudication indicator as the CMS file writes it ("2 Date of Service Edit:
                 -- Policy"): its leading digit; none read as 1, a line edit.
@@ -269,18 +305,23 @@ public struct CodeSetStore: DatabaseStore {
                 (SELECT coalesce(array_agg(indicator ORDER BY code), '{}') FROM mue),
                 (SELECT coalesce(array_agg(column1 ORDER BY column1, column2), '{}') FROM ptp),
                 (SELECT coalesce(array_agg(column2 ORDER BY column1, column2), '{}') FROM ptp),
-                (SELECT coalesce(array_agg(indicator ORDER BY column1, column2), '{}') FROM ptp)
+                (SELECT coalesce(array_agg(indicator ORDER BY column1, column2), '{}') FROM ptp),
+                (SELECT coalesce(array_agg(code ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
+                (SELECT coalesce(array_agg(excluded ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
+                (SELECT coalesce(array_agg(code_prefix ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM manifestations)
             """,
             prepared: Facts.self, on: connection
         )
         guard let row = rows.first else { return CodeFacts() }
         let (
             icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, modifiersLoaded, knownModifiers,
-            cptLoaded, knownCPT, mueCodes, mueUnits, mueIndicators, column1, column2, indicators
+            cptLoaded, knownCPT, mueCodes, mueUnits, mueIndicators, column1, column2, indicators, excludedCodes, excludedOthers,
+            excludedNotes, manifestations
         ) = try row.decode(
             (
                 Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [Int],
-                [String], [String], [Int]
+                [String], [String], [Int], [String], [String], [String], [String]
             ).self)
         var facts = CodeFacts()
         if icdInForce {
@@ -308,6 +349,10 @@ public struct CodeSetStore: DatabaseStore {
         for index in column1.indices {
             facts.ncciEdits.append(NCCIEdit(column1: column1[index], column2: column2[index], modifierIndicator: indicators[index]))
         }
+        for index in excludedCodes.indices {
+            facts.excludes1.append(Excludes1Pair(code: excludedCodes[index], excluded: excludedOthers[index], noted: excludedNotes[index]))
+        }
+        facts.manifestations = Set(manifestations)
         return facts
     }
 }

@@ -19,12 +19,13 @@ struct CodesCommand: AsyncParsableCommand {
             abstract: "Import one code-set file (plain or gzip) as a release; importing it again changes nothing.",
             discussion: """
                 KIND is icd10cm (CMS order file), hcpcs (CMS HCPCS file with modifiers), cpt (a licensee's \
-                code,description CSV), ncci_ptp (CMS tab-delimited PTP edits) or mue (CMS MUE table). \
+                code,description CSV), ncci_ptp (CMS tab-delimited PTP edits), mue (CMS MUE table) or \
+                icd10cm_tabular (the CDC's ICD-10-CM tabular XML: Excludes1 notes and manifestation codes). \
                 A file that fails to parse changes nothing.
                 """
         )
 
-        @Argument(help: "icd10cm, hcpcs, cpt, ncci_ptp or mue.") var kind: String
+        @Argument(help: "icd10cm, hcpcs, cpt, ncci_ptp, mue or icd10cm_tabular.") var kind: String
         @Argument(help: "The file, plain or .gz.") var file: String
         @Option(help: "The release's name, such as 2026-04 (default: the file name).") var release: String?
         @Option(help: "First day the release is in force (YYYY-MM-DD).") var effectiveFrom: String
@@ -34,7 +35,7 @@ struct CodesCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let kind = CodeSetKind(rawValue: kind) else {
-                throw CLIError("unknown code set '\(self.kind)'; use icd10cm, hcpcs, cpt, ncci_ptp or mue")
+                throw CLIError("unknown code set '\(self.kind)'; use icd10cm, hcpcs, cpt, ncci_ptp, mue or icd10cm_tabular")
             }
             guard let from = CalendarDate(effectiveFrom) else { throw CLIError("--effective-from must be YYYY-MM-DD") }
             let to = try effectiveTo.map { text -> CalendarDate in
@@ -109,6 +110,10 @@ struct CodesCommand: AsyncParsableCommand {
         if kind == .icd10cm {
             return "\(kind.rawValue) \(label): \(summary.rows) rows, \(summary.billableRows) billable; "
                 + "\(summary.stored) distinct codes (\(summary.billable) billable); \(state) in \(timing)"
+        }
+        if kind == .icd10cmTabular {
+            return "\(kind.rawValue) \(label): \(summary.rows) codes read; \(summary.stored) Excludes1 ranges and "
+                + "\(summary.billable) manifestation codes stored; \(state) in \(timing)"
         }
         return "\(kind.rawValue) \(label): \(summary.rows) rows, \(summary.stored) stored; \(state) in \(timing)"
     }

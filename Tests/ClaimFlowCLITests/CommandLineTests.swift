@@ -132,6 +132,20 @@ struct CodesCommandTests {
         #expect(bad.standardError.contains("line 1:"), "\(bad.standardError)")
         let list = try await ClaimFlowProcess.run(["codes", "list"], environment: environment)
         #expect(list.standardOutput.split(separator: "\n").count == 1)
+
+        // The tabular's notes, from the CDC's XML: counted, then nothing changed the second time.
+        let tabular = [
+            "codes", "import", "icd10cm_tabular", FixtureFiles.url("codes/icd10cm-tabular-2026-sample.xml").path, "--release", "2026",
+            "--effective-from", "2025-10-01",
+        ]
+        let notes = try await ClaimFlowProcess.run(tabular, environment: environment)
+        #expect(notes.status == 0, "\(notes.standardError)")
+        #expect(
+            notes.standardOutput.contains(
+                "icd10cm_tabular 2026: 6 codes read; 15 Excludes1 ranges and 1 manifestation codes stored; imported"),
+            "\(notes.standardOutput)")
+        let notesAgain = try await ClaimFlowProcess.run(tabular, environment: environment)
+        #expect(notesAgain.standardOutput.contains("already imported, nothing changed"), "\(notesAgain.standardOutput)")
     }
 }
 

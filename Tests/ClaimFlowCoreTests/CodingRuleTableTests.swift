@@ -100,6 +100,23 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             rule: "diagnosis.external_cause_first", severity: .error, path: "$.diagnoses[0]", change: "W19.XXXA (a fall) first",
             draft: draft(diagnoses: ["W19XXXA", "S0990XA"], lines: [line(pointers: [2])])),
         BrokenRule(
+            rule: "diagnosis.excludes1", severity: .error, path: "$.diagnoses[1]", change: "E08.42 with E11.9 (Excludes1 both ways)",
+            draft: draft(diagnoses: ["E0842", "E119"]),
+            facts: facts { facts in
+                facts.diagnoses["E0842"] = .billable
+                facts.excludes1 = [
+                    Excludes1Pair(code: "E0842", excluded: "E119", noted: "E08"),
+                    Excludes1Pair(code: "E119", excluded: "E0842", noted: "E11"),
+                ]
+            }),
+        BrokenRule(
+            rule: "diagnosis.manifestation_first", severity: .error, path: "$.diagnoses[0]", change: "G63 (code first) as principal",
+            draft: draft(diagnoses: ["G63", "E119"], lines: [line(pointers: [2])]),
+            facts: facts { facts in
+                facts.diagnoses["G63"] = .billable
+                facts.manifestations = ["G63"]
+            }),
+        BrokenRule(
             rule: "diagnosis.first_listed_only", severity: .error, path: "$.diagnoses[1]", change: "Z00.00 (general exam) second",
             draft: draft(diagnoses: ["E119", "Z0000"])),
 
@@ -145,6 +162,13 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             rule: "line.external_cause_first", severity: .error, path: "$.lines[0].pointers[0]",
             change: "a line pointing first at W19.XXXA",
             draft: draft(diagnoses: ["S0990XA", "W19XXXA"], lines: [line(pointers: [2, 1])])),
+        BrokenRule(
+            rule: "line.manifestation_first", severity: .error, path: "$.lines[0].pointers[0]", change: "a line pointing first at G63",
+            draft: draft(diagnoses: ["E119", "G63"], lines: [line(pointers: [2, 1])]),
+            facts: facts { facts in
+                facts.diagnoses["G63"] = .billable
+                facts.manifestations = ["G63"]
+            }),
         BrokenRule(
             rule: "modifier.25_not_em", severity: .error, path: "$.lines[0].modifiers[0]", change: "25 on 36415, not an E/M code",
             draft: draft(lines: [line("36415", modifiers: ["25"], charge: 10)])),

@@ -184,6 +184,27 @@ struct CodingRulesTests {
         #expect(DiagnosisEdits.applicability(of: "O9A211")?.sex == .female && DiagnosisEdits.applicability(of: "Q56") == nil)
     }
 
+    @Test("the tabular's code lists: codes, categories with their dash, ranges; other text left out; a broken file named")
+    func tabularReferences() throws {
+        let refs = TabularFile.references(
+            in: "type 2 (E11.-), gestational (O24.4-), (E08-E13), (M05.0-M05.3, R73.9) (in) (E08-E13 with .42)")
+        #expect(refs.map { "\($0.0)-\($0.1)" } == ["E11-E11", "O244-O244", "E08-E13", "M050-M053", "R739-R739"])
+        let wrongRoot = Array("<?xml version=\"1.0\"?><ICD10CM.index></ICD10CM.index>".utf8)
+        #expect(throws: TabularFile.LayoutError.self) { try TabularFile.notes(wrongRoot) }
+        let broken = Array("<ICD10CM.tabular><chapter><diag><name>E11</name>".utf8)
+        #expect(throws: TabularFile.LayoutError.self) { try TabularFile.notes(broken) }
+        let notes = try TabularFile.notes(
+            Array(
+                """
+                <ICD10CM.tabular><chapter><section id="G60-G65"><diag><name>G63</name>
+                <desc>Polyneuropathy in diseases classified elsewhere</desc>
+                <excludes1><note>diphtheria (A36.83)</note></excludes1>
+                <diag><name>G63.1</name><desc>Child &amp; more</desc></diag></diag></section></chapter></ICD10CM.tabular>
+                """.utf8))
+        #expect(notes.codes == 2 && notes.manifestations == ["G63"])
+        #expect(notes.excludes1 == [TabularFile.Excludes1(code: "G63", from: "A3683", through: "A3683")])
+    }
+
     @Test("units over the MUE are refused; at the MUE they pass")
     func mue() {
         let over = [ServiceLine(code: "36415", units: 3, charge: 10, pointers: [1])]

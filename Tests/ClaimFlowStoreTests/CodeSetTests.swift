@@ -164,4 +164,60 @@ struct CodeSetTests {
             #expect(facts.diagnoses["QA00101"] == nil)
         }
     }
+
+    @Test(
+        "the ICD-10-CM tabular's Excludes1 notes and manifestation codes, from the CDC's XML layout: counted, idempotent, and found for a claim's own codes at any level of the tree"
+    )
+    func tabularNotes() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            let file = FixtureFiles.url("codes/icd10cm-tabular-2026-sample.xml")
+            let from = CalendarDate("2025-10-01")!
+            let first = try await store.importFile(file, kind: .icd10cmTabular, label: "2026", effectiveFrom: from, effectiveTo: nil)
+            // Six <diag> codes; Excludes1 ranges: E08's 7 (E13 named three times), E11's 6, G63's 2
+            // ("(E08-E13 with .42)" and "(in)" are not code lists); one manifestation, G63.
+            #expect(first.rows == 6 && first.stored == 15 && first.billable == 1 && first.changed, "\(first)")
+            let again = try await store.importFile(file, kind: .icd10cmTabular, label: "2026", effectiveFrom: from, effectiveTo: nil)
+            #expect(!again.changed && again.stored == 15)
+            #expect(
+                try await client.query("SELECT count(*)::int FROM icd10cm_excludes1", logger: TestDatabase.logger).collect().first?.decode(
+                    Int.self) == 15)
+
+            // E08.42 with E11.9: E08's note names E11.-, E11's names E08.-; each pair found at the
+            // note's own level (E08 and E11), whatever the depth of the claim's codes.
+            let pair = try await store.facts(for: Self.draft(["E0842", "E119"]))
+            #expect(
+                Set(pair.excludes1) == [
+                    Excludes1Pair(code: "E0842", excluded: "E119", noted: "E08"),
+                    Excludes1Pair(code: "E119", excluded: "E0842", noted: "E11"),
+                ])
+            #expect(pair.manifestations.isEmpty)
+            let manifestation = try await store.facts(for: Self.draft(["G63", "E119"]))
+            #expect(manifestation.manifestations == ["G63"] && manifestation.excludes1.isEmpty)
+            // Before the release is in force, nothing of it applies.
+            #expect(try await store.facts(for: Self.draft(["E0842", "E119"], dos: "2025-09-30")).excludes1.isEmpty)
+
+            var judged = pair
+            judged.diagnosisReleaseInForce = true
+            judged.diagnoses = ["E0842": .billable, "E119": .billable, "G63": .billable]
+            #expect(CodingRules.check(Self.draft(["E0842", "E119"]), facts: judged).map(\.path) == ["$.diagnoses[1]"])
+            judged.excludes1 = []
+            judged.manifestations = manifestation.manifestations
+            #expect(
+                CodingRules.check(Self.draft(["G63", "E119"]), facts: judged).map(\.rule) == [
+                    "diagnosis.manifestation_first", "line.manifestation_first",
+                ])
+
+            // Not the tabular: named, and nothing stored.
+            await #expect(throws: (any Error).self) {
+                try await store.importFile(
+                    FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cmTabular, label: "wrong",
+                    effectiveFrom: from, effectiveTo: nil)
+            }
+            #expect(
+                try await client.query(
+                    "SELECT count(*)::int FROM code_set_releases WHERE label = 'wrong'", logger: TestDatabase.logger
+                ).collect().first?.decode(Int.self) == 0)
+        }
+    }
 }
