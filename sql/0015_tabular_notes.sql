@@ -20,3 +20,17 @@ CREATE TABLE icd10cm_manifestations (
     code_prefix text NOT NULL CHECK (code_prefix ~ '^[A-Z][0-9][0-9A-Z]{1,5}$'),
     PRIMARY KEY (release_id, code_prefix)
 );
+
+-- The physician fee schedule's indicators for the modifier rules, imported from the CMS RVU
+-- file as kind pfs_rvu: PC/TC (0-9: whether 26 and TC apply) and bilateral surgery (0-3, 9).
+ALTER TABLE code_set_releases DROP CONSTRAINT code_set_releases_kind_check;
+ALTER TABLE code_set_releases ADD CONSTRAINT code_set_releases_kind_check
+    CHECK (kind IN ('icd10cm', 'hcpcs', 'cpt', 'ncci_ptp', 'mue', 'icd10cm_tabular', 'pfs_rvu'));
+
+CREATE TABLE fee_schedule_indicators (
+    release_id   bigint NOT NULL REFERENCES code_set_releases (id) ON DELETE CASCADE,
+    code         text NOT NULL CHECK (code ~ '^([0-9]{5}|[0-9]{4}[FTU]|[A-Z][0-9]{4})$'),
+    pc_tc        smallint NOT NULL CHECK (pc_tc BETWEEN 0 AND 9),
+    bilateral    smallint CHECK (bilateral BETWEEN 0 AND 9),
+    PRIMARY KEY (release_id, code)
+);

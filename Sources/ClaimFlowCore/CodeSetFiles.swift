@@ -14,6 +14,8 @@ public enum CodeSetKind: String, Sendable, Hashable, CaseIterable, Codable {
     case mue
     /// The ICD-10-CM tabular's Excludes1 notes and manifestation codes, from the CDC's XML.
     case icd10cmTabular = "icd10cm_tabular"
+    /// The physician fee schedule's PC/TC and bilateral indicators, from the CMS RVU file (CSV).
+    case feeSchedule = "pfs_rvu"
 }
 
 /// One parsed record of a code-set file.
@@ -59,9 +61,9 @@ public enum CodeSetParser {
         case .cpt: return try cpt(text, number)
         case .ncciPTP: return try ncci(text, number)
         case .mue: return try mue(text, number)
-        case .icd10cmTabular:
-            // XML, read as a whole by ``TabularFile``, not line by line.
-            throw CodeSetLineError(line: number, reason: "the ICD-10-CM tabular is XML and is read whole")
+        case .icd10cmTabular, .feeSchedule:
+            // Read as a whole (``TabularFile``, ``FeeScheduleFile``): an XML tree, a CSV with its header.
+            throw CodeSetLineError(line: number, reason: "a \(kind.rawValue) file is read whole, not line by line")
         }
     }
 
@@ -219,7 +221,7 @@ public enum CodeSetParser {
     }
 
     /// Splits one CSV line, honouring double quotes ("" inside quotes is a quote).
-    static func csvFields(_ text: Substring) -> [String] {
+    public static func csvFields(_ text: Substring) -> [String] {
         var fields: [String] = []
         var current = ""
         var quoted = false

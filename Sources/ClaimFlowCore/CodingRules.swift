@@ -92,6 +92,12 @@ public struct CodeFacts: Sendable, Hashable {
     public var excludes1: [Excludes1Pair]
     /// The claim's diagnoses that the tabular in force marks as manifestations.
     public var manifestations: Set<String>
+    /// The fee schedule's PC/TC indicator of the claim's codes (1: a professional/technical
+    /// split, so 26 and TC apply; 6: 26 applies, TC does not; others: neither).
+    public var pcTCIndicators: [String: Int] = [:]
+    /// The fee schedule's bilateral surgery indicator of the claim's codes (2: already
+    /// bilateral; 9: the concept does not apply; in both, modifier 50 is wrong).
+    public var bilateralIndicators: [String: Int] = [:]
 
     public init(
         diagnosisReleaseInForce: Bool = false, diagnoses: [String: Diagnosis] = [:], hcpcsReleaseInForce: Bool = false,
@@ -288,6 +294,19 @@ public enum CodingRules {
                         "modifier.25_not_em", "\(path).modifiers[\(position)]",
                         "modifier 25 marks a separately identifiable E/M service; \(line.code) is not an E/M code (99202-99499): remove it, or use 59 or an X modifier for a distinct procedure"
                     )
+                }
+                if modifier == "26" || modifier == "TC", let indicator = facts.pcTCIndicators[line.code],
+                    indicator != 1 && !(modifier == "26" && indicator == 6)
+                {
+                    error(
+                        "modifier.no_pc_tc_split", "\(path).modifiers[\(position)]",
+                        "\(line.code) has no professional/technical split (PC/TC indicator \(indicator)): bill it without \(modifier)")
+                }
+                if modifier == "50", let indicator = facts.bilateralIndicators[line.code], indicator == 2 || indicator == 9 {
+                    let why = indicator == 2 ? "is bilateral already" : "is not a bilateral procedure"
+                    error(
+                        "modifier.50_not_bilateral", "\(path).modifiers[\(position)]",
+                        "\(line.code) \(why) (bilateral surgery indicator \(indicator)): bill it without 50")
                 }
                 if modifier == "50" && (line.modifiers.contains("LT") || line.modifiers.contains("RT")) {
                     error(

@@ -28,10 +28,11 @@ enum CodeSetFile {
         var edits: [(column1: String, column2: String, effective: CalendarDate, deletion: CalendarDate?, indicator: Int)] = []
         var limits: [(code: String, units: Int, indicator: String?, rationale: String?)] = []
         var tabular = TabularFile.Notes()
+        var feeSchedule: [FeeScheduleFile.Indicators] = []
 
         var count: Int {
             diagnoses.count + procedures.count + modifiers.count + cpt.count + edits.count + limits.count + tabular.excludes1.count
-                + tabular.manifestations.count
+                + tabular.manifestations.count + feeSchedule.count
         }
     }
 
@@ -39,6 +40,19 @@ enum CodeSetFile {
     static func records(_ data: Data, kind: CodeSetKind, name: String) throws -> Parsed {
         let bytes = [UInt8](data)
         var parsed = Parsed()
+        if kind == .feeSchedule {
+            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            do throws(FeeScheduleFile.LayoutError) {
+                parsed.feeSchedule = try FeeScheduleFile.indicators(lines)
+            } catch {
+                throw CodeSetImportError("\(name): \(error.description)")
+            }
+            guard !parsed.feeSchedule.isEmpty else {
+                throw CodeSetImportError("\(name): no codes below the header; is it the physician fee schedule's RVU file?")
+            }
+            parsed.rows = parsed.feeSchedule.count
+            return parsed
+        }
         if kind == .icd10cmTabular {
             do throws(TabularFile.LayoutError) {
                 parsed.tabular = try TabularFile.notes(bytes)

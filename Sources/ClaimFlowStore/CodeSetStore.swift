@@ -108,6 +108,7 @@ public struct CodeSetStore: DatabaseStore {
             case .cpt: "SELECT count(*)::int, 0 FROM cpt_codes WHERE release_id = \(release)"
             case .ncciPTP: "SELECT count(*)::int, 0 FROM ncci_ptp_edits WHERE release_id = \(release)"
             case .mue: "SELECT count(*)::int, 0 FROM mue_limits WHERE release_id = \(release)"
+            case .feeSchedule: "SELECT count(*)::int, 0 FROM fee_schedule_indicators WHERE release_id = \(release)"
             case .icd10cmTabular:
                 """
                 SELECT (SELECT count(*) FROM icd10cm_excludes1 WHERE release_id = \(release))::int,
@@ -198,6 +199,14 @@ public struct CodeSetStore: DatabaseStore {
             ON CONFLICT DO NOTHING
             """
         }
+        try await insert(records.feeSchedule) { chunk in
+            """
+            INSERT INTO fee_schedule_indicators (release_id, code, pc_tc, bilateral)
+            SELECT \(release), c, p, nullif(b, -1)
+            FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.pcTC))::int[], \(chunk.map { $0.bilateral ?? -1 })::int[]) AS t(c, p, b)
+            ON CONFLICT DO NOTHING
+            """
+        }
         try await insert(records.tabular.excludes1) { chunk in
             """
             INSERT INTO icd10cm_excludes1 (release_id, code_prefix, excluded_from, excluded_through)
@@ -275,6 +284,10 @@ public struct CodeSetStore: DatabaseStore {
                 SELECT DISTINCT d.code
                 FROM icd10cm_manifestations m JOIN tabular t ON m.release_id = t.id, unnest(\(diagnoses)::text[]) AS d(code)
                 WHERE m.code_prefix = ANY (\(prefixes)::text[]) AND starts_with(d.code, m.code_prefix)
+            ), fee_schedule AS (
+                SELECT f.code, f.pc_tc, coalesce(f.bilateral, -1) AS bilateral
+                FROM fee_schedule_indicators f JOIN releases r ON r.kind = 'pfs_rvu' AND f.release_id = r.id
+                WHERE f.code = ANY (\(procedures)::text[])
             ), mue AS (
                 -- The adjudication indicator as the CMS file writes it ("2 Date of Service Edit:
                 -- Policy"): its leading digit; none read as 1, a line edit.
@@ -309,7 +322,10 @@ public struct CodeSetStore: DatabaseStore {
                 (SELECT coalesce(array_agg(code ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
                 (SELECT coalesce(array_agg(excluded ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
                 (SELECT coalesce(array_agg(code_prefix ORDER BY code, excluded, code_prefix), '{}') FROM excluded),
-                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM manifestations)
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM manifestations),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM fee_schedule),
+                (SELECT coalesce(array_agg(pc_tc ORDER BY code), '{}') FROM fee_schedule),
+                (SELECT coalesce(array_agg(bilateral ORDER BY code), '{}') FROM fee_schedule)
             """,
             prepared: Facts.self, on: connection
         )
@@ -317,11 +333,11 @@ public struct CodeSetStore: DatabaseStore {
         let (
             icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, modifiersLoaded, knownModifiers,
             cptLoaded, knownCPT, mueCodes, mueUnits, mueIndicators, column1, column2, indicators, excludedCodes, excludedOthers,
-            excludedNotes, manifestations
+            excludedNotes, manifestations, feeCodes, pcTC, bilateral
         ) = try row.decode(
             (
                 Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [Int],
-                [String], [String], [Int], [String], [String], [String], [String]
+                [String], [String], [Int], [String], [String], [String], [String], [String], [Int], [Int]
             ).self)
         var facts = CodeFacts()
         if icdInForce {
@@ -353,6 +369,10 @@ public struct CodeSetStore: DatabaseStore {
             facts.excludes1.append(Excludes1Pair(code: excludedCodes[index], excluded: excludedOthers[index], noted: excludedNotes[index]))
         }
         facts.manifestations = Set(manifestations)
+        for (index, code) in feeCodes.enumerated() {
+            facts.pcTCIndicators[code] = pcTC[index]
+            if bilateral[index] >= 0 { facts.bilateralIndicators[code] = bilateral[index] }
+        }
         return facts
     }
 }

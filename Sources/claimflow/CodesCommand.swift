@@ -20,12 +20,13 @@ struct CodesCommand: AsyncParsableCommand {
             discussion: """
                 KIND is icd10cm (CMS order file), hcpcs (CMS HCPCS file with modifiers), cpt (a licensee's \
                 code,description CSV), ncci_ptp (CMS tab-delimited PTP edits), mue (CMS MUE table) or \
-                icd10cm_tabular (the CDC's ICD-10-CM tabular XML: Excludes1 notes and manifestation codes). \
+                icd10cm_tabular (the CDC's ICD-10-CM tabular XML: Excludes1 notes and manifestation codes) or \
+                pfs_rvu (the physician fee schedule's RVU CSV: PC/TC and bilateral indicators). \
                 A file that fails to parse changes nothing.
                 """
         )
 
-        @Argument(help: "icd10cm, hcpcs, cpt, ncci_ptp, mue or icd10cm_tabular.") var kind: String
+        @Argument(help: "icd10cm, hcpcs, cpt, ncci_ptp, mue, icd10cm_tabular or pfs_rvu.") var kind: String
         @Argument(help: "The file, plain or .gz.") var file: String
         @Option(help: "The release's name, such as 2026-04 (default: the file name).") var release: String?
         @Option(help: "First day the release is in force (YYYY-MM-DD).") var effectiveFrom: String
@@ -35,7 +36,7 @@ struct CodesCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let kind = CodeSetKind(rawValue: kind) else {
-                throw CLIError("unknown code set '\(self.kind)'; use icd10cm, hcpcs, cpt, ncci_ptp, mue or icd10cm_tabular")
+                throw CLIError("unknown code set '\(self.kind)'; use icd10cm, hcpcs, cpt, ncci_ptp, mue, icd10cm_tabular or pfs_rvu")
             }
             guard let from = CalendarDate(effectiveFrom) else { throw CLIError("--effective-from must be YYYY-MM-DD") }
             let to = try effectiveTo.map { text -> CalendarDate in

@@ -170,6 +170,14 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
                 facts.manifestations = ["G63"]
             }),
         BrokenRule(
+            rule: "modifier.no_pc_tc_split", severity: .error, path: "$.lines[0].modifiers[0]",
+            change: "26 on 99213, which has no professional/technical split (PC/TC 0)",
+            draft: draft(lines: [line(modifiers: ["26"])]), facts: facts { $0.pcTCIndicators["99213"] = 0 }),
+        BrokenRule(
+            rule: "modifier.50_not_bilateral", severity: .error, path: "$.lines[0].modifiers[0]",
+            change: "50 on 77067, bilateral already (indicator 2)",
+            draft: draft(lines: [line("77067", modifiers: ["50"], charge: 100)]), facts: facts { $0.bilateralIndicators["77067"] = 2 }),
+        BrokenRule(
             rule: "modifier.25_not_em", severity: .error, path: "$.lines[0].modifiers[0]", change: "25 on 36415, not an E/M code",
             draft: draft(lines: [line("36415", modifiers: ["25"], charge: 10)])),
         BrokenRule(

@@ -220,4 +220,44 @@ struct CodeSetTests {
                 ).collect().first?.decode(Int.self) == 0)
         }
     }
+
+    @Test(
+        "the physician fee schedule's PC/TC and bilateral indicators from its RVU file: the header found by name, modifier rows skipped; 26 and TC judged by them"
+    )
+    func feeScheduleIndicators() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            let file = FixtureFiles.url("codes/pfs-rvu-2026-sample.csv")
+            let from = CalendarDate("2026-01-01")!
+            let first = try await store.importFile(file, kind: .feeSchedule, label: "2026A", effectiveFrom: from, effectiveTo: nil)
+            #expect(first.rows == 6 && first.stored == 6 && first.changed, "\(first)")
+            let again = try await store.importFile(file, kind: .feeSchedule, label: "2026A", effectiveFrom: from, effectiveTo: nil)
+            #expect(!again.changed && again.stored == 6)
+
+            let line = { (code: String, modifiers: [String]) in
+                ServiceLine(code: code, modifiers: modifiers, units: 1, charge: 50, pointers: [1])
+            }
+            let lines = [line("71046", ["26"]), line("93010", ["26"]), line("93005", ["TC"]), line("99213", []), line("77067", ["50"])]
+            let facts = try await store.facts(for: Self.draft(["E119"], lines: lines))
+            #expect(facts.pcTCIndicators == ["71046": 1, "93010": 2, "93005": 3, "99213": 0, "77067": 1])
+            #expect(facts.bilateralIndicators == ["71046": 0, "93010": 0, "93005": 0, "99213": 9, "77067": 2])
+            var judged = facts
+            judged.diagnosisReleaseInForce = true
+            judged.diagnoses["E119"] = .billable
+            let findings = CodingRules.check(Self.draft(["E119"], lines: lines), facts: judged)
+            // 26 on the split 71046 passes; on 93010 (professional only) and TC on 93005
+            // (technical only) they do not; 50 on 77067, bilateral already, does not either.
+            #expect(
+                findings.map { "\($0.rule) \($0.path)" } == [
+                    "modifier.no_pc_tc_split $.lines[1].modifiers[0]", "modifier.no_pc_tc_split $.lines[2].modifiers[0]",
+                    "modifier.50_not_bilateral $.lines[4].modifiers[0]",
+                ])
+
+            await #expect(throws: (any Error).self) {
+                try await store.importFile(
+                    FixtureFiles.url("codes/mue-practitioner-2026q4-sample.csv"), kind: .feeSchedule, label: "wrong",
+                    effectiveFrom: from, effectiveTo: nil)
+            }
+        }
+    }
 }
