@@ -198,7 +198,8 @@ struct IntakeController: Sendable {
                 subscriber: coverage.subscriber?.person ?? patient, relationship: coverage.relationshipCode
             ),
             renderingProviderID: providerID, dateOfService: body.dateOfService, placeOfService: body.placeOfService,
-            specialty: body.specialty, priority: body.priority ?? 0, documentation: body.documentation
+            specialty: body.specialty, priority: body.priority ?? 0, documentation: body.documentation,
+            claimDetails: body.claimDetails
         )
     }
 

@@ -129,6 +129,29 @@ struct CoverageInput: Decodable, Sendable {
     var relationshipCode: String { relationship ?? PatientRelationship.subscriberSelf }
 }
 
+/// A clinician named by NPI: the referring provider (837P loop 2310A).
+struct ClinicianInput: RequestBody {
+    let npi: String
+    let firstName: String
+    let lastName: String
+    enum CodingKeys: String, CodingKey { case npi, firstName = "first_name", lastName = "last_name" }
+
+    static let schema = JSONSchema.object([
+        .required("npi", .npi), .required("first_name", .text(35)), .required("last_name", .text(60)),
+    ])
+}
+
+/// Where the services were given, when not at the practice (837P loop 2310C).
+struct ServiceFacilityInput: RequestBody {
+    let name: String
+    let npi: String?
+    let address: PostalAddressInput
+
+    static let schema = JSONSchema.object([
+        .required("name", .text(60)), .optional("npi", .npi), .required("address", PostalAddressInput.schema),
+    ])
+}
+
 struct EncounterIntakeRequest: RequestBody {
     let practiceCode: String
     let externalID: String
@@ -140,10 +163,24 @@ struct EncounterIntakeRequest: RequestBody {
     let specialty: String
     let priority: Int?
     let documentation: String
+    let referringProvider: ClinicianInput?
+    let serviceFacility: ServiceFacilityInput?
+    let priorAuthorization: String?
+    let referralNumber: String?
+    let relatedCauses: [String]?
+    let accidentState: String?
+    let accidentDate: CalendarDate?
+    let onsetDate: CalendarDate?
+    let initialTreatmentDate: CalendarDate?
+    let lastSeenDate: CalendarDate?
     enum CodingKeys: String, CodingKey {
         case practiceCode = "practice_code", externalID = "external_id", patient, coverage
         case renderingProviderNPI = "rendering_provider_npi", dateOfService = "date_of_service"
         case placeOfService = "place_of_service", specialty, priority, documentation
+        case referringProvider = "referring_provider", serviceFacility = "service_facility"
+        case priorAuthorization = "prior_authorization", referralNumber = "referral_number"
+        case relatedCauses = "related_causes", accidentState = "accident_state", accidentDate = "accident_date"
+        case onsetDate = "onset_date", initialTreatmentDate = "initial_treatment_date", lastSeenDate = "last_seen_date"
     }
 
     static let schema = JSONSchema.object([
@@ -153,13 +190,43 @@ struct EncounterIntakeRequest: RequestBody {
         .required("place_of_service", .matching("[0-9]{2}", "two digits, such as 11")),
         .required("specialty", .specialty), .optional("priority", .integer(0...100)),
         .required("documentation", .text(100_000)),
+        .optional("referring_provider", ClinicianInput.schema), .optional("service_facility", ServiceFacilityInput.schema),
+        .optional("prior_authorization", .matching("[A-Za-z0-9-]{1,50}", "1-50 letters, digits or dashes")),
+        .optional("referral_number", .matching("[A-Za-z0-9-]{1,50}", "1-50 letters, digits or dashes")),
+        .optional(
+            "related_causes",
+            .array(of: .oneOf(["AA", "EM", "OA"], "AA auto accident, EM employment or OA other accident"), count: 1...2)),
+        .optional("accident_state", .matching("[A-Z]{2}", "a two-letter state code")),
+        .optional("accident_date", .date), .optional("onset_date", .date), .optional("initial_treatment_date", .date),
+        .optional("last_seen_date", .date),
     ])
 
     func findings() -> [ProblemDetails.Finding] {
+        var findings: [ProblemDetails.Finding] = []
         if coverage.relationshipCode != PatientRelationship.subscriberSelf, coverage.subscriber == nil {
-            return [.init(path: "$.coverage.subscriber", message: "is required unless relationship is 18 (self)")]
+            findings.append(.init(path: "$.coverage.subscriber", message: "is required unless relationship is 18 (self)"))
         }
-        return []
+        let causes = relatedCauses ?? []
+        if (causes.contains("AA") || causes.contains("OA")) && accidentDate == nil {
+            findings.append(.init(path: "$.accident_date", message: "is required with an auto (AA) or other (OA) accident"))
+        }
+        if causes.contains("AA") && accidentState == nil {
+            findings.append(.init(path: "$.accident_state", message: "is required with an auto accident (AA)"))
+        }
+        return findings
+    }
+
+    /// The claim's details, or nil when the body carries none.
+    var claimDetails: X12Claim.Details? {
+        let details = X12Claim.Details(
+            referringProvider: referringProvider.map { .init(npi: $0.npi, firstName: $0.firstName, lastName: $0.lastName) },
+            serviceFacility: serviceFacility.map { .init(name: $0.name, npi: $0.npi, address: $0.address.address) },
+            // A cause sent twice means it once.
+            priorAuthorization: priorAuthorization, referralNumber: referralNumber,
+            relatedCauses: (relatedCauses ?? []).reduce(into: []) { if !$0.contains($1) { $0.append($1) } },
+            accidentState: (relatedCauses ?? []).contains("AA") ? accidentState : nil, accidentDate: accidentDate,
+            onsetDate: onsetDate, initialTreatmentDate: initialTreatmentDate, lastSeenDate: lastSeenDate)
+        return details == X12Claim.Details() ? nil : details
     }
 }
 

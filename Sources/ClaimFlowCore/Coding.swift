@@ -10,13 +10,40 @@ public struct ServiceLine: Sendable, Hashable, Codable {
     @MoneyAmount public var charge: Decimal
     /// 1-based positions in the diagnosis list, the first being primary (1 to 4 of them).
     public var pointers: [Int]
+    /// Anesthesia time: the line is billed in minutes (SV103 `MJ`) instead of units.
+    public var anesthesiaMinutes: Int?
+    /// The drug given, for a drug HCPCS code (loop 2410).
+    public var drug: DrugIdentification?
 
-    public init(code: String, modifiers: [String] = [], units: Decimal, charge: Decimal, pointers: [Int]) {
+    public init(
+        code: String, modifiers: [String] = [], units: Decimal, charge: Decimal, pointers: [Int], anesthesiaMinutes: Int? = nil,
+        drug: DrugIdentification? = nil
+    ) {
         self.code = code
         self.modifiers = modifiers
         self.units = units
         self.charge = charge
         self.pointers = pointers
+        self.anesthesiaMinutes = anesthesiaMinutes
+        self.drug = drug
+    }
+}
+
+/// The National Drug Code of a drug line and how much was given (837P loop 2410: LIN, CTP).
+public struct DrugIdentification: Sendable, Hashable, Codable {
+    /// The units CTP05-1 takes: international unit, gram, milligram, milliliter, unit.
+    public static let units: Set<String> = ["F2", "GR", "ME", "ML", "UN"]
+
+    /// The NDC in its 11-digit 5-4-2 form, without dashes.
+    public var ndc: String
+    /// One of ``units``.
+    public var unit: String
+    public var quantity: Decimal
+
+    public init(ndc: String, unit: String, quantity: Decimal) {
+        self.ndc = ndc
+        self.unit = unit
+        self.quantity = quantity
     }
 }
 

@@ -137,11 +137,13 @@ public struct ClaimDraft: Sendable, Hashable {
     /// The patient's sex and birth date, for the sex and age edits; nil where not known.
     public var patientSex: Sex?
     public var patientBirthDate: CalendarDate?
+    /// Whether intake named a service facility (837P loop 2310C); nil where not known.
+    public var hasServiceFacility: Bool?
 
     public init(
         dateOfService: CalendarDate, codes: CodeAssignment, billingProviderNPI: String, renderingProviderNPI: String?,
         payerCode: String?, subscriberMemberID: String?, placeOfService: String?, claimTotal: Decimal? = nil,
-        patientSex: Sex? = nil, patientBirthDate: CalendarDate? = nil
+        patientSex: Sex? = nil, patientBirthDate: CalendarDate? = nil, hasServiceFacility: Bool? = nil
     ) {
         self.dateOfService = dateOfService
         self.codes = codes
@@ -153,6 +155,7 @@ public struct ClaimDraft: Sendable, Hashable {
         self.claimTotal = claimTotal
         self.patientSex = patientSex
         self.patientBirthDate = patientBirthDate
+        self.hasServiceFacility = hasServiceFacility
     }
 }
 
@@ -415,6 +418,12 @@ public enum CodingRules {
         if placeOfService.count != 2 || !placeOfService.allSatisfy(\.isNumber) {
             error("claim.place_of_service", "$.place_of_service", "the place of service must be two digits, such as 11")
         }
+        if Self.placesNeedingFacility.contains(placeOfService), draft.hasServiceFacility == false {
+            error(
+                "claim.service_facility", "$.service_facility",
+                "place of service \(placeOfService) is a facility (inpatient, outpatient or emergency hospital, skilled nursing): payers require its name and address (loop 2310C); ask intake to send service_facility"
+            )
+        }
         if let total = draft.claimTotal, total != codes.totalCharge {
             error("claim.total", "$.total_charge", "the claim total \(total) does not equal the sum of its lines \(codes.totalCharge)")
         }
@@ -430,6 +439,10 @@ public enum CodingRules {
     static func isHCPCSLevelII(_ code: String) -> Bool {
         code.first.map { $0.isLetter } ?? false
     }
+
+    /// Places of service that are facilities payers want named (2310C): inpatient, outpatient
+    /// and emergency room hospital, and skilled nursing facility.
+    public static let placesNeedingFacility: Set<String> = ["21", "22", "23", "31"]
 
     /// An E/M code: CPT 99202-99499, the codes modifier 25 belongs on.
     static func isEvaluationAndManagement(_ code: String) -> Bool {

@@ -71,11 +71,14 @@ public struct EncounterIntake: Sendable, Hashable, Codable {
     public var priority: Int
     /// The clinician's note. PHI: never logged.
     public var documentation: String
+    /// What the claim carries beyond the basics (referral, authorization, accident, dates,
+    /// referring provider, service facility); nil when the clinic sent none.
+    public var claimDetails: X12Claim.Details?
 
     public init(
         practiceID: UUID, externalID: String, patientMRN: String, patient: Person, coverage: Coverage,
         renderingProviderID: UUID, dateOfService: CalendarDate, placeOfService: String, specialty: String,
-        priority: Int = 0, documentation: String
+        priority: Int = 0, documentation: String, claimDetails: X12Claim.Details? = nil
     ) {
         self.practiceID = practiceID
         self.externalID = externalID
@@ -88,5 +91,6 @@ public struct EncounterIntake: Sendable, Hashable, Codable {
         self.specialty = specialty
         self.priority = priority
         self.documentation = documentation
+        self.claimDetails = claimDetails
     }
 }

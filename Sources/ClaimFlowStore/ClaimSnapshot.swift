@@ -24,6 +24,8 @@ struct ClaimSnapshot: Decodable {
     var subscriber: Person?
     var patient: Person
     var codes: CodeAssignment
+    /// What intake sent beyond the basics; absent from snapshots of encounters without any.
+    var details: X12Claim.Details?
 
     /// Decodes the column's text. The error names the claim only: the text is PHI.
     init(json: String, claimID: UUID) throws {
@@ -39,7 +41,7 @@ struct ClaimSnapshot: Decodable {
         guard let payer, let subscriber, let memberID else {
             throw StoreError(.notFound, "claim \(claimID) not found, or it has no payer or subscriber")
         }
-        return X12Claim(
+        var claim = X12Claim(
             claimID: claimID, frequencyCode: frequencyCode, payerClaimControlNumber: replacedPayerClaimNumber,
             totalCharge: totalCharge, placeOfService: placeOfService, dateOfService: dateOfService,
             billingProvider: billingProvider, renderingProvider: renderingProvider, payer: payer,
@@ -48,6 +50,8 @@ struct ClaimSnapshot: Decodable {
             groupNumber: groupNumber, subscriber: subscriber, relationship: relationship, patient: patient,
             diagnoses: codes.diagnoses, lines: codes.lines
         )
+        claim.details = details ?? X12Claim.Details()
+        return claim
     }
 
     struct Unreadable: Error, CustomStringConvertible {

@@ -70,11 +70,11 @@ public struct EncounterStore: QueueStore {
             """
             INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship,
                                     payer_id, rendering_provider_id, date_of_service, place_of_service,
-                                    specialty, priority, documentation, intake_digest)
+                                    specialty, priority, documentation, intake_digest, claim_details)
             VALUES (\(intake.practiceID), \(intake.externalID), \(patientID), \(subscriberID),
                     \(intake.coverage.relationship), \(intake.coverage.payerID), \(intake.renderingProviderID),
                     \(intake.dateOfService.description)::date, \(intake.placeOfService), \(intake.specialty),
-                    \(intake.priority), \(intake.documentation), \(digest))
+                    \(intake.priority), \(intake.documentation), \(digest), \(try Self.detailsJSON(intake))::jsonb)
             ON CONFLICT (practice_id, external_id) DO NOTHING
             RETURNING id
             """,
@@ -220,6 +220,14 @@ public struct EncounterStore: QueueStore {
         )
         for try await id in rows.decode(UUID.self) { return id }
         throw StoreError(.conflict, "subscriber was not saved")
+    }
+
+    /// The claim details as the `claim_details` column holds them (X12Claim.Details' keys), or nil.
+    static func detailsJSON(_ intake: EncounterIntake) throws -> String? {
+        guard let details = intake.claimDetails else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(details), as: UTF8.self)
     }
 
     /// SHA-256 of the intake's canonical JSON (sorted keys), to tell a replay from an edit.
@@ -437,7 +445,8 @@ extension EncounterStore {
                     \(columns.subscriber.addressLine1), \(columns.subscriber.city), \(columns.subscriber.state),
                     \(columns.subscriber.postalCode), \(columns.relationship)::text[], \(columns.providerID)::uuid[],
                     \(columns.dateOfService)::date[], \(columns.placeOfService)::text[], \(columns.specialty)::text[],
-                    \(columns.priority)::int8[], \(columns.documentation)::text[], \(columns.digest)::bytea[]
+                    \(columns.priority)::int8[], \(columns.documentation)::text[], \(columns.digest)::bytea[],
+                    \(columns.claimDetails)
                 ) AS i (chunk_index, practice_id, external_id,
                         mrn, patient_first_name, patient_last_name,
                         patient_birth_date, patient_sex, patient_address_line1,
@@ -448,7 +457,7 @@ extension EncounterStore {
                         subscriber_address_line1, subscriber_city, subscriber_state,
                         subscriber_postal_code, relationship, rendering_provider_id,
                         date_of_service, place_of_service, specialty,
-                        priority, documentation, intake_digest)
+                        priority, documentation, intake_digest, claim_details)
             ), patients_saved AS (
                 -- ON CONFLICT DO UPDATE may touch a row once per statement: one row per patient.
                 INSERT INTO patients (practice_id, mrn, first_name, last_name, birth_date, sex,
@@ -483,10 +492,10 @@ extension EncounterStore {
                 -- race, and the caller runs the chunk again to compare digests like a replay.
                 INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship,
                                         payer_id, rendering_provider_id, date_of_service, place_of_service,
-                                        specialty, priority, stage, documentation, intake_digest)
+                                        specialty, priority, stage, documentation, intake_digest, claim_details)
                 SELECT i.practice_id, i.external_id, p.id, s.id, i.relationship, i.payer_id, i.rendering_provider_id,
                        i.date_of_service, i.place_of_service, i.specialty, i.priority,
-                       \(Stage.readyToCode.rawValue), i.documentation, i.intake_digest
+                       \(Stage.readyToCode.rawValue), i.documentation, i.intake_digest, i.claim_details::jsonb
                 FROM intake i
                 JOIN patients_saved p ON p.practice_id = i.practice_id AND p.mrn = i.mrn
                 JOIN subscribers_saved s
@@ -600,8 +609,9 @@ private struct IntakeColumns {
     var priority: [Int] = []
     var documentation: [String] = []
     var digest: [ByteBuffer] = []
+    var claimDetails = NullableTextArray()
 
-    init(_ intakes: [(index: Int, intake: EncounterIntake, digest: Data)]) {
+    init(_ intakes: [(index: Int, intake: EncounterIntake, digest: Data)]) throws {
         for (position, intake, digest) in intakes {
             index.append(position)
             practiceID.append(intake.practiceID)
@@ -620,6 +630,7 @@ private struct IntakeColumns {
             priority.append(intake.priority)
             documentation.append(intake.documentation)
             self.digest.append(ByteBuffer(bytes: digest))
+            claimDetails.values.append(try EncounterStore.detailsJSON(intake))
         }
     }
 }

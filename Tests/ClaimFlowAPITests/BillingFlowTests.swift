@@ -137,6 +137,93 @@ struct BillingFlowTests {
         case wrongEndpoint = "wrong endpoint"
     }
 
+    @Test(
+        "intake's claim details reach the 837P: 2310A referring provider, 2310C service facility, REF*G1 and REF*9F, CLM11 with DTP*439, DTP*431/454/304; both validators pass it; place of service 22 without a facility is sent back"
+    )
+    func claimDetailsReachThe837P() async throws {
+        try await APIHarness.run(live: true) { h, c in
+            _ = try await CodeSetStore(client: h.fixture.client, logger: TestDatabase.logger).importFile(
+                FixtureFiles.url("codes/icd10cm-older-subset-sample.txt"), kind: .icd10cm, label: "test",
+                effectiveFrom: CalendarDate("2026-01-01")!, effectiveTo: nil
+            )
+            var detailed = h.intakeBody("DETAILS-1")
+            detailed["place_of_service"] = "22"
+            detailed["referring_provider"] = ["npi": "1234567893", "first_name": "Ruth", "last_name": "Okafor"]
+            detailed["service_facility"] = [
+                "name": "Riverside Outpatient Surgery", "npi": "1234567893",
+                "address": ["line1": "400 River Rd", "city": "Springfield", "state": "IL", "postal_code": "62702"],
+            ]
+            detailed["prior_authorization"] = "PA-2026-0042"
+            detailed["referral_number"] = "RF-77"
+            detailed["related_causes"] = ["AA", "EM"]
+            detailed["accident_state"] = "IL"
+            for (field, date) in [
+                ("accident_date", "2026-03-01"), ("onset_date", "2026-03-01"), ("initial_treatment_date", "2026-03-02"),
+                ("last_seen_date", "2026-02-20"),
+            ] { detailed[field] = date }
+            var noFacility = h.intakeBody("DETAILS-2")
+            noFacility["place_of_service"] = "22"
+            // An auto accident without its date and state is refused at intake, naming both.
+            var undated = h.intakeBody("DETAILS-3")
+            undated["related_causes"] = ["AA"]
+            let refused = try await c.send(.post, "/api/v1/encounters", token: h.tokens[.intake], json: undated)
+            let paths = (refused.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }.sorted()
+            #expect(refused.status == 422 && paths == ["$.accident_date", "$.accident_state"], "\(refused.body)")
+
+            var encounters: [UUID] = []
+            for body in [detailed, noFacility] {
+                let reply = try await c.send(.post, "/api/v1/encounters", token: h.tokens[.intake], json: body)
+                #expect(reply.status == 201, "\(reply.body)")
+                let encounter = try #require(reply.uuid("id"))
+                encounters.append(encounter)
+                let next = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
+                let lease = try #require(next.uuid("lease", "id"))
+                var codes = APIHarness.codesBody()
+                codes["lease_id"] = lease.uuidString
+                #expect(
+                    try await c.send(.put, "/api/v1/coder/encounters/\(encounter)/codes", token: h.tokens[.coder], json: codes).status
+                        == 200)
+                #expect(
+                    try await c.send(
+                        .post, "/api/v1/coder/encounters/\(encounter)/complete", token: h.tokens[.coder],
+                        json: ["lease_id": lease.uuidString]
+                    ).status == 200)
+            }
+            let handoff = try await HandoffWorker(client: h.service, logger: TestDatabase.logger).runBatch()
+            #expect(handoff.passed == 1 && handoff.returned == 1, "\(handoff)")
+            let returned = try await h.fixture.count(
+                "SELECT count(*)::int FROM events WHERE action = 'handoff.returned' AND encounter_id = \(encounters[1]) AND detail ->> 'blocking' = 'claim.service_facility'"
+            )
+            #expect(returned == 1)
+
+            let next = try await c.send(.post, "/api/v1/biller/next", token: h.tokens[.biller])
+            let claim = try #require(next.uuid("claim", "id"))
+            #expect(next.uuid("claim", "encounter_id") == encounters[0])
+            let submitted = try await c.send(
+                .post, "/api/v1/biller/claims/\(claim)/submit", token: h.tokens[.biller],
+                json: ["lease_id": try #require(next.uuid("lease", "id")).uuidString])
+            #expect(submitted.status == 200, "\(submitted.body)")
+            let outbox = FileManager.default.temporaryDirectory.appending(path: "claimflow-details-outbox-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: outbox) }
+            let batcher = SubmissionBatcher(
+                client: h.service, queue: h.fixture.queue, outbox: outbox, settings: X12Settings(), logger: TestDatabase.logger)
+            #expect(try await batcher.runOnce() == 1)
+            let file = outbox.appending(path: try #require(try FileManager.default.contentsOfDirectory(atPath: outbox.path).first))
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for segment in [
+                "CLM*", "*22:B:1*Y*A*Y*Y**AA:EM::IL~", "DTP*431*D8*20260301~", "DTP*454*D8*20260302~", "DTP*304*D8*20260220~",
+                "DTP*439*D8*20260301~", "REF*9F*RF-77~", "REF*G1*PA-2026-0042~", "NM1*DN*1*OKAFOR*RUTH****XX*1234567893~",
+                "NM1*77*2*RIVERSIDE OUTPATIENT SURGERY*****XX*1234567893~", "N3*400 RIVER RD~",
+            ] {
+                #expect(text.contains(segment), "\(segment) missing")
+            }
+            let verdict = try PyX12.validate(file)
+            #expect(verdict.ok, "\(verdict.output)")
+            let peer = try X12Peer.validate(file)
+            #expect(peer.ok, "\(peer.output)")
+        }
+    }
+
     @Test("bad 999, 277CA and 835 files are 422 naming the segment, and change nothing", arguments: BadFile.allCases)
     func badFiles(_ problem: BadFile) async throws {
         try await APIHarness.run { h, c in

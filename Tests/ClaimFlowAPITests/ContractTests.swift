@@ -253,6 +253,14 @@ struct ContractWalker: @unchecked Sendable {
             ],
             "rendering_provider_npi": "1234567893", "date_of_service": "2026-11-02", "place_of_service": "11",
             "specialty": "family_medicine", "priority": 0, "documentation": "Follow-up.",
+            "referring_provider": ["npi": "1234567893", "first_name": "Ruth", "last_name": "Okafor"],
+            "service_facility": [
+                "name": "Riverside Surgery", "npi": "1234567893",
+                "address": ["line1": "400 River Rd", "line2": "Bldg 2", "city": "Springfield", "state": "IL", "postal_code": "62702"],
+            ],
+            "prior_authorization": "PA-1", "referral_number": "RF-1", "related_causes": ["EM"], "accident_state": "IL",
+            "accident_date": "2026-10-30", "onset_date": "2026-10-30", "initial_treatment_date": "2026-10-31",
+            "last_seen_date": "2026-10-01",
         ],
         "PUT /api/v1/coder/encounters/{id}/codes": [
             "lease_id": UUID().uuidString, "diagnoses": ["E11.9"],

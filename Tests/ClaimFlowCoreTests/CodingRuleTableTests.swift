@@ -221,6 +221,14 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             rule: "claim.total", severity: .error, path: "$.total_charge", change: "a total of 130 for 125 of lines",
             draft: draft(total: 130)),
         BrokenRule(
+            rule: "claim.service_facility", severity: .error, path: "$.service_facility",
+            change: "place of service 22 (outpatient hospital) without a service facility",
+            draft: {
+                var claim = draft(placeOfService: "22")
+                claim.hasServiceFacility = false
+                return claim
+            }()),
+        BrokenRule(
             rule: "claim.no_charged_service", severity: .error, path: "$.lines", change: "only a $0 quality code, 3074F",
             draft: draft(lines: [line("3074F", charge: 0)])),
     ]

@@ -330,6 +330,115 @@ struct X12WriterPyX12Tests {
     }
 }
 
+@Suite("837P writer: the loops payers ask for")
+struct X12WriterDetailTests {
+    static let referring = X12Claim.Clinician(
+        npi: NPI.withCheckDigit(firstNine: "112233445")!.digits, firstName: "Ruth", lastName: "Okafor")
+    static let facility = X12Claim.ServiceFacility(
+        name: "Riverside Outpatient Surgery", npi: NPI.withCheckDigit(firstNine: "556677889")!.digits,
+        address: PostalAddress(line1: "400 River Rd", city: "Springfield", state: "IL", postalCode: "62702"))
+    static let anesthesia = ServiceLine(code: "00840", modifiers: ["AA"], units: 1, charge: 900, pointers: [1], anesthesiaMinutes: 95)
+    static let drug = ServiceLine(
+        code: "J1100", units: 4, charge: 24, pointers: [1], drug: DrugIdentification(ndc: "00641-0367-21", unit: "ml", quantity: 4))
+
+    /// Every new loop and segment on one claim.
+    static var everything: X12Claim {
+        var claim = Sample.claim(lines: [Sample.officeVisit, anesthesia, drug], diagnoses: ["S06.0X0A", "E11.9"])
+        claim.placeOfService = "22"
+        claim.details = X12Claim.Details(
+            referringProvider: referring, serviceFacility: facility, priorAuthorization: "PA-2026-0042", referralNumber: "RF 77*1",
+            relatedCauses: ["AA", "EM"], accidentState: "il", accidentDate: CalendarDate("2026-03-01"),
+            onsetDate: CalendarDate("2026-03-01"), initialTreatmentDate: CalendarDate("2026-03-02"),
+            lastSeenDate: CalendarDate("2026-02-20"))
+        return claim
+    }
+
+    /// One claim per new loop, each alone.
+    static var eachAlone: [X12Claim] {
+        let details: [X12Claim.Details] = [
+            .init(referringProvider: referring), .init(serviceFacility: facility),
+            .init(serviceFacility: .init(name: "Home Visit Team", address: facility.address)), .init(priorAuthorization: "PA1"),
+            .init(referralNumber: "RF1"), .init(relatedCauses: ["OA"], accidentDate: CalendarDate("2026-03-01")),
+            .init(relatedCauses: ["EM"]), .init(onsetDate: CalendarDate("2026-02-01")),
+            .init(initialTreatmentDate: CalendarDate("2026-02-02")),
+            .init(lastSeenDate: CalendarDate("2026-01-15")),
+        ]
+        var claims = details.map { detail in
+            var claim = Sample.claim()
+            claim.details = detail
+            return claim
+        }
+        claims.append(Sample.claim(lines: [anesthesia]))
+        claims.append(Sample.claim(lines: [drug]))
+        return claims
+    }
+
+    @Test("a claim with every new loop, and a claim for each loop alone, pass pyx12")
+    func passPyX12() throws {
+        let text = try X12Writer.interchange(Sample.envelope(), claims: [Self.everything] + Self.eachAlone, newlineAfterSegments: true)
+        let verdict = try X12Valid.validate(text: text, name: "writer-837p-details.x12")
+        #expect(verdict.ok, "\(verdict.output)\n\(text)")
+    }
+
+    @Test(
+        "the new segments, in the guide's order: CLM11, DTP 431/454/304/439, REF 9F/G1, 2310A before 2310B, 2310C after, SV1 in minutes, LIN and CTP after REF*6R"
+    )
+    func segmentsInOrder() throws {
+        let parsed = try write([Self.everything])
+        let clm = try #require(parsed.first("CLM"))
+        #expect(clm.count == 12 && clm[10] == "" && clm[11] == "AA:EM::IL", "\(clm)")
+        let ids = parsed.segments.map { $0[0] + ($0.count > 1 ? "*" + $0[1] : "") }
+        let claimPart = Array(ids.drop { $0 != "CLM*" + clm[1] })
+        #expect(
+            Array(claimPart.prefix(12)) == [
+                "CLM*\(clm[1])", "DTP*431", "DTP*454", "DTP*304", "DTP*439", "REF*9F", "REF*G1", "HI*ABK:S060X0A", "NM1*DN",
+                "NM1*82", "PRV*PE", "NM1*77",
+            ], "\(claimPart)")
+        #expect(parsed.first("REF", "9F") == ["REF", "9F", "RF 77 1"])
+        #expect(parsed.first("NM1", "77") == ["NM1", "77", "2", "RIVERSIDE OUTPATIENT SURGERY", "", "", "", "", "XX", Self.facility.npi!])
+        #expect(parsed.all("SV1")[1][3] == "MJ" && parsed.all("SV1")[1][4] == "95")
+        #expect(parsed.first("LIN") == ["LIN", "", "N4", "00641036721"])
+        #expect(parsed.first("CTP") == ["CTP", "", "", "", "4", "ML"])
+        let lin = try #require(ids.firstIndex(of: "LIN*"))
+        #expect(ids[lin - 1] == "REF*6R")
+        // A claim without details is written as before: no CLM11, no new segments.
+        let plain = try write([Sample.claim()])
+        #expect(plain.first("CLM")?.count == 10 && plain.first("LIN") == nil && plain.first("NM1", "DN") == nil)
+    }
+
+    @Test(
+        "what the guide requires together is refused apart: an accident without its date, an auto accident without its state, a bad NDC or unit, a referring NPI that fails its check digit"
+    )
+    func refusals() throws {
+        func claim(_ details: X12Claim.Details = .init(), drug: DrugIdentification? = nil) -> X12Claim {
+            var claim = Sample.claim()
+            claim.details = details
+            if let drug {
+                claim.lines = [ServiceLine(code: "J1100", units: 1, charge: 6, pointers: [1], drug: drug)]
+                claim.totalCharge = 6
+            }
+            return claim
+        }
+        let refused: [(String, X12Claim)] = [
+            ("AA without date", claim(.init(relatedCauses: ["AA"], accidentState: "IL"))),
+            ("AA without state", claim(.init(relatedCauses: ["AA"], accidentDate: CalendarDate("2026-03-01")))),
+            (
+                "three causes",
+                claim(.init(relatedCauses: ["AA", "EM", "OA"], accidentState: "IL", accidentDate: CalendarDate("2026-03-01")))
+            ),
+            ("NDC of 10 digits", claim(drug: .init(ndc: "0641036721", unit: "ML", quantity: 1))),
+            ("unit XX", claim(drug: .init(ndc: "00641036721", unit: "XX", quantity: 1))),
+            ("referring NPI 1234567890", claim(.init(referringProvider: .init(npi: "1234567890", firstName: "A", lastName: "B")))),
+        ]
+        for (name, claim) in refused {
+            #expect(throws: X12Error.self, "\(name)") { try X12Writer.interchange(Sample.envelope(), claims: [claim]) }
+        }
+        #expect(throws: Never.self) {
+            try X12Writer.interchange(Sample.envelope(), claims: [claim(drug: .init(ndc: "00641036721", unit: "ML", quantity: 1))])
+        }
+    }
+}
+
 @Suite("837P writer: text cleaning")
 struct X12TextTests {
     @Test("separators and control characters in names and addresses do not break segments")

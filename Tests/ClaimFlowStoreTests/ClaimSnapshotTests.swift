@@ -244,7 +244,30 @@ struct ClaimSnapshotTests {
             )
             try await migrator.migrate()
             let fixture = try await Fixture.make(client)
-            let encounterID = try await fixture.receive("OLD-1")
+            // The encounter as intake wrote it then, in the columns that schema had (today's
+            // intake writes columns added since).
+            let encounterID = try #require(
+                try await client.query(
+                    """
+                    WITH patient AS (
+                        INSERT INTO patients (practice_id, mrn, first_name, last_name, birth_date, sex, address_line1, city, state, postal_code)
+                        VALUES (\(fixture.practiceID), 'MRN-OLD-1', 'Test', 'Patient', '1980-02-29', 'F', '12 Elm Street', 'Springfield', 'IL', '62704')
+                        RETURNING id
+                    ), subscriber AS (
+                        INSERT INTO subscribers (practice_id, payer_id, member_id, first_name, last_name, birth_date, sex,
+                                                 address_line1, city, state, postal_code)
+                        VALUES (\(fixture.practiceID), \(fixture.payerID), 'M-OLD-1', 'Test', 'Patient', '1980-02-29', 'F',
+                                '12 Elm Street', 'Springfield', 'IL', '62704')
+                        RETURNING id
+                    )
+                    INSERT INTO encounters (practice_id, external_id, patient_id, subscriber_id, patient_relationship, payer_id,
+                                            rendering_provider_id, date_of_service, place_of_service, specialty, documentation, stage)
+                    SELECT \(fixture.practiceID), 'OLD-1', patient.id, subscriber.id, '18', \(fixture.payerID), \(fixture.providerID),
+                           '2026-05-04', '11', 'family_medicine', 'Follow-up visit.', 'submitted'
+                    FROM patient, subscriber
+                    RETURNING id
+                    """, logger: TestDatabase.logger
+                ).collect().first?.decode(UUID.self))
             // Two versions as ClaimFlow wrote them before: an original the payer answered, and its
             // replacement, whose own payer number the 277CA has since written over the REF*F8 one.
             try await client.query(

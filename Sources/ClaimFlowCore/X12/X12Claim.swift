@@ -23,6 +23,73 @@ public struct X12Claim: Sendable, Hashable {
         }
     }
 
+    /// A clinician named on a claim besides the rendering one: the referring provider (2310A).
+    public struct Clinician: Sendable, Hashable, Codable {
+        public var npi: String
+        public var firstName: String
+        public var lastName: String
+
+        public init(npi: String, firstName: String, lastName: String) {
+            self.npi = npi
+            self.firstName = firstName
+            self.lastName = lastName
+        }
+    }
+
+    /// Where the services were given when it is not the billing provider's address (2310C).
+    public struct ServiceFacility: Sendable, Hashable, Codable {
+        public var name: String
+        /// Written when the facility has one.
+        public var npi: String?
+        public var address: PostalAddress
+
+        public init(name: String, npi: String? = nil, address: PostalAddress) {
+            self.name = name
+            self.npi = npi
+            self.address = address
+        }
+    }
+
+    /// What payers ask of a claim beyond the basics: the referral and authorization, why the
+    /// patient came (an accident), the dates around the illness, and who else took part.
+    public struct Details: Sendable, Hashable, Codable {
+        /// Loop 2310A (NM1*DN): required by Medicare for referred and ordered services.
+        public var referringProvider: Clinician?
+        /// Loop 2310C (NM1*77, N3, N4): payers require it for places of service 21, 22, 23, 31 and others away from the practice.
+        public var serviceFacility: ServiceFacility?
+        /// REF*G1.
+        public var priorAuthorization: String?
+        /// REF*9F.
+        public var referralNumber: String?
+        /// CLM11-1 and CLM11-2: `AA` auto accident, `EM` employment, `OA` other accident.
+        public var relatedCauses: [String]
+        /// CLM11-4: the state of an auto accident.
+        public var accidentState: String?
+        /// DTP*439: required with an auto or other accident.
+        public var accidentDate: CalendarDate?
+        /// DTP*431 onset of the current illness, DTP*454 initial treatment, DTP*304 last seen.
+        public var onsetDate: CalendarDate?
+        public var initialTreatmentDate: CalendarDate?
+        public var lastSeenDate: CalendarDate?
+
+        public init(
+            referringProvider: Clinician? = nil, serviceFacility: ServiceFacility? = nil, priorAuthorization: String? = nil,
+            referralNumber: String? = nil, relatedCauses: [String] = [], accidentState: String? = nil, accidentDate: CalendarDate? = nil,
+            onsetDate: CalendarDate? = nil, initialTreatmentDate: CalendarDate? = nil, lastSeenDate: CalendarDate? = nil
+        ) {
+            self.referringProvider = referringProvider
+            self.serviceFacility = serviceFacility
+            self.priorAuthorization = priorAuthorization
+            self.referralNumber = referralNumber
+            self.relatedCauses = relatedCauses
+            self.accidentState = accidentState
+            self.accidentDate = accidentDate
+            self.onsetDate = onsetDate
+            self.initialTreatmentDate = initialTreatmentDate
+            self.lastSeenDate = lastSeenDate
+        }
+    }
+
     /// ClaimFlow's id of the claim; errors name it so a batch can set the claim aside.
     public var claimID: UUID
     /// CLM01: what the payer echoes back in 277CA and 835 (CLP01), so acknowledgments and
@@ -63,6 +130,8 @@ public struct X12Claim: Sendable, Hashable {
     /// ICD-10-CM codes, with or without their dot, in claim order; the first is principal.
     public var diagnoses: [String]
     public var lines: [ServiceLine]
+    /// Loops and segments written when given (2300 DTP, REF and CLM11; 2310A; 2310C).
+    public var details = Details()
 
     /// - Parameters:
     ///   - patientControlNumber: when nil, the compact form of `claimID`

@@ -290,6 +290,7 @@ private struct TransactionSet {
             let reason = finding.field == .postalCode ? "must be 9 digits (ZIP+4)" : finding.message
             throw X12Error.invalidValue(claimID: claimID, field: field, reason: reason)
         }
+        let details = try checkedDetails(claim.details)
         let patient = patientIsSubscriber ? claim.subscriber : claim.patient
         guard patient.address != nil else {
             throw X12Error.missingAddress(claimID: claimID, party: patientIsSubscriber ? "subscriber (patient)" : "patient")
@@ -341,19 +342,37 @@ private struct TransactionSet {
             demographics(claim.patient)
         }
 
-        // 2300 claim.
-        add(
-            "CLM",
-            [
-                patientControlNumber, Self.text(total), "", "",
-                composite([placeOfService, "B", claim.frequencyCode]), "Y", "A", "Y", "Y",
-            ])
+        // 2300 claim. CLM11, the related causes, only when there are any (CLM10 stays empty).
+        var clm = [
+            patientControlNumber, Self.text(total), "", "", composite([placeOfService, "B", claim.frequencyCode]), "Y", "A", "Y", "Y",
+        ]
+        if !details.relatedCauses.isEmpty {
+            var causes = details.relatedCauses
+            if causes.count == 1 { causes.append("") }
+            if let state = details.accidentState { causes += ["", state] }
+            clm += ["", composite(causes)]
+        }
+        add("CLM", clm)
+        // The dates and references in the guide's order: DTP 431, 454, 304, 439; REF 9F, G1, F8.
+        for (qualifier, date) in [
+            ("431", details.onsetDate), ("454", details.initialTreatmentDate), ("304", details.lastSeenDate),
+            ("439", details.accidentDate),
+        ] {
+            if let date { add("DTP", [qualifier, "D8", Self.text(date)]) }
+        }
+        if let referral = details.referralNumber { add("REF", ["9F", referral]) }
+        if let authorization = details.priorAuthorization { add("REF", ["G1", authorization]) }
         if let payerClaimControlNumber {
             add("REF", ["F8", payerClaimControlNumber])
         }
         add(
             "HI",
             diagnoses.enumerated().map { index, code in composite([index == 0 ? "ABK" : "ABF", code]) })
+
+        // 2310A referring provider.
+        if let referring = details.referringProvider {
+            add("NM1", ["DN", "1", referring.lastName, referring.firstName, "", "", "", "XX", referring.npi])
+        }
 
         // 2310B rendering provider, unless it is the billing provider itself.
         if let rendering = claim.renderingProvider {
@@ -369,19 +388,36 @@ private struct TransactionSet {
             }
         }
 
+        // 2310C service facility location.
+        if let facility = details.serviceFacility {
+            if let facilityNPI = facility.npi {
+                add("NM1", ["77", "2", facility.name, "", "", "", "", "XX", facilityNPI])
+            } else {
+                add("NM1", ["77", "2", facility.name])
+            }
+            try address(facility.address, party: "2310C service facility")
+        }
+
         // 2400 service lines.
         let serviceDate = Self.text(claim.dateOfService)
         for (index, line) in lines.enumerated() {
             add("LX", [String(index + 1)])
+            // Anesthesia is billed in minutes (MJ), everything else in units (UN).
+            let (measure, quantity) = line.anesthesiaMinutes.map { ("MJ", String($0)) } ?? ("UN", Self.text(line.units))
             add(
                 "SV1",
                 [
-                    composite(["HC", line.code] + line.modifiers), Self.text(line.charge), "UN", Self.text(line.units), "",
+                    composite(["HC", line.code] + line.modifiers), Self.text(line.charge), measure, quantity, "",
                     "", composite(line.pointers.map(String.init)),
                 ])
             add("DTP", ["472", "D8", serviceDate])
             // After the line's DTPs, QTY, MEA and CN1 and REF*9B/9D/G1, as the guide orders 2400.
             add("REF", ["6R", X12Claim.lineItemControlNumber(patientControlNumber: patientControlNumber, line: index + 1)])
+            // 2410 drug identification: the NDC and the quantity given.
+            if let drug = line.drug {
+                add("LIN", ["", "N4", drug.ndc])
+                add("CTP", ["", "", "", Self.text(drug.quantity), drug.unit])
+            }
         }
 
         add("SE", [String(segments.count + 1), controlNumber])
@@ -468,8 +504,78 @@ private struct TransactionSet {
             else {
                 throw X12Error.invalidAmount(claimID: claimID, field: "line \(number) SV104 units", value: line.units)
             }
-            return ServiceLine(code: code, modifiers: modifiers, units: line.units, charge: charge, pointers: line.pointers)
+            if let minutes = line.anesthesiaMinutes, !(1...99_999).contains(minutes) {
+                throw X12Error.invalidValue(
+                    claimID: claimID, field: "line \(number) SV104 anesthesia minutes", reason: "must be 1 to 99999")
+            }
+            var drug = line.drug
+            if let given = line.drug {
+                let ndc = given.ndc.filter { $0 != "-" }
+                guard ndc.count == 11, ndc.allSatisfy(\.isASCIIDigit) else {
+                    throw X12Error.invalidValue(claimID: claimID, field: "line \(number) LIN03 NDC", reason: "must be 11 digits (5-4-2)")
+                }
+                let unit = Self.code(given.unit)
+                guard DrugIdentification.units.contains(unit) else {
+                    throw X12Error.invalidValue(
+                        claimID: claimID, field: "line \(number) CTP05 unit", reason: "must be F2, GR, ME, ML or UN")
+                }
+                guard given.quantity > 0, Self.rounded(given.quantity, scale: 3) == given.quantity, Self.digitCount(given.quantity) <= 15
+                else {
+                    throw X12Error.invalidAmount(claimID: claimID, field: "line \(number) CTP04 drug quantity", value: given.quantity)
+                }
+                drug = DrugIdentification(ndc: ndc, unit: unit, quantity: given.quantity)
+            }
+            return ServiceLine(
+                code: code, modifiers: modifiers, units: line.units, charge: charge, pointers: line.pointers,
+                anesthesiaMinutes: line.anesthesiaMinutes, drug: drug)
         }
+    }
+
+    /// The claim's details as they will be written: text cleaned, codes and NPIs checked, and
+    /// what the guide requires together (an accident's date; an auto accident's state).
+    private func checkedDetails(_ raw: X12Claim.Details) throws -> X12Claim.Details {
+        var details = raw
+        details.relatedCauses = raw.relatedCauses.map(Self.code)
+        guard details.relatedCauses.count <= 2, details.relatedCauses.allSatisfy({ ["AA", "EM", "OA"].contains($0) }),
+            Set(details.relatedCauses).count == details.relatedCauses.count
+        else {
+            throw X12Error.invalidValue(claimID: claimID, field: "CLM11 related causes", reason: "must be up to two of AA, EM and OA")
+        }
+        let accident = details.relatedCauses.contains("AA") || details.relatedCauses.contains("OA")
+        if accident && details.accidentDate == nil {
+            throw X12Error.invalidValue(
+                claimID: claimID, field: "2300 DTP*439 accident date", reason: "is required with an accident (AA or OA)")
+        }
+        if details.relatedCauses.contains("AA") {
+            let state = Self.code(raw.accidentState ?? "")
+            guard state.count == 2, state.allSatisfy(\.isLetter) else {
+                throw X12Error.invalidValue(
+                    claimID: claimID, field: "CLM11-4 accident state", reason: "is required with an auto accident, 2 letters")
+            }
+            details.accidentState = state
+        } else {
+            details.accidentState = nil
+        }
+        func reference(_ value: String?, _ field: String) throws -> String? {
+            guard let value else { return nil }
+            let cleaned = X12Text.clean(value, max: 50)
+            guard !cleaned.isEmpty else { throw X12Error.invalidValue(claimID: claimID, field: field, reason: "is empty") }
+            return cleaned
+        }
+        details.priorAuthorization = try reference(raw.priorAuthorization, "2300 REF*G1 prior authorization")
+        details.referralNumber = try reference(raw.referralNumber, "2300 REF*9F referral number")
+        if let referring = raw.referringProvider {
+            details.referringProvider = X12Claim.Clinician(
+                npi: try npi(referring.npi, field: "2310A NM109 referring provider NPI"),
+                firstName: X12Text.clean(referring.firstName, max: 35),
+                lastName: try required(referring.lastName, max: 60, field: "2310A NM103 referring provider last name"))
+        }
+        if let facility = raw.serviceFacility {
+            details.serviceFacility = X12Claim.ServiceFacility(
+                name: try required(facility.name, max: 60, field: "2310C NM103 service facility name"),
+                npi: try facility.npi.map { try npi($0, field: "2310C NM109 service facility NPI") }, address: facility.address)
+        }
+        return details
     }
 
     /// Money must be whole cents, not negative, and fit an R element of 18 digits.
