@@ -4,7 +4,17 @@
 -- X12Claim.Details, NULL when the clinic sent none, and carried into each claim's snapshot.
 ALTER TABLE encounters ADD COLUMN claim_details jsonb CHECK (claim_details IS NULL OR jsonb_typeof(claim_details) = 'object');
 
--- The snapshot function of 0014, with the details added when there are any.
+-- A line's anesthesia time (SV103 MJ, SV104 minutes) and the drug given on it (loop 2410: the
+-- NDC in its 11-digit form, the unit and the quantity), as the coder records them.
+ALTER TABLE service_lines
+    ADD COLUMN anesthesia_minutes integer CHECK (anesthesia_minutes BETWEEN 1 AND 1440),
+    ADD COLUMN ndc text CHECK (ndc ~ '^[0-9]{11}$'),
+    ADD COLUMN ndc_unit text CHECK (ndc_unit IN ('F2', 'GR', 'ME', 'ML', 'UN')),
+    ADD COLUMN ndc_quantity numeric(12, 3) CHECK (ndc_quantity > 0),
+    ADD CONSTRAINT service_lines_drug_whole CHECK (num_nulls(ndc, ndc_unit, ndc_quantity) IN (0, 3));
+
+-- The snapshot function of 0014, with the details added when there are any, and each line's
+-- anesthesia minutes and drug when it has them (so older lines snapshot exactly as before).
 CREATE OR REPLACE FUNCTION claim_snapshot(
     claim_encounter_id uuid,
     claim_coding_version integer,
@@ -48,9 +58,12 @@ BEGIN
                 (SELECT jsonb_agg(d.code ORDER BY d.position) FROM diagnoses d
                  WHERE d.encounter_id = e.id AND d.version = claim_coding_version), '[]'),
             'lines', coalesce(
-                (SELECT jsonb_agg(jsonb_build_object(
+                (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                             'code', l.code, 'modifiers', to_jsonb(l.modifiers), 'units', l.units,
-                            'charge', l.charge::text, 'pointers', to_jsonb(l.pointers))
+                            'charge', l.charge::text, 'pointers', to_jsonb(l.pointers),
+                            'anesthesiaMinutes', l.anesthesia_minutes,
+                            'drug', CASE WHEN l.ndc IS NOT NULL THEN jsonb_build_object(
+                                'ndc', l.ndc, 'unit', l.ndc_unit, 'quantity', l.ndc_quantity) END))
                         ORDER BY l.line_number)
                  FROM service_lines l WHERE l.encounter_id = e.id AND l.version = claim_coding_version), '[]')))
         -- What the claim carries beyond the basics, as intake stored it (X12Claim.Details).

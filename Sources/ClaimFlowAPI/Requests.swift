@@ -237,12 +237,33 @@ extension JSONSchema {
 
 // MARK: Coder
 
+/// The drug given on a line: its NDC, the unit and the quantity (837P loop 2410).
+struct DrugInput: Decodable, Sendable {
+    let ndc: String
+    let unit: String
+    let quantity: String
+
+    static let schema = JSONSchema.object([
+        .required("ndc", .matching("[0-9]{5}-?[0-9]{4}-?[0-9]{2}", "an 11-digit NDC in 5-4-2 form, such as 00409-4888-20")),
+        .required("unit", .oneOf(DrugIdentification.units.sorted(), "F2, GR, ME, ML or UN")),
+        .required("quantity", .matching("[0-9]{1,9}(\\.[0-9]{1,3})?", "a quantity such as \"1.5\"")),
+    ])
+
+    var drug: DrugIdentification {
+        DrugIdentification(
+            ndc: ndc.filter(\.isNumber), unit: unit, quantity: Decimal(string: quantity, locale: Locale(identifier: "en_US_POSIX")) ?? 0)
+    }
+}
+
 struct ServiceLineInput: Decodable, Sendable {
     let code: String
     let modifiers: [String]?
     let units: Int
     let charge: String
     let pointers: [Int]
+    let anesthesiaMinutes: Int?
+    let drug: DrugInput?
+    enum CodingKeys: String, CodingKey { case code, modifiers, units, charge, pointers, anesthesiaMinutes = "anesthesia_minutes", drug }
 
     static let schema = JSONSchema.object([
         .required(
@@ -255,13 +276,15 @@ struct ServiceLineInput: Decodable, Sendable {
         .required("units", .integer(1...9_999)),
         .required("charge", .matching("[0-9]{1,7}(\\.[0-9]{1,2})?", "an amount such as \"125.00\"")),
         .required("pointers", .array(of: .integer(1...12), count: 1...4)),
+        .optional("anesthesia_minutes", .integer(1...1440)), .optional("drug", DrugInput.schema),
     ])
 
     var line: ServiceLine {
         ServiceLine(
             code: code, modifiers: modifiers ?? [], units: Decimal(units),
             // The schema's pattern admits only amounts Decimal reads exactly.
-            charge: Decimal(string: charge, locale: Locale(identifier: "en_US_POSIX")) ?? 0, pointers: pointers
+            charge: Decimal(string: charge, locale: Locale(identifier: "en_US_POSIX")) ?? 0, pointers: pointers,
+            anesthesiaMinutes: anesthesiaMinutes, drug: drug?.drug
         )
     }
 }

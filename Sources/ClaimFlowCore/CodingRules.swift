@@ -325,6 +325,19 @@ public enum CodingRules {
             {
                 error("line.mue", "\(path).units", "\(line.code) allows at most \(limit) unit(s) a line (MUE); this line has \(line.units)")
             }
+            if isDrug(line.code) && line.drug == nil {
+                error(
+                    "line.drug_ndc", "\(path).drug",
+                    "\(line.code) is a drug code: payers require the NDC of the drug given, its unit and quantity (loop 2410)")
+            }
+            if isAnesthesia(line.code) && line.anesthesiaMinutes == nil {
+                error(
+                    "line.anesthesia_minutes", "\(path).anesthesia_minutes", "\(line.code) is an anesthesia code: bill its time in minutes")
+            } else if !isAnesthesia(line.code) && line.anesthesiaMinutes != nil {
+                error(
+                    "line.anesthesia_minutes", "\(path).anesthesia_minutes",
+                    "\(line.code) is not an anesthesia code (00100-01999): bill it in units, without minutes")
+            }
             if line.charge < 0 || (line.charge == 0 && !isQualityDataCode(line.code)) {
                 error(
                     "line.charge", "\(path).charge",
@@ -443,6 +456,17 @@ public enum CodingRules {
     /// Places of service that are facilities payers want named (2310C): inpatient, outpatient
     /// and emergency room hospital, and skilled nursing facility.
     public static let placesNeedingFacility: Set<String> = ["21", "22", "23", "31"]
+
+    /// A drug HCPCS code (J0000-J9999), whose claims payers want with the drug's NDC.
+    static func isDrug(_ code: String) -> Bool {
+        code.count == 5 && code.hasPrefix("J") && code.dropFirst().allSatisfy(\.isNumber)
+    }
+
+    /// An anesthesia CPT code (00100-01999), billed in minutes.
+    static func isAnesthesia(_ code: String) -> Bool {
+        guard code.count == 5, code.allSatisfy(\.isNumber), let value = Int(code) else { return false }
+        return (100...1999).contains(value)
+    }
 
     /// An E/M code: CPT 99202-99499, the codes modifier 25 belongs on.
     static func isEvaluationAndManagement(_ code: String) -> Bool {

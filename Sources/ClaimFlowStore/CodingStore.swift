@@ -61,13 +61,17 @@ public struct CodingStore: QueueStore {
                     WHERE l.encounter_id = current.id AND l.version = current.version
                       AND l.line_number > \(codes.lines.count)
                 ), lines_saved AS (
-                    INSERT INTO service_lines (encounter_id, version, line_number, code, modifiers, units, charge, pointers)
-                    SELECT current.id, current.version, l.line_number, l.code, l.modifiers, l.units, l.charge, l.pointers
+                    INSERT INTO service_lines (encounter_id, version, line_number, code, modifiers, units, charge, pointers,
+                                               anesthesia_minutes, ndc, ndc_unit, ndc_quantity)
+                    SELECT current.id, current.version, l.line_number, l.code, l.modifiers, l.units, l.charge, l.pointers,
+                           l.anesthesia_minutes, l.ndc, l.ndc_unit, l.ndc_quantity
                     FROM current, jsonb_to_recordset(\(lines)::jsonb)
-                         AS l(line_number smallint, code text, modifiers text[], units numeric, charge numeric, pointers smallint[])
+                         AS l(line_number smallint, code text, modifiers text[], units numeric, charge numeric, pointers smallint[],
+                              anesthesia_minutes int, ndc text, ndc_unit text, ndc_quantity numeric)
                     ON CONFLICT (encounter_id, version, line_number) DO UPDATE
                     SET code = EXCLUDED.code, modifiers = EXCLUDED.modifiers, units = EXCLUDED.units,
-                        charge = EXCLUDED.charge, pointers = EXCLUDED.pointers
+                        charge = EXCLUDED.charge, pointers = EXCLUDED.pointers, anesthesia_minutes = EXCLUDED.anesthesia_minutes,
+                        ndc = EXCLUDED.ndc, ndc_unit = EXCLUDED.ndc_unit, ndc_quantity = EXCLUDED.ndc_quantity
                 ), charged AS (
                     -- The queue view's not-final-billed dollars read the charges from the work item.
                     UPDATE work_items w SET charges = \(codes.totalCharge) FROM lease WHERE w.encounter_id = lease.encounter_id
@@ -103,10 +107,17 @@ public struct CodingStore: QueueStore {
     /// charges reach PostgreSQL exactly as written.
     private static func linesJSON(_ lines: [ServiceLine]) throws -> String {
         let objects: [[String: Any]] = lines.enumerated().map { index, line in
-            [
+            var object: [String: Any] = [
                 "line_number": index + 1, "code": line.code, "modifiers": line.modifiers, "units": "\(line.units)",
                 "charge": "\(line.charge)", "pointers": line.pointers,
             ]
+            if let minutes = line.anesthesiaMinutes { object["anesthesia_minutes"] = minutes }
+            if let drug = line.drug {
+                object["ndc"] = drug.ndc
+                object["ndc_unit"] = drug.unit
+                object["ndc_quantity"] = "\(drug.quantity)"
+            }
+            return object
         }
         return String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
     }
@@ -120,13 +131,17 @@ public struct CodingStore: QueueStore {
             ).map { try $0.decode(String.self) }
             let lines = try await database.rows(
                 """
-                SELECT code, modifiers, units, charge, pointers::int[] FROM service_lines
+                SELECT code, modifiers, units, charge, pointers::int[], anesthesia_minutes, ndc, ndc_unit, ndc_quantity
+                FROM service_lines
                 WHERE encounter_id = \(encounterID) AND version = \(version) ORDER BY line_number
                 """,
                 prepared: LineCodes.self, on: connection
             ).map { row in
-                let (code, modifiers, units, charge, pointers) = try row.decode((String, [String], Decimal, Decimal, [Int]).self)
-                return ServiceLine(code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers)
+                let (code, modifiers, units, charge, pointers, minutes, ndc, unit, quantity) = try row.decode(
+                    (String, [String], Decimal, Decimal, [Int], Int?, String?, String?, Decimal?).self)
+                return ServiceLine(
+                    code: code, modifiers: modifiers, units: units, charge: charge, pointers: pointers, anesthesiaMinutes: minutes,
+                    drug: ndc.map { DrugIdentification(ndc: $0, unit: unit ?? "UN", quantity: quantity ?? 0) })
             }
             return CodeAssignment(diagnoses: diagnoses, lines: lines)
         }
@@ -162,9 +177,10 @@ public struct CodingStore: QueueStore {
                    f.priority, f.age, f.sex, f.provider, f.documentation,
                    (SELECT coalesce(array_agg(d.code ORDER BY d.position), '{}') FROM diagnoses d
                     WHERE d.encounter_id = f.id AND d.version = f.version),
-                   (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                                'code', l.code, 'modifiers', l.modifiers, 'units', l.units::text, 'charge', l.charge::text,
-                               'pointers', l.pointers) ORDER BY l.line_number), '[]')::text
+                               'pointers', l.pointers, 'anesthesia_minutes', l.anesthesia_minutes, 'ndc', l.ndc,
+                               'ndc_unit', l.ndc_unit, 'ndc_quantity', l.ndc_quantity::text)) ORDER BY l.line_number), '[]')::text
                     FROM service_lines l WHERE l.encounter_id = f.id AND l.version = f.version),
                    (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                'id', q.id, 'question', q.question, 'asked_at', extract(epoch FROM q.asked_at),
@@ -411,11 +427,20 @@ private struct StoredLine: Decodable {
     let units: String
     let charge: String
     let pointers: [Int]
+    let anesthesiaMinutes: Int?
+    let ndc: String?
+    let ndcUnit: String?
+    let ndcQuantity: String?
+    enum CodingKeys: String, CodingKey {
+        case code, modifiers, units, charge, pointers, ndc
+        case anesthesiaMinutes = "anesthesia_minutes", ndcUnit = "ndc_unit", ndcQuantity = "ndc_quantity"
+    }
 
     var line: ServiceLine {
         ServiceLine(
             code: code, modifiers: modifiers, units: Decimal(string: units) ?? 0, charge: Decimal(string: charge) ?? 0,
-            pointers: pointers)
+            pointers: pointers, anesthesiaMinutes: anesthesiaMinutes,
+            drug: ndc.map { DrugIdentification(ndc: $0, unit: ndcUnit ?? "UN", quantity: Decimal(string: ndcQuantity ?? "") ?? 0) })
     }
 }
 

@@ -170,15 +170,24 @@ struct BillingFlowTests {
             let paths = (refused.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }.sorted()
             #expect(refused.status == 422 && paths == ["$.accident_date", "$.accident_state"], "\(refused.body)")
 
+            // The detailed one is coded with an anesthesia line in minutes and a drug line with its NDC.
+            var anesthesiaAndDrug = APIHarness.codesBody()
+            var lines = anesthesiaAndDrug["lines"] as? [[String: Any]] ?? []
+            lines.append(["code": "00840", "units": 1, "charge": "900.00", "pointers": [1], "anesthesia_minutes": 95])
+            lines.append([
+                "code": "J1100", "units": 4, "charge": "24.00", "pointers": [1],
+                "drug": ["ndc": "00641-0367-21", "unit": "ML", "quantity": "4"],
+            ])
+            anesthesiaAndDrug["lines"] = lines
             var encounters: [UUID] = []
-            for body in [detailed, noFacility] {
+            for (body, coded) in [(detailed, anesthesiaAndDrug), (noFacility, APIHarness.codesBody())] {
                 let reply = try await c.send(.post, "/api/v1/encounters", token: h.tokens[.intake], json: body)
                 #expect(reply.status == 201, "\(reply.body)")
                 let encounter = try #require(reply.uuid("id"))
                 encounters.append(encounter)
                 let next = try await c.send(.post, "/api/v1/coder/next", token: h.tokens[.coder])
                 let lease = try #require(next.uuid("lease", "id"))
-                var codes = APIHarness.codesBody()
+                var codes = coded
                 codes["lease_id"] = lease.uuidString
                 #expect(
                     try await c.send(.put, "/api/v1/coder/encounters/\(encounter)/codes", token: h.tokens[.coder], json: codes).status
@@ -213,7 +222,8 @@ struct BillingFlowTests {
             for segment in [
                 "CLM*", "*22:B:1*Y*A*Y*Y**AA:EM::IL~", "DTP*431*D8*20260301~", "DTP*454*D8*20260302~", "DTP*304*D8*20260220~",
                 "DTP*439*D8*20260301~", "REF*9F*RF-77~", "REF*G1*PA-2026-0042~", "NM1*DN*1*OKAFOR*RUTH****XX*1234567893~",
-                "NM1*77*2*RIVERSIDE OUTPATIENT SURGERY*****XX*1234567893~", "N3*400 RIVER RD~",
+                "NM1*77*2*RIVERSIDE OUTPATIENT SURGERY*****XX*1234567893~", "N3*400 RIVER RD~", "SV1*HC:00840*900*MJ*95**",
+                "LIN**N4*00641036721~", "CTP****4*ML~",
             ] {
                 #expect(text.contains(segment), "\(segment) missing")
             }

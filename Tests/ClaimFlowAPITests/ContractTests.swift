@@ -264,7 +264,12 @@ struct ContractWalker: @unchecked Sendable {
         ],
         "PUT /api/v1/coder/encounters/{id}/codes": [
             "lease_id": UUID().uuidString, "diagnoses": ["E11.9"],
-            "lines": [["code": "99213", "modifiers": ["25"], "units": 1, "charge": "125.00", "pointers": [1]]],
+            "lines": [
+                [
+                    "code": "99213", "modifiers": ["25"], "units": 1, "charge": "125.00", "pointers": [1], "anesthesia_minutes": 30,
+                    "drug": ["ndc": "00409-4888-20", "unit": "ML", "quantity": "1.5"],
+                ]
+            ],
         ],
         "POST /api/v1/coder/encounters/{id}/complete": ["lease_id": UUID().uuidString],
         "POST /api/v1/coder/encounters/{id}/query": ["lease_id": UUID().uuidString, "question": "Which eye?"],

@@ -128,7 +128,11 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             draft: draft(lines: [line(), line("9921")])),
         BrokenRule(
             rule: "line.code_unknown", severity: .error, path: "$.lines[0].code", change: "J9999, not in the HCPCS release",
-            draft: draft(lines: [line("J9999", charge: 10)])),
+            draft: draft(lines: [
+                ServiceLine(
+                    code: "J9999", units: 1, charge: 10, pointers: [1],
+                    drug: DrugIdentification(ndc: "00641036721", unit: "ML", quantity: 1))
+            ])),
         BrokenRule(
             rule: "line.code_unknown", severity: .error, path: "$.lines[0].code", change: "99214, not in the CPT table",
             draft: draft(lines: [line("99214")]),
@@ -169,6 +173,15 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
                 facts.diagnoses["G63"] = .billable
                 facts.manifestations = ["G63"]
             }),
+        BrokenRule(
+            rule: "line.drug_ndc", severity: .error, path: "$.lines[1].drug", change: "J1100 without the NDC of the drug given",
+            draft: draft(lines: [line(), line("J1100", charge: 6)])),
+        BrokenRule(
+            rule: "line.anesthesia_minutes", severity: .error, path: "$.lines[0].anesthesia_minutes", change: "00840 without minutes",
+            draft: draft(lines: [line("00840", charge: 900)])),
+        BrokenRule(
+            rule: "line.anesthesia_minutes", severity: .error, path: "$.lines[0].anesthesia_minutes", change: "minutes on 99213",
+            draft: draft(lines: [ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1], anesthesiaMinutes: 20)])),
         BrokenRule(
             rule: "modifier.no_pc_tc_split", severity: .error, path: "$.lines[0].modifiers[0]",
             change: "26 on 99213, which has no professional/technical split (PC/TC 0)",

@@ -226,7 +226,9 @@ struct CodingRulesTests {
     func total() {
         let lines = [
             ServiceLine(code: "99213", units: 1, charge: 125, pointers: [1]),
-            ServiceLine(code: "J1100", units: 10, charge: 12.5, pointers: [1]),
+            ServiceLine(
+                code: "J1100", units: 10, charge: 12.5, pointers: [1],
+                drug: DrugIdentification(ndc: "00641036721", unit: "ML", quantity: 10)),
         ]
         #expect(Self.rules(Self.draft(lines: lines, total: 130)) == ["claim.total"])
         #expect(Self.rules(Self.draft(lines: lines, total: 137.5)).isEmpty)
@@ -234,7 +236,11 @@ struct CodingRulesTests {
 
     @Test("HCPCS codes must be in the release; unknown modifiers warn without blocking")
     func hcpcsAndModifiers() {
-        #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "J9999", units: 1, charge: 10, pointers: [1])])) == ["line.code_unknown"])
+        let drug = DrugIdentification(ndc: "00641036721", unit: "ML", quantity: 1)
+        #expect(
+            Self.rules(Self.draft(lines: [ServiceLine(code: "J9999", units: 1, charge: 10, pointers: [1], drug: drug)])) == [
+                "line.code_unknown"
+            ])
         let odd = CodingRules.check(
             Self.draft(lines: [ServiceLine(code: "G0439", modifiers: ["ZZ"], units: 1, charge: 10, pointers: [1])]),
             facts: Self.facts

@@ -97,7 +97,9 @@ struct CodeSetTests {
                 ServiceLine(code: "36415", units: 3, charge: 10, pointers: [1]),
                 ServiceLine(code: "36416", units: 1, charge: 10, pointers: [1]),
                 ServiceLine(code: "G0439", units: 1, charge: 150, pointers: [1]),
-                ServiceLine(code: "J9999", units: 1, charge: 5, pointers: [1]),
+                ServiceLine(
+                    code: "J9999", units: 1, charge: 5, pointers: [1], drug: DrugIdentification(ndc: "00641036721", unit: "ML", quantity: 1)
+                ),
                 ServiceLine(code: "99299", units: 1, charge: 5, pointers: [1]),
             ]
             let facts = try await store.facts(for: Self.draft(["E119"], lines: lines))
