@@ -246,7 +246,11 @@ struct DrugInput: Decodable, Sendable {
     static let schema = JSONSchema.object([
         .required("ndc", .matching("[0-9]{5}-?[0-9]{4}-?[0-9]{2}", "an 11-digit NDC in 5-4-2 form, such as 00409-4888-20")),
         .required("unit", .oneOf(DrugIdentification.units.sorted(), "F2, GR, ME, ML or UN")),
-        .required("quantity", .matching("[0-9]{1,9}(\\.[0-9]{1,3})?", "a quantity such as \"1.5\"")),
+        // More than zero: a whole number without leading zeros, or a fraction with a digit that is not 0.
+        .required(
+            "quantity",
+            .matching(
+                "([1-9][0-9]{0,8}(\\.[0-9]{1,3})?|0\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))", "a quantity more than 0, such as \"1.5\"")),
     ])
 
     var drug: DrugIdentification {
