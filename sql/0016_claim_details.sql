@@ -13,6 +13,13 @@ ALTER TABLE service_lines
     ADD COLUMN ndc_quantity numeric(12, 3) CHECK (ndc_quantity > 0),
     ADD CONSTRAINT service_lines_drug_whole CHECK (num_nulls(ndc, ndc_unit, ndc_quantity) IN (0, 3));
 
+-- A billing provider who is a person (a solo practitioner billing under their own NPI, 837P
+-- 2010AA NM102 = 1): their name; both NULL for an organization.
+ALTER TABLE practices
+    ADD COLUMN individual_first_name text CHECK (length(individual_first_name) BETWEEN 1 AND 35),
+    ADD COLUMN individual_last_name text CHECK (length(individual_last_name) BETWEEN 1 AND 60),
+    ADD CONSTRAINT practices_individual_whole CHECK (num_nulls(individual_first_name, individual_last_name) IN (0, 2));
+
 -- The snapshot function of 0014, with the details added when there are any, and each line's
 -- anesthesia minutes and drug when it has them (so older lines snapshot exactly as before).
 CREATE OR REPLACE FUNCTION claim_snapshot(
@@ -35,7 +42,10 @@ BEGIN
             'taxonomy', pr.taxonomy, 'segregateDuties', pr.segregate_duties,
             'address', jsonb_build_object(
                 'line1', pr.address_line1, 'line2', pr.address_line2, 'city', pr.city, 'state', pr.state,
-                'postalCode', pr.postal_code)),
+                'postalCode', pr.postal_code))
+            -- A billing provider who is a person carries their name (older snapshots have none).
+            || CASE WHEN pr.individual_last_name IS NOT NULL THEN jsonb_build_object('individual', jsonb_build_object(
+                   'firstName', pr.individual_first_name, 'lastName', pr.individual_last_name)) ELSE '{}'::jsonb END,
         'renderingProvider', CASE WHEN v.id IS NOT NULL THEN jsonb_build_object(
             'npi', v.npi, 'firstName', v.first_name, 'lastName', v.last_name, 'taxonomy', v.taxonomy) END,
         'payer', CASE WHEN py.id IS NOT NULL THEN jsonb_build_object(

@@ -82,7 +82,8 @@ struct AdminController: Sendable {
             let id = try await stores.practices.create(
                 Practice(
                     code: body.code, name: body.name, npi: body.npi, taxID: body.taxID, taxonomy: body.taxonomy,
-                    address: body.address.address, segregateDuties: body.segregateDuties ?? false
+                    address: body.address.address, segregateDuties: body.segregateDuties ?? false,
+                    individual: body.individual.map { Practice.Individual(firstName: $0.firstName, lastName: $0.lastName) }
                 ),
                 audit: context.audit
             )

@@ -421,8 +421,18 @@ struct CreatePracticeRequest: RequestBody {
     let taxonomy: String
     let address: BillingAddressInput
     let segregateDuties: Bool?
+    let individual: IndividualInput?
     enum CodingKeys: String, CodingKey {
-        case code, name, npi, taxID = "tax_id", taxonomy, address, segregateDuties = "segregate_duties"
+        case code, name, npi, taxID = "tax_id", taxonomy, address, segregateDuties = "segregate_duties", individual
+    }
+
+    /// The person, when the billing provider is a solo practitioner (2010AA NM102 = 1).
+    struct IndividualInput: Decodable, Sendable {
+        let firstName: String
+        let lastName: String
+        enum CodingKeys: String, CodingKey { case firstName = "first_name", lastName = "last_name" }
+
+        static let schema = JSONSchema.object([.required("first_name", .text(35)), .required("last_name", .text(60))])
     }
 
     static let schema = JSONSchema.object([
@@ -430,6 +440,7 @@ struct CreatePracticeRequest: RequestBody {
         .required("name", .text(200)), .required("npi", .npi),
         .required("tax_id", .matching("[0-9]{9}", "9 digits")), .required("taxonomy", .taxonomy),
         .required("address", BillingAddressInput.schema), .optional("segregate_duties", .boolean),
+        .optional("individual", IndividualInput.schema),
     ])
 }
 

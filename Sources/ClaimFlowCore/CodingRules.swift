@@ -139,11 +139,14 @@ public struct ClaimDraft: Sendable, Hashable {
     public var patientBirthDate: CalendarDate?
     /// Whether intake named a service facility (837P loop 2310C); nil where not known.
     public var hasServiceFacility: Bool?
+    /// Whether the billing provider is a person (2010AA NM102 = 1); nil where not known.
+    public var billingProviderIsIndividual: Bool?
 
     public init(
         dateOfService: CalendarDate, codes: CodeAssignment, billingProviderNPI: String, renderingProviderNPI: String?,
         payerCode: String?, subscriberMemberID: String?, placeOfService: String?, claimTotal: Decimal? = nil,
-        patientSex: Sex? = nil, patientBirthDate: CalendarDate? = nil, hasServiceFacility: Bool? = nil
+        patientSex: Sex? = nil, patientBirthDate: CalendarDate? = nil, hasServiceFacility: Bool? = nil,
+        billingProviderIsIndividual: Bool? = nil
     ) {
         self.dateOfService = dateOfService
         self.codes = codes
@@ -156,6 +159,7 @@ public struct ClaimDraft: Sendable, Hashable {
         self.patientSex = patientSex
         self.patientBirthDate = patientBirthDate
         self.hasServiceFacility = hasServiceFacility
+        self.billingProviderIsIndividual = billingProviderIsIndividual
     }
 }
 
@@ -417,6 +421,12 @@ public enum CodingRules {
         if NPI(draft.billingProviderNPI) == nil {
             error(
                 "claim.billing_npi", "$.billing_provider.npi", "the billing provider NPI \(draft.billingProviderNPI) fails its check digit")
+        }
+        if draft.billingProviderIsIndividual == true, let rendering = draft.renderingProviderNPI, rendering != draft.billingProviderNPI {
+            error(
+                "claim.individual_billing_rendering", "$.rendering_provider.npi",
+                "the billing provider is a person (NPI \(draft.billingProviderNPI)) and bills only what they render; a service by \(rendering) is billed under a group"
+            )
         }
         if let rendering = draft.renderingProviderNPI, NPI(rendering) == nil {
             error("claim.rendering_npi", "$.rendering_provider.npi", "the rendering provider NPI \(rendering) fails its check digit")

@@ -12,10 +12,24 @@ public struct Practice: Sendable, Hashable, Codable {
     public var address: PostalAddress
     /// When true, the biller of a claim may not be the coder of its encounter.
     public var segregateDuties: Bool
+    /// When the billing provider is a person (a solo practitioner billing under their own NPI,
+    /// 2010AA NM102 = 1) rather than an organization: their name.
+    public var individual: Individual?
+
+    /// The name of a billing provider who is a person.
+    public struct Individual: Sendable, Hashable, Codable {
+        public var firstName: String
+        public var lastName: String
+
+        public init(firstName: String, lastName: String) {
+            self.firstName = firstName
+            self.lastName = lastName
+        }
+    }
 
     public init(
         id: UUID? = nil, code: String, name: String, npi: String, taxID: String, taxonomy: String,
-        address: PostalAddress, segregateDuties: Bool = false
+        address: PostalAddress, segregateDuties: Bool = false, individual: Individual? = nil
     ) {
         self.id = id
         self.code = code
@@ -25,6 +39,7 @@ public struct Practice: Sendable, Hashable, Codable {
         self.taxonomy = taxonomy
         self.address = address
         self.segregateDuties = segregateDuties
+        self.individual = individual
     }
 }
 

@@ -81,7 +81,8 @@ public struct CodingStore: QueueStore {
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
                        (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.coding_version = e.version
                         ORDER BY c.version DESC LIMIT 1),
-                       pt.sex, pt.birth_date::text, coalesce(e.claim_details ? 'serviceFacility', false)
+                       pt.sex, pt.birth_date::text, coalesce(e.claim_details ? 'serviceFacility', false),
+                       pr.individual_last_name IS NOT NULL
                 FROM current
                 JOIN encounters e ON e.id = current.id
                 JOIN patients pt ON pt.id = e.patient_id
@@ -93,12 +94,14 @@ public struct CodingStore: QueueStore {
                 prepared: SaveCodes.self, on: connection
             )
             guard let row = rows.first else { throw try await queue.refusal(encounterID: encounterID, on: connection) }
-            let columns = try row.decode((Int, String, String, String?, String?, String?, String, Decimal?, String, String, Bool).self)
+            let columns = try row.decode(
+                (Int, String, String, String?, String?, String?, String, Decimal?, String, String, Bool, Bool).self)
             return ClaimDraft(
                 dateOfService: CalendarDate(columns.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
                 billingProviderNPI: columns.2, renderingProviderNPI: columns.3, payerCode: columns.4,
                 subscriberMemberID: columns.5, placeOfService: columns.6, claimTotal: columns.7,
-                patientSex: Sex(rawValue: columns.8), patientBirthDate: CalendarDate(columns.9), hasServiceFacility: columns.10
+                patientSex: Sex(rawValue: columns.8), patientBirthDate: CalendarDate(columns.9), hasServiceFacility: columns.10,
+                billingProviderIsIndividual: columns.11
             )
         }
     }
@@ -246,7 +249,8 @@ public struct CodingStore: QueueStore {
                 SELECT e.version, e.date_of_service::text, pr.npi, v.npi, py.payer_code, s.member_id, e.place_of_service,
                        (SELECT c.total_charge FROM claims c WHERE c.encounter_id = e.id AND c.coding_version = e.version
                         ORDER BY c.version DESC LIMIT 1),
-                       pt.sex, pt.birth_date::text, coalesce(e.claim_details ? 'serviceFacility', false)
+                       pt.sex, pt.birth_date::text, coalesce(e.claim_details ? 'serviceFacility', false),
+                       pr.individual_last_name IS NOT NULL
                 FROM encounters e
                 JOIN patients pt ON pt.id = e.patient_id
                 JOIN practices pr ON pr.id = e.practice_id
@@ -258,13 +262,14 @@ public struct CodingStore: QueueStore {
                 prepared: HandoffDraft.self, on: connection
             )
             for row in rows {
-                let row = try row.decode((Int, String, String, String?, String?, String?, String, Decimal?, String, String, Bool).self)
+                let row = try row.decode(
+                    (Int, String, String, String?, String?, String?, String, Decimal?, String, String, Bool, Bool).self)
                 let codes = try await codes(of: encounterID, version: row.0, on: connection)
                 return ClaimDraft(
                     dateOfService: CalendarDate(row.1) ?? CalendarDate(year: 1900, month: 1, day: 1)!, codes: codes,
                     billingProviderNPI: row.2, renderingProviderNPI: row.3, payerCode: row.4, subscriberMemberID: row.5,
                     placeOfService: row.6, claimTotal: row.7, patientSex: Sex(rawValue: row.8),
-                    patientBirthDate: CalendarDate(row.9), hasServiceFacility: row.10
+                    patientBirthDate: CalendarDate(row.9), hasServiceFacility: row.10, billingProviderIsIndividual: row.11
                 )
             }
             return nil

@@ -28,10 +28,10 @@ public struct PracticeStore: DatabaseStore {
         return try await save(
             """
             INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state,
-                                   postal_code, segregate_duties)
+                                   postal_code, segregate_duties, individual_first_name, individual_last_name)
             VALUES (\(practice.code), \(practice.name), \(practice.npi), \(practice.taxID), \(practice.taxonomy),
                     \(address.line1), \(address.line2), \(address.city), \(address.state), \(address.postalCode),
-                    \(practice.segregateDuties))
+                    \(practice.segregateDuties), \(practice.individual?.firstName), \(practice.individual?.lastName))
             ON CONFLICT (code) \(action)
             RETURNING id
             """,
@@ -193,20 +193,21 @@ public struct PracticeStore: DatabaseStore {
         let rows = try await client.query(
             """
             SELECT id, code, name, npi, tax_id, taxonomy, address_line1, address_line2, city, state, postal_code,
-                   segregate_duties
+                   segregate_duties, individual_first_name, individual_last_name
             FROM practices WHERE id = ANY (\(Array(practiceIDs))) ORDER BY code
             """,
             logger: logger
         )
         var result: [Practice] = []
         for try await row in rows.decode(
-            (UUID, String, String, String, String, String, String, String?, String, String, String, Bool).self
+            (UUID, String, String, String, String, String, String, String?, String, String, String, Bool, String?, String?).self
         ) {
             result.append(
                 Practice(
                     id: row.0, code: row.1, name: row.2, npi: row.3, taxID: row.4, taxonomy: row.5,
                     address: PostalAddress(line1: row.6, line2: row.7, city: row.8, state: row.9, postalCode: row.10),
-                    segregateDuties: row.11
+                    segregateDuties: row.11,
+                    individual: row.12.flatMap { first in row.13.map { Practice.Individual(firstName: first, lastName: $0) } }
                 )
             )
         }

@@ -161,6 +161,10 @@ struct BillingFlowTests {
                 ("accident_date", "2026-03-01"), ("onset_date", "2026-03-01"), ("initial_treatment_date", "2026-03-02"),
                 ("last_seen_date", "2026-02-20"),
             ] { detailed[field] = date }
+            // The practice bills as its one clinician, who rendered the service (2010AA NM102 = 1).
+            try await h.fixture.client.query(
+                "UPDATE practices SET individual_first_name = 'Pat', individual_last_name = 'Provider' WHERE id = \(h.fixture.practiceID)",
+                logger: TestDatabase.logger)
             var noFacility = h.intakeBody("DETAILS-2")
             noFacility["place_of_service"] = "22"
             // An auto accident without its date and state is refused at intake, naming both.
@@ -223,7 +227,7 @@ struct BillingFlowTests {
                 "CLM*", "*22:B:1*Y*A*Y*Y**AA:EM::IL~", "DTP*431*D8*20260301~", "DTP*454*D8*20260302~", "DTP*304*D8*20260220~",
                 "DTP*439*D8*20260301~", "REF*9F*RF-77~", "REF*G1*PA-2026-0042~", "NM1*DN*1*OKAFOR*RUTH****XX*1234567893~",
                 "NM1*77*2*RIVERSIDE OUTPATIENT SURGERY*****XX*1234567893~", "N3*400 RIVER RD~", "SV1*HC:00840*900*MJ*95**",
-                "LIN**N4*00641036721~", "CTP****4*ML~",
+                "LIN**N4*00641036721~", "CTP****4*ML~", "NM1*85*1*PROVIDER*PAT****XX*1234567893~",
             ] {
                 #expect(text.contains(segment), "\(segment) missing")
             }

@@ -290,7 +290,7 @@ struct ContractWalker: @unchecked Sendable {
         "POST /api/v1/admin/practices": [
             "code": "CONTRACT", "name": "Contract Clinic", "npi": "1234567893", "tax_id": "123456789", "taxonomy": "207Q00000X",
             "address": ["line1": "1 Way", "line2": "Suite 2", "city": "Springfield", "state": "IL", "postal_code": "627011234"],
-            "segregate_duties": false,
+            "segregate_duties": false, "individual": ["first_name": "Grace", "last_name": "Hopper"],
         ],
         "POST /api/v1/admin/practices/{code}/providers": [
             "npi": "1234567893", "first_name": "Grace", "last_name": "Hopper", "taxonomy": "207Q00000X",

@@ -242,6 +242,14 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
                 return claim
             }()),
         BrokenRule(
+            rule: "claim.individual_billing_rendering", severity: .error, path: "$.rendering_provider.npi",
+            change: "a person billing under their own NPI, with another rendering provider",
+            draft: {
+                var claim = draft(renderingNPI: NPI.withCheckDigit(firstNine: "987654321")!.digits)
+                claim.billingProviderIsIndividual = true
+                return claim
+            }()),
+        BrokenRule(
             rule: "claim.no_charged_service", severity: .error, path: "$.lines", change: "only a $0 quality code, 3074F",
             draft: draft(lines: [line("3074F", charge: 0)])),
     ]

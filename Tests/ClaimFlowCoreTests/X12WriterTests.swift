@@ -370,6 +370,11 @@ struct X12WriterDetailTests {
         }
         claims.append(Sample.claim(lines: [anesthesia]))
         claims.append(Sample.claim(lines: [drug]))
+        // A person billing under their own NPI, who rendered the service: no 2310B.
+        var solo = Sample.practice
+        solo.individual = Practice.Individual(firstName: "Ana", lastName: "Garcia")
+        solo.npi = Sample.renderingNPI
+        claims.append(Sample.claim(billingProvider: solo))
         return claims
     }
 
@@ -401,6 +406,13 @@ struct X12WriterDetailTests {
         #expect(parsed.first("CTP") == ["CTP", "", "", "", "4", "ML"])
         let lin = try #require(ids.firstIndex(of: "LIN*"))
         #expect(ids[lin - 1] == "REF*6R")
+        // A person as the billing provider: NM102 1 with their name, and no 2310B of their own.
+        var solo = Sample.practice
+        solo.individual = Practice.Individual(firstName: "Ana", lastName: "Garcia")
+        solo.npi = Sample.renderingNPI
+        let individual = try write([Sample.claim(billingProvider: solo)])
+        #expect(individual.first("NM1", "85") == ["NM1", "85", "1", "GARCIA", "ANA", "", "", "", "XX", Sample.renderingNPI])
+        #expect(individual.first("NM1", "82") == nil)
         // A claim without details is written as before: no CLM11, no new segments.
         let plain = try write([Sample.claim()])
         #expect(plain.first("CLM")?.count == 10 && plain.first("LIN") == nil && plain.first("NM1", "DN") == nil)

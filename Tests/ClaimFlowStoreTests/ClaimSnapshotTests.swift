@@ -243,9 +243,30 @@ struct ClaimSnapshotTests {
                 client: client, logger: TestDatabase.logger, migrations: Migration.all.filter { $0.version < 5 }
             )
             try await migrator.migrate()
-            let fixture = try await Fixture.make(client)
-            // The encounter as intake wrote it then, in the columns that schema had (today's
-            // intake writes columns added since).
+            // The practice, its provider and a payer, and the encounter as intake wrote them
+            // then, in the columns that schema had (today's stores write columns added since).
+            struct Old {
+                let practiceID: UUID
+                let payerID: UUID
+                let providerID: UUID
+            }
+            let references = try #require(
+                try await client.query(
+                    """
+                    WITH practice AS (
+                        INSERT INTO practices (code, name, npi, tax_id, taxonomy, address_line1, city, state, postal_code)
+                        VALUES ('TEST', 'Practice TEST', '1234567893', '123456789', '207Q00000X', '100 Main St', 'Springfield', 'IL', '627011234')
+                        RETURNING id
+                    ), provider AS (
+                        INSERT INTO providers (practice_id, npi, first_name, last_name)
+                        SELECT id, '1234567893', 'Pat', 'Provider' FROM practice RETURNING id
+                    ), payer AS (
+                        INSERT INTO payers (payer_code, name) VALUES ('PAYTEST', 'Payer TEST') RETURNING id
+                    )
+                    SELECT practice.id, payer.id, provider.id FROM practice, payer, provider
+                    """, logger: TestDatabase.logger
+                ).collect().first?.decode((UUID, UUID, UUID).self))
+            let fixture = Old(practiceID: references.0, payerID: references.1, providerID: references.2)
             let encounterID = try #require(
                 try await client.query(
                     """
@@ -289,8 +310,13 @@ struct ClaimSnapshotTests {
             )
             try await Migrator(client: client, logger: TestDatabase.logger).migrate()
 
-            #expect(try await fixture.count("SELECT count(*)::int FROM claims WHERE snapshot IS NULL") == 0)
-            let claims = ClaimStore(client: client, logger: TestDatabase.logger, queue: fixture.queue)
+            let unsnapshotted = try await client.query(
+                "SELECT count(*)::int FROM claims WHERE snapshot IS NULL", logger: TestDatabase.logger
+            )
+            .collect().first?.decode(Int.self)
+            #expect(unsnapshotted == 0)
+            let claims = ClaimStore(
+                client: client, logger: TestDatabase.logger, queue: WorkQueue(client: client, logger: TestDatabase.logger))
             let rows = try await client.query(
                 "SELECT id FROM claims WHERE encounter_id = \(encounterID) ORDER BY version", logger: TestDatabase.logger)
             var ids: [UUID] = []

@@ -310,8 +310,14 @@ private struct TransactionSet {
         if !taxonomy.isEmpty {
             add("PRV", ["BI", "PXC", taxonomy])
         }
-        let practiceName = try required(practice.name, max: 60, field: "2010AA NM103 billing provider name")
-        add("NM1", ["85", "2", practiceName, "", "", "", "", "XX", billingNPI])
+        if let person = practice.individual {
+            // A person billing under their own NPI: NM102 1, last and first name.
+            let last = try required(person.lastName, max: 60, field: "2010AA NM103 billing provider last name")
+            add("NM1", ["85", "1", last, X12Text.clean(person.firstName, max: 35), "", "", "", "XX", billingNPI])
+        } else {
+            let practiceName = try required(practice.name, max: 60, field: "2010AA NM103 billing provider name")
+            add("NM1", ["85", "2", practiceName, "", "", "", "", "XX", billingNPI])
+        }
         try address(practice.address, party: "billing provider")
         add("REF", ["EI", taxID])
 
