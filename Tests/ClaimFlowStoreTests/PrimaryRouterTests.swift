@@ -100,7 +100,7 @@ struct PrimaryRouterTests {
 
     /// Writes a row over `client` and says which server took it and whether the session is TLS.
     static func write(through client: PostgresClient) async throws -> (port: Int, encrypted: Bool) {
-        try await withDeadline(.seconds(10), "a write through the router") {
+        try await withDeadline(.seconds(30), "a write through the router") {
             try await client.query("CREATE TABLE IF NOT EXISTS router_writes (at timestamptz)", logger: logger)
             try await client.query("INSERT INTO router_writes VALUES (now())", logger: logger)
             let rows = try await client.query(
