@@ -25,19 +25,9 @@ as_postgres() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# A loopback port nothing answers on.
-free_port() {
-    local port
-    for _ in $(seq 1 50); do
-        port=$(( 20000 + RANDOM % 30000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-    done
-    die "no free port found"
-}
-
 start_bouncer() { # NAME HOST PORT CONNECT_QUERY: prints the port it listens on
     local name=$1 host=$2 port=$3 connect=$4 listen
-    listen=$(free_port)
+    listen=$(deploy/local-postgres.sh free-port)
     local entry="* = host=$host port=$port"
     [ -n "$connect" ] && entry+=" connect_query='$connect'"
     # The repository's file with the database line, the address, the auth file, the files and

@@ -6,6 +6,7 @@
 #                                             127.0.0.1:PORT (a free one when omitted);
 #                                             prints `export DATABASE_URL=...`
 #   deploy/local-postgres.sh stop DIR         stop it (fast shutdown)
+#   deploy/local-postgres.sh free-port        print a loopback port nothing answers on
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user that
 # Debian's package creates. Authentication is scram-sha-256 with a password generated per
@@ -126,5 +127,6 @@ case "${1:-}" in
     start) install_postgres; start_cluster "${2:?DIR}" "${3:-}" ;;
     stop) stop_cluster "${2:?DIR}" ;;
     bindir) find_bindir ;;
-    *) echo "usage: $0 install | start DIR [PORT] | stop DIR | bindir" >&2; exit 2 ;;
+    free-port) free_port ;;
+    *) echo "usage: $0 install | start DIR [PORT] | stop DIR | bindir | free-port" >&2; exit 2 ;;
 esac

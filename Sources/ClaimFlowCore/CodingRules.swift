@@ -347,21 +347,21 @@ public enum CodingRules {
                     "line.charge", "\(path).charge",
                     "the charge must be more than zero (only quality-data codes, CPT Category II and G8/G9/M1 codes, may be $0.00)")
             }
-            if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count,
-                facts.manifestations.contains(codes.diagnoses[first - 1])
-            {
-                error(
-                    "line.manifestation_first", "\(path).pointers[0]",
-                    "the line's first pointer is at \(codes.diagnoses[first - 1]), a manifestation code: point first at the underlying disease"
-                )
-            }
-            if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count,
-                DiagnosisEdits.isExternalCause(codes.diagnoses[first - 1])
-            {
-                error(
-                    "line.external_cause_first", "\(path).pointers[0]",
-                    "the line's first pointer is at \(codes.diagnoses[first - 1]), an external cause code: point first at the injury or condition treated"
-                )
+            // The diagnosis the line points at first is its primary one: never a manifestation
+            // or an external cause.
+            if let first = line.pointers.first, first >= 1, first <= codes.diagnoses.count {
+                let primary = codes.diagnoses[first - 1]
+                if facts.manifestations.contains(primary) {
+                    error(
+                        "line.manifestation_first", "\(path).pointers[0]",
+                        "the line's first pointer is at \(primary), a manifestation code: point first at the underlying disease")
+                }
+                if DiagnosisEdits.isExternalCause(primary) {
+                    error(
+                        "line.external_cause_first", "\(path).pointers[0]",
+                        "the line's first pointer is at \(primary), an external cause code: point first at the injury or condition treated"
+                    )
+                }
             }
             if line.pointers.isEmpty || line.pointers.count > 4 {
                 error("line.pointer_count", "\(path).pointers", "point at 1 to 4 diagnoses")
