@@ -21,15 +21,29 @@ public enum CodeSetKind: String, Sendable, Hashable, CaseIterable, Codable {
 /// One parsed record of a code-set file.
 public enum CodeSetRecord: Sendable, Hashable {
     case diagnosis(order: Int, code: String, billable: Bool, short: String, long: String)
-    case procedure(code: String, short: String, long: String)
+    case procedure(code: String, short: String, long: String, lifespan: CodeLifespan)
     /// A continuation of the previous procedure's long description (HCPCS record id 4).
     case continuation(code: String, text: String)
-    case modifier(code: String, description: String)
+    case modifier(code: String, description: String, lifespan: CodeLifespan)
     case cpt(code: String, short: String)
     case ncci(column1: String, column2: String, effective: CalendarDate, deletion: CalendarDate?, modifierIndicator: Int)
     case mue(code: String, maxUnits: Int, indicator: String?, rationale: String?)
     /// A header, title or blank line the layout allows and the import skips.
     case skip
+}
+
+/// The dates a HCPCS code or modifier may be billed on, from its record: the day it was added
+/// to HCPCS and the last day it may be used (its termination date). The annual file keeps a
+/// discontinued code, with its termination date, for a while after the date, so being in the
+/// release in force does not make a code billable on every date the release covers.
+public struct CodeLifespan: Sendable, Hashable {
+    public var added: CalendarDate?
+    public var terminated: CalendarDate?
+
+    public init(added: CalendarDate? = nil, terminated: CalendarDate? = nil) {
+        self.added = added
+        self.terminated = terminated
+    }
 }
 
 /// A line that does not fit the file's layout, with the reason in words. Only
@@ -90,8 +104,12 @@ public enum CodeSetParser {
         return .diagnosis(order: order, code: code, billable: flag == "1", short: short, long: long.isEmpty ? short : long)
     }
 
-    /// HCPCS record: code 1-5, sequence 6-10, record id 11 (3 procedure, 4 its continuation,
-    /// 7 modifier, 8 its continuation), long description 12-91, short description 92-119.
+    /// HCPCS record: code 1-5 (a modifier right-aligned in 4-5), sequence 6-10, record id 11
+    /// (3 procedure, 4 its continuation, 7 modifier, 8 its continuation), long description
+    /// 12-91, short description 92-119, code added date 269-276, action effective date 277-284,
+    /// termination date 285-292 (dates YYYYMMDD or blank), action code 293. The action
+    /// effective date is the day of the record's latest change, not the code's first day, so
+    /// only the added and termination dates are kept.
     static func hcpcs(_ columns: Columns, _ number: Int) throws(CodeSetLineError) -> CodeSetRecord {
         if columns.isBlank { return .skip }
         let field = columns.field
@@ -100,6 +118,19 @@ public enum CodeSetParser {
         }
         let code = field(1, 5)
         let long = field(12, 91)
+        func lifespan() throws(CodeSetLineError) -> CodeLifespan {
+            func date(_ from: Int, _ through: Int, _ name: String) throws(CodeSetLineError) -> CalendarDate? {
+                let text = field(from, through)
+                // Blank, or a year 9999 some extracts write for "open": no date.
+                if text.isEmpty || text.hasPrefix("9999") { return nil }
+                guard let date = compactDate(text) else {
+                    throw CodeSetLineError(
+                        line: number, reason: "the \(name) date in columns \(from)-\(through) must be YYYYMMDD, not '\(text)'")
+                }
+                return date
+            }
+            return CodeLifespan(added: try date(269, 276, "code added"), terminated: try date(285, 292, "termination"))
+        }
         switch field(11, 11) {
         case "3":
             guard code.count == 5, CodeFormat.isProcedure(code) else {
@@ -107,7 +138,7 @@ public enum CodeSetParser {
             }
             // Level I (CPT) rows are the AMA's: ClaimFlow keeps Level II only.
             guard code.first?.isLetter == true else { return .skip }
-            return .procedure(code: code, short: field(92, 119), long: long)
+            return .procedure(code: code, short: field(92, 119), long: long, lifespan: try lifespan())
         case "4":
             guard code.first?.isLetter == true else { return .skip }
             return .continuation(code: code, text: long)
@@ -115,7 +146,7 @@ public enum CodeSetParser {
             guard CodeFormat.isModifier(code) else {
                 throw CodeSetLineError(line: number, reason: "'\(code)' is not a two-character modifier")
             }
-            return .modifier(code: code, description: long)
+            return .modifier(code: code, description: long, lifespan: try lifespan())
         case "8":
             return .skip
         default:

@@ -73,12 +73,17 @@ public struct CodeFacts: Sendable, Hashable {
     /// Whether a HCPCS Level II release covers the date; then every Level II code must be in it.
     public var hcpcsReleaseInForce: Bool
     public var knownHCPCS: Set<String>
+    /// The added and termination dates of the claim's HCPCS codes in the release in force,
+    /// for the codes whose record has either date.
+    public var hcpcsLifespans: [String: CodeLifespan] = [:]
     /// Whether a licensee loaded its own CPT table; then every CPT code must be in it.
     public var cptTableLoaded: Bool
     public var knownCPT: Set<String>
     /// Whether a modifier list is loaded; then every modifier must be on it.
     public var modifierListLoaded: Bool
     public var knownModifiers: Set<String>
+    /// The added and termination dates of the claim's modifiers, as for `hcpcsLifespans`.
+    public var modifierLifespans: [String: CodeLifespan] = [:]
     /// Most units of a code one provider may bill for one patient on one day.
     public var unitLimits: [String: Int]
     /// The MUE adjudication indicator of a code in `unitLimits`: 1 judges each line on its
@@ -283,6 +288,18 @@ public enum CodingRules {
             } else if isHCPCSLevelII(line.code) {
                 if facts.hcpcsReleaseInForce && !facts.knownHCPCS.contains(line.code) {
                     error("line.code_unknown", "\(path).code", "\(line.code) is not a HCPCS Level II code valid on \(dos)")
+                } else if let lifespan = facts.hcpcsLifespans[line.code] {
+                    if let terminated = lifespan.terminated, draft.dateOfService > terminated {
+                        error(
+                            "line.hcpcs_terminated", "\(path).code",
+                            "\(line.code) was discontinued: its last billable day was \(terminated), before the date of service \(dos); code the service with the HCPCS code that replaced it"
+                        )
+                    } else if let added = lifespan.added, draft.dateOfService < added {
+                        error(
+                            "line.hcpcs_not_yet_effective", "\(path).code",
+                            "\(line.code) takes effect on \(added), after the date of service \(dos); code the service with a code in effect on that day"
+                        )
+                    }
                 }
             } else if facts.cptTableLoaded && !facts.knownCPT.contains(line.code) {
                 error("line.code_unknown", "\(path).code", "\(line.code) is not in the loaded CPT table")
@@ -295,6 +312,18 @@ public enum CodingRules {
                     error("line.modifier_format", "\(path).modifiers[\(position)]", "\(modifier) is not a two-character modifier")
                 } else if facts.modifierListLoaded && !facts.knownModifiers.contains(modifier) {
                     warning("line.modifier_unknown", "\(path).modifiers[\(position)]", "\(modifier) is not on the loaded modifier list")
+                } else if let lifespan = facts.modifierLifespans[modifier] {
+                    if let terminated = lifespan.terminated, draft.dateOfService > terminated {
+                        error(
+                            "modifier.terminated", "\(path).modifiers[\(position)]",
+                            "modifier \(modifier) was discontinued: its last billable day was \(terminated), before the date of service \(dos); remove it or use the modifier that replaced it"
+                        )
+                    } else if let added = lifespan.added, draft.dateOfService < added {
+                        error(
+                            "modifier.not_yet_effective", "\(path).modifiers[\(position)]",
+                            "modifier \(modifier) takes effect on \(added), after the date of service \(dos); remove it"
+                        )
+                    }
                 }
                 if modifier == "25" && !isEvaluationAndManagement(line.code) {
                     error(

@@ -15,6 +15,7 @@ enum CodeSetFile {
         let code: String
         let short: String
         var long: String
+        let lifespan: CodeLifespan
     }
 
     /// Every record of one file, grouped by table.
@@ -23,7 +24,7 @@ enum CodeSetFile {
         var billableRows = 0
         var diagnoses: [Diagnosis] = []
         var procedures: [Procedure] = []
-        var modifiers: [(code: String, description: String)] = []
+        var modifiers: [(code: String, description: String, lifespan: CodeLifespan)] = []
         var cpt: [(code: String, short: String)] = []
         var edits: [(column1: String, column2: String, effective: CalendarDate, deletion: CalendarDate?, indicator: Int)] = []
         var limits: [(code: String, units: Int, indicator: String?, rationale: String?)] = []
@@ -86,16 +87,16 @@ enum CodeSetFile {
             case .diagnosis(_, let code, let billable, let short, let long):
                 parsed.diagnoses.append(Diagnosis(code: code, billable: billable, suggestion: nil, short: short, long: long))
                 if billable { parsed.billableRows += 1 }
-            case .procedure(let code, let short, let long):
-                parsed.procedures.append(Procedure(code: code, short: short, long: long))
+            case .procedure(let code, let short, let long, let lifespan):
+                parsed.procedures.append(Procedure(code: code, short: short, long: long, lifespan: lifespan))
                 lastProcedure = parsed.procedures.count - 1
             case .continuation(let code, let text):
                 if let index = lastProcedure, parsed.procedures[index].code == code {
                     parsed.procedures[index].long += " " + text
                 }
                 continue
-            case .modifier(let code, let description):
-                parsed.modifiers.append((code, description))
+            case .modifier(let code, let description, let lifespan):
+                parsed.modifiers.append((code, description, lifespan))
             case .cpt(let code, let short):
                 parsed.cpt.append((code, short))
             case .ncci(let column1, let column2, let effective, let deletion, let indicator):

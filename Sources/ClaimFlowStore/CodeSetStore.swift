@@ -21,7 +21,7 @@ public struct CodeSetStore: DatabaseStore {
         /// Distinct codes (or edits) stored.
         public let stored: Int
         /// ICD-10-CM: billable codes stored; the ICD-10-CM tabular: manifestation codes stored
-        /// (`stored` then counts its Excludes1 ranges).
+        /// (`stored` then counts its Excludes1 ranges); HCPCS: codes with a termination date.
         public let billable: Int
         /// ICD-10-CM only: lines of the file flagged billable.
         public let billableRows: Int
@@ -104,7 +104,7 @@ public struct CodeSetStore: DatabaseStore {
             switch kind {
             case .icd10cm:
                 "SELECT count(*)::int, count(*) FILTER (WHERE billable)::int FROM icd10cm_codes WHERE release_id = \(release)"
-            case .hcpcs: "SELECT count(*)::int, 0 FROM hcpcs_codes WHERE release_id = \(release)"
+            case .hcpcs: "SELECT count(*)::int, count(terminated_on)::int FROM hcpcs_codes WHERE release_id = \(release)"
             case .cpt: "SELECT count(*)::int, 0 FROM cpt_codes WHERE release_id = \(release)"
             case .ncciPTP: "SELECT count(*)::int, 0 FROM ncci_ptp_edits WHERE release_id = \(release)"
             case .mue: "SELECT count(*)::int, 0 FROM mue_limits WHERE release_id = \(release)"
@@ -169,16 +169,21 @@ public struct CodeSetStore: DatabaseStore {
         }
         try await insert(records.procedures) { chunk in
             """
-            INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
-            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[],
-                                             \(chunk.map(\.long))::text[])
+            INSERT INTO hcpcs_codes (release_id, code, short_description, long_description, added_on, terminated_on)
+            SELECT \(release), c, s, l, nullif(a, '')::date, nullif(e, '')::date
+            FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.short))::text[], \(chunk.map(\.long))::text[],
+                        \(chunk.map { $0.lifespan.added?.description ?? "" })::text[],
+                        \(chunk.map { $0.lifespan.terminated?.description ?? "" })::text[]) AS t(c, s, l, a, e)
             ON CONFLICT DO NOTHING
             """
         }
         try await insert(records.modifiers) { chunk in
             """
-            INSERT INTO code_modifiers (release_id, code, description)
-            SELECT \(release), * FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[])
+            INSERT INTO code_modifiers (release_id, code, description, added_on, terminated_on)
+            SELECT \(release), c, d, nullif(a, '')::date, nullif(e, '')::date
+            FROM unnest(\(chunk.map(\.code))::text[], \(chunk.map(\.description))::text[],
+                        \(chunk.map { $0.lifespan.added?.description ?? "" })::text[],
+                        \(chunk.map { $0.lifespan.terminated?.description ?? "" })::text[]) AS t(c, d, a, e)
             ON CONFLICT DO NOTHING
             """
         }
@@ -265,6 +270,14 @@ public struct CodeSetStore: DatabaseStore {
                 WHERE c.code = ANY (\(diagnoses)::text[])
             ), hcpcs AS (
                 SELECT id FROM releases WHERE kind = 'hcpcs'
+            ), known_hcpcs AS (
+                SELECT h.code, coalesce(h.added_on::text, '') AS added, coalesce(h.terminated_on::text, '') AS terminated
+                FROM hcpcs_codes h JOIN hcpcs ON h.release_id = hcpcs.id
+                WHERE h.code = ANY (\(procedures)::text[])
+            ), known_modifiers AS (
+                SELECT m.code, coalesce(m.added_on::text, '') AS added, coalesce(m.terminated_on::text, '') AS terminated
+                FROM code_modifiers m JOIN hcpcs ON m.release_id = hcpcs.id
+                WHERE m.code = ANY (\(modifiers)::text[])
             ), ptp AS (
                 SELECT e.column1, e.column2, e.modifier_indicator::int AS indicator
                 FROM ncci_ptp_edits e JOIN releases r ON r.kind = 'ncci_ptp' AND e.release_id = r.id
@@ -305,11 +318,13 @@ public struct CodeSetStore: DatabaseStore {
                  WHERE EXISTS (SELECT 1 FROM releases WHERE kind = 'icd10cm')
                    AND c.code = ANY (\(diagnoses)::text[]) AND c.code NOT IN (SELECT code FROM icd)),
                 EXISTS (SELECT 1 FROM hcpcs),
-                (SELECT coalesce(array_agg(h.code), '{}') FROM hcpcs_codes h JOIN hcpcs ON h.release_id = hcpcs.id
-                 WHERE h.code = ANY (\(procedures)::text[])),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM known_hcpcs),
+                (SELECT coalesce(array_agg(added ORDER BY code), '{}') FROM known_hcpcs),
+                (SELECT coalesce(array_agg(terminated ORDER BY code), '{}') FROM known_hcpcs),
                 EXISTS (SELECT 1 FROM code_modifiers m JOIN hcpcs ON m.release_id = hcpcs.id),
-                (SELECT coalesce(array_agg(m.code), '{}') FROM code_modifiers m JOIN hcpcs ON m.release_id = hcpcs.id
-                 WHERE m.code = ANY (\(modifiers)::text[])),
+                (SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM known_modifiers),
+                (SELECT coalesce(array_agg(added ORDER BY code), '{}') FROM known_modifiers),
+                (SELECT coalesce(array_agg(terminated ORDER BY code), '{}') FROM known_modifiers),
                 EXISTS (SELECT 1 FROM code_set_releases WHERE kind = 'cpt'),
                 (SELECT coalesce(array_agg(c.code), '{}') FROM cpt_codes c JOIN releases r ON r.kind = 'cpt' AND c.release_id = r.id
                  WHERE c.code = ANY (\(procedures)::text[])),
@@ -331,13 +346,15 @@ public struct CodeSetStore: DatabaseStore {
         )
         guard let row = rows.first else { return CodeFacts() }
         let (
-            icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, modifiersLoaded, knownModifiers,
-            cptLoaded, knownCPT, mueCodes, mueUnits, mueIndicators, column1, column2, indicators, excludedCodes, excludedOthers,
-            excludedNotes, manifestations, feeCodes, pcTC, bilateral
+            icdInForce, icdCodes, billable, suggestions, notInForce, hcpcsInForce, knownHCPCS, hcpcsAdded, hcpcsTerminated,
+            modifiersLoaded, knownModifiers, modifiersAdded, modifiersTerminated, cptLoaded, knownCPT, mueCodes, mueUnits,
+            mueIndicators, column1, column2, indicators, excludedCodes, excludedOthers, excludedNotes, manifestations, feeCodes,
+            pcTC, bilateral
         ) = try row.decode(
             (
-                Bool, [String], [Bool], [String], [String], Bool, [String], Bool, [String], Bool, [String], [String], [Int], [Int],
-                [String], [String], [Int], [String], [String], [String], [String], [String], [Int], [Int]
+                Bool, [String], [Bool], [String], [String], Bool, [String], [String], [String], Bool, [String], [String], [String],
+                Bool, [String], [String], [Int], [Int], [String], [String], [Int], [String], [String], [String], [String], [String],
+                [Int], [Int]
             ).self)
         var facts = CodeFacts()
         if icdInForce {
@@ -353,6 +370,16 @@ public struct CodeSetStore: DatabaseStore {
             facts.knownHCPCS = Set(knownHCPCS)
             facts.modifierListLoaded = modifiersLoaded
             facts.knownModifiers = Set(knownModifiers)
+            func lifespans(_ codes: [String], _ added: [String], _ terminated: [String]) -> [String: CodeLifespan] {
+                var result: [String: CodeLifespan] = [:]
+                for (index, code) in codes.enumerated() {
+                    let lifespan = CodeLifespan(added: CalendarDate(added[index]), terminated: CalendarDate(terminated[index]))
+                    if lifespan != CodeLifespan() { result[code] = lifespan }
+                }
+                return result
+            }
+            facts.hcpcsLifespans = lifespans(knownHCPCS, hcpcsAdded, hcpcsTerminated)
+            facts.modifierLifespans = lifespans(knownModifiers, modifiersAdded, modifiersTerminated)
         }
         if cptLoaded {
             facts.cptTableLoaded = true

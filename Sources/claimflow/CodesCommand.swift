@@ -116,6 +116,10 @@ struct CodesCommand: AsyncParsableCommand {
             return "\(kind.rawValue) \(label): \(summary.rows) codes read; \(summary.stored) Excludes1 ranges and "
                 + "\(summary.billable) manifestation codes stored; \(state) in \(timing)"
         }
+        if kind == .hcpcs {
+            return "\(kind.rawValue) \(label): \(summary.rows) rows; \(summary.stored) Level II codes stored, "
+                + "\(summary.billable) of them with a termination date; \(state) in \(timing)"
+        }
         return "\(kind.rawValue) \(label): \(summary.rows) rows, \(summary.stored) stored; \(state) in \(timing)"
     }
 }

@@ -146,6 +146,19 @@ struct CodesCommandTests {
             "\(notes.standardOutput)")
         let notesAgain = try await ClaimFlowProcess.run(tabular, environment: environment)
         #expect(notesAgain.standardOutput.contains("already imported, nothing changed"), "\(notesAgain.standardOutput)")
+
+        // HCPCS records with their added and termination dates: the count of discontinued codes.
+        let hcpcs = [
+            "codes", "import", "hcpcs", FixtureFiles.url("codes/hcpcs-2016-sample.txt").path, "--release", "2016",
+            "--effective-from", "2016-01-01",
+        ]
+        let codes = try await ClaimFlowProcess.run(hcpcs, environment: environment)
+        #expect(codes.status == 0, "\(codes.standardError)")
+        #expect(
+            codes.standardOutput.contains("hcpcs 2016: 7 rows; 4 Level II codes stored, 2 of them with a termination date; imported"),
+            "\(codes.standardOutput)")
+        let codesAgain = try await ClaimFlowProcess.run(hcpcs, environment: environment)
+        #expect(codesAgain.standardOutput.contains("already imported, nothing changed"), "\(codesAgain.standardOutput)")
     }
 }
 

@@ -48,6 +48,20 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         return facts
     }
 
+    static func onDate(_ date: String, _ draft: ClaimDraft) -> ClaimDraft {
+        var draft = draft
+        draft.dateOfService = CalendarDate(date)!
+        return draft
+    }
+
+    /// The dates the CMS HCPCS file gives G8951 and modifier JF (see hcpcs-2016-sample.txt).
+    static let hcpcsDates = facts { facts in
+        facts.knownHCPCS.insert("G8951")
+        facts.knownModifiers.insert("JF")
+        facts.hcpcsLifespans["G8951"] = CodeLifespan(added: CalendarDate("2013-01-01"), terminated: CalendarDate("2015-12-31"))
+        facts.modifierLifespans["JF"] = CodeLifespan(added: CalendarDate("2015-04-01"), terminated: CalendarDate("2015-06-30"))
+    }
+
     /// Thirteen billable ICD-10-CM codes: one more than a claim carries.
     static let thirteenDiagnoses = [
         "E119", "I10", "M1711", "E785", "F329", "K219", "J069", "R079", "A09", "Z23", "N390", "J449", "QA00101",
@@ -203,6 +217,25 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             rule: "line.pointer_missing", severity: .error, path: "$.lines[0].pointers[1]", change: "a pointer past the diagnoses",
             draft: draft(diagnoses: ["E119", "I10"], lines: [line(pointers: [1, 3])])),
 
+        // HCPCS dates, from real records of the CMS file: G8951 was added on 2013-01-01 and
+        // discontinued after 2015-12-31; modifier JF was billable from 2015-04-01 through 2015-06-30.
+        BrokenRule(
+            rule: "line.hcpcs_terminated", severity: .error, path: "$.lines[1].code",
+            change: "G8951 on 2016-01-04, after its termination date 2015-12-31",
+            draft: onDate("2016-01-04", draft(lines: [line(), line("G8951", charge: 0)])), facts: hcpcsDates),
+        BrokenRule(
+            rule: "line.hcpcs_not_yet_effective", severity: .error, path: "$.lines[1].code",
+            change: "G8951 on 2012-12-31, before it was added on 2013-01-01",
+            draft: onDate("2012-12-31", draft(lines: [line(), line("G8951", charge: 0)])), facts: hcpcsDates),
+        BrokenRule(
+            rule: "modifier.terminated", severity: .error, path: "$.lines[0].modifiers[0]",
+            change: "JF on 2015-07-01, after its termination date 2015-06-30",
+            draft: onDate("2015-07-01", draft(lines: [line(modifiers: ["JF"])])), facts: hcpcsDates),
+        BrokenRule(
+            rule: "modifier.not_yet_effective", severity: .error, path: "$.lines[0].modifiers[0]",
+            change: "JF on 2015-03-31, before it was added on 2015-04-01",
+            draft: onDate("2015-03-31", draft(lines: [line(modifiers: ["JF"])])), facts: hcpcsDates),
+
         // NCCI pairs.
         BrokenRule(
             rule: "ncci.pair", severity: .error, path: "$.lines[1].code", change: "20610 with 76942 (indicator 0), modifiers or not",
@@ -266,6 +299,23 @@ struct CodingRuleTableTests {
         #expect(finding.severity == broken.severity)
         #expect(finding.path == broken.path)
         #expect(CodingRules.blocks([finding]) == (broken.severity == .error))
+    }
+
+    @Test("a HCPCS code or modifier is billable from its added date through its termination date, both days included")
+    func hcpcsDateBoundaries() {
+        let facts = BrokenRule.hcpcsDates
+        let quality = [BrokenRule.line(), BrokenRule.line("G8951", charge: 0)]
+        for date in ["2013-01-01", "2015-12-31"] {
+            #expect(CodingRules.check(BrokenRule.onDate(date, BrokenRule.draft(lines: quality)), facts: facts).isEmpty, "G8951 on \(date)")
+        }
+        for date in ["2015-04-01", "2015-06-30"] {
+            let draft = BrokenRule.onDate(date, BrokenRule.draft(lines: [BrokenRule.line(modifiers: ["JF"])]))
+            #expect(CodingRules.check(draft, facts: facts).isEmpty, "JF on \(date)")
+        }
+        // A code with no dates in its record (an older import) is judged by the release alone.
+        var undated = facts
+        undated.hcpcsLifespans = [:]
+        #expect(CodingRules.check(BrokenRule.onDate("2016-01-04", BrokenRule.draft(lines: quality)), facts: undated).isEmpty)
     }
 
     @Test("the table has a case for every rule id CodingRules.swift emits, with its severity")

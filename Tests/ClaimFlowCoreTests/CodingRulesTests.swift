@@ -205,6 +205,39 @@ struct CodingRulesTests {
         #expect(notes.excludes1 == [TabularFile.Excludes1(code: "G63", from: "A3683", through: "A3683")])
     }
 
+    @Test(
+        "a HCPCS record's added and termination dates: read from columns 269-276 and 285-292, blank or 9999 read as none, anything else named"
+    )
+    func hcpcsRecordDates() throws {
+        /// A 320-character record of `code` with `added`, `effective` and `terminated` in their columns.
+        func record(_ code: String, _ id: String, added: String, effective: String, terminated: String, action: String) -> String {
+            func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+            return pad(pad(pad(code, 5) + "00100" + id + "Compounded drug", 268) + added + effective + pad(terminated, 8) + action, 320)
+        }
+        let modifier = record("   JF", "7", added: "20150401", effective: "20150701", terminated: "20150630", action: "D")
+        #expect(
+            try CodeSetParser.parse(Substring(modifier), number: 1, kind: .hcpcs)
+                == .modifier(
+                    code: "JF", description: "Compounded drug",
+                    lifespan: CodeLifespan(added: CalendarDate("2015-04-01"), terminated: CalendarDate("2015-06-30"))))
+        let open = record("G8952", "3", added: "20130101", effective: "20130101", terminated: "99991231", action: "N")
+        guard case .procedure(_, _, _, let lifespan) = try CodeSetParser.parse(Substring(open), number: 1, kind: .hcpcs) else {
+            Issue.record("not a procedure")
+            return
+        }
+        #expect(lifespan == CodeLifespan(added: CalendarDate("2013-01-01")))
+        // A record cut after its descriptions (some extracts trim trailing columns) has no dates.
+        let short = String(record("G8952", "3", added: "", effective: "", terminated: "", action: "").prefix(119))
+        guard case .procedure(_, _, _, let none) = try CodeSetParser.parse(Substring(short), number: 1, kind: .hcpcs) else {
+            Issue.record("not a procedure")
+            return
+        }
+        #expect(none == CodeLifespan())
+        let broken = record("G8951", "3", added: "20130101", effective: "20160101", terminated: "2015-12-", action: "D")
+        let error = #expect(throws: CodeSetLineError.self) { try CodeSetParser.parse(Substring(broken), number: 4, kind: .hcpcs) }
+        #expect(error?.description == "line 4: the termination date in columns 285-292 must be YYYYMMDD, not '2015-12-'")
+    }
+
     @Test("units over the MUE are refused; at the MUE they pass")
     func mue() {
         let over = [ServiceLine(code: "36415", units: 3, charge: 10, pointers: [1])]

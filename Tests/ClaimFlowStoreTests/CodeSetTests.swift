@@ -122,6 +122,88 @@ struct CodeSetTests {
     }
 
     @Test(
+        "HCPCS added and termination dates from the CMS record (columns 269-276 and 285-292): a discontinued code or modifier in the release in force is refused after its last day"
+    )
+    func hcpcsDates() async throws {
+        try await TestDatabase.withMigrated { client, _ in
+            let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+            // Records of the CMS 2016 annual file: G8943 (ended 2014-12-31, still listed), G8951
+            // (discontinued in this update, ended 2015-12-31), G8952 and G8955 in force; modifiers
+            // GT, JW in force and JF (2015-04-01 through 2015-06-30).
+            let file = FixtureFiles.url("codes/hcpcs-2016-sample.txt")
+            let from = CalendarDate("2015-01-01")!
+            let first = try await store.importFile(file, kind: .hcpcs, label: "2016", effectiveFrom: from, effectiveTo: nil)
+            #expect(first.rows == 7 && first.stored == 4 && first.billable == 2 && first.changed, "\(first)")
+            let again = try await store.importFile(file, kind: .hcpcs, label: "2016", effectiveFrom: from, effectiveTo: nil)
+            #expect(!again.changed && again.stored == 4 && again.billable == 2)
+
+            let lines = [
+                ServiceLine(code: "99213", modifiers: ["JF"], units: 1, charge: 125, pointers: [1]),
+                ServiceLine(code: "G8951", modifiers: ["GT"], units: 1, charge: 0, pointers: [1]),
+                ServiceLine(code: "G8952", units: 1, charge: 0, pointers: [1]),
+            ]
+            let after = try await store.facts(for: Self.draft(["E119"], lines: lines, dos: "2016-01-04"))
+            #expect(
+                after.hcpcsLifespans == [
+                    "G8951": CodeLifespan(added: CalendarDate("2013-01-01"), terminated: CalendarDate("2015-12-31")),
+                    "G8952": CodeLifespan(added: CalendarDate("2013-01-01")),
+                ])
+            #expect(
+                after.modifierLifespans == [
+                    "JF": CodeLifespan(added: CalendarDate("2015-04-01"), terminated: CalendarDate("2015-06-30")),
+                    "GT": CodeLifespan(added: CalendarDate("1999-01-01")),
+                ])
+            func rules(on date: String) async throws -> [String] {
+                var facts = try await store.facts(for: Self.draft(["E119"], lines: lines, dos: date))
+                facts.diagnosisReleaseInForce = true
+                facts.diagnoses["E119"] = .billable
+                return CodingRules.check(Self.draft(["E119"], lines: lines, dos: date), facts: facts).map(\.rule)
+            }
+            #expect(try await rules(on: "2016-01-04") == ["modifier.terminated", "line.hcpcs_terminated"])
+            #expect(try await rules(on: "2015-12-31") == ["modifier.terminated"])
+            #expect(try await rules(on: "2015-06-30") == [])
+            #expect(try await rules(on: "2015-03-31") == ["modifier.not_yet_effective"])
+        }
+    }
+
+    @Test("a HCPCS release imported before the dates were read is replaced, with its dates, when the same file is imported again")
+    func hcpcsReleaseFromBeforeTheDates() async throws {
+        let url = try await TestDatabase.create()
+        do {
+            try await TestDatabase.withClient(url) { client in
+                let file = FixtureFiles.url("codes/hcpcs-2016-sample.txt")
+                try await Migrator(client: client, logger: TestDatabase.logger, migrations: Migration.all.filter { $0.version < 17 })
+                    .migrate()
+                // The release as the importer wrote it then: the file's digest, codes without dates.
+                let bytes = try Data(contentsOf: file)
+                try await client.query(
+                    """
+                    WITH release AS (
+                        INSERT INTO code_set_releases (kind, label, effective_from, source_sha256, row_count)
+                        VALUES ('hcpcs', '2016', '2015-01-01', encode(sha256(\(ByteBuffer(bytes: bytes))::bytea), 'hex'), 7)
+                        RETURNING id
+                    )
+                    INSERT INTO hcpcs_codes (release_id, code, short_description, long_description)
+                    SELECT id, 'G8951', 'Pre-htn/htn doc, no pt f/u', 'Pre-hypertensive or hypertensive' FROM release
+                    """,
+                    logger: TestDatabase.logger)
+                try await Migrator(client: client, logger: TestDatabase.logger).migrate()
+                let store = CodeSetStore(client: client, logger: TestDatabase.logger)
+                let again = try await store.importFile(
+                    file, kind: .hcpcs, label: "2016", effectiveFrom: CalendarDate("2015-01-01")!, effectiveTo: nil)
+                #expect(again.changed && again.stored == 4 && again.billable == 2, "\(again)")
+                let facts = try await store.facts(
+                    for: Self.draft(["E119"], lines: [ServiceLine(code: "G8951", units: 1, charge: 0, pointers: [1])], dos: "2016-01-04"))
+                #expect(facts.hcpcsLifespans["G8951"]?.terminated == CalendarDate("2015-12-31"))
+            }
+            try await TestDatabase.drop(url)
+        } catch {
+            try? await TestDatabase.drop(url)
+            throw error
+        }
+    }
+
+    @Test(
         "a malformed file names its bad line, and the release in force before stays in force",
         arguments: [
             ("bad line", "codes/bad-line"),
