@@ -310,7 +310,7 @@ public enum CodingRules {
             for (position, modifier) in line.modifiers.enumerated() {
                 if !CodeFormat.isModifier(modifier) {
                     error("line.modifier_format", "\(path).modifiers[\(position)]", "\(modifier) is not a two-character modifier")
-                } else if facts.modifierListLoaded && !facts.knownModifiers.contains(modifier) {
+                } else if facts.modifierListLoaded && !facts.knownModifiers.contains(modifier) && !isCPTModifier(modifier) {
                     warning("line.modifier_unknown", "\(path).modifiers[\(position)]", "\(modifier) is not on the loaded modifier list")
                 } else if let lifespan = facts.modifierLifespans[modifier] {
                     if let terminated = lifespan.terminated, draft.dateOfService > terminated {
@@ -505,6 +505,13 @@ public enum CodingRules {
     static func isAnesthesia(_ code: String) -> Bool {
         guard code.count == 5, code.allSatisfy(\.isNumber), let value = Int(code) else { return false }
         return (100...1999).contains(value)
+    }
+
+    /// A CPT (Level I) modifier: two digits (25, 59, 26, 50...). The AMA's, so the HCPCS file's
+    /// modifier records (Level II: a letter, or a letter and a digit) never list them, and
+    /// judging them against that list would warn on nearly every claim.
+    static func isCPTModifier(_ modifier: String) -> Bool {
+        modifier.utf8.count == 2 && modifier.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
     }
 
     /// An E/M code: CPT 99202-99499, the codes modifier 25 belongs on.

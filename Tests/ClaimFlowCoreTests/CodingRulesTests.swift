@@ -280,6 +280,11 @@ struct CodingRulesTests {
         )
         #expect(odd.map(\.rule) == ["line.modifier_unknown"])
         #expect(!CodingRules.blocks(odd))
+        // CPT's own modifiers (two digits) are never in the HCPCS file's modifier records.
+        var levelIIOnly = Self.facts
+        levelIIOnly.knownModifiers = ["XS", "LT", "RT"]
+        let cptModifiers = Self.draft(lines: [ServiceLine(code: "99213", modifiers: ["25"], units: 1, charge: 125, pointers: [1])])
+        #expect(CodingRules.check(cptModifiers, facts: levelIIOnly).isEmpty)
         #expect(Self.rules(Self.draft(lines: [ServiceLine(code: "99213", units: 1, charge: 0, pointers: [1])])) == ["line.charge"])
     }
 }
