@@ -44,6 +44,19 @@ public struct CodeLifespan: Sendable, Hashable {
         self.added = added
         self.terminated = terminated
     }
+
+    /// Where `date` falls: both the added day and the termination day are billable.
+    public enum Standing: Sendable, Hashable {
+        case inForce
+        case terminated(lastDay: CalendarDate)
+        case notYetAdded(firstDay: CalendarDate)
+    }
+
+    public func standing(on date: CalendarDate) -> Standing {
+        if let terminated, date > terminated { return .terminated(lastDay: terminated) }
+        if let added, date < added { return .notYetAdded(firstDay: added) }
+        return .inForce
+    }
 }
 
 /// A line that does not fit the file's layout, with the reason in words. Only

@@ -288,17 +288,19 @@ public enum CodingRules {
             } else if isHCPCSLevelII(line.code) {
                 if facts.hcpcsReleaseInForce && !facts.knownHCPCS.contains(line.code) {
                     error("line.code_unknown", "\(path).code", "\(line.code) is not a HCPCS Level II code valid on \(dos)")
-                } else if let lifespan = facts.hcpcsLifespans[line.code] {
-                    if let terminated = lifespan.terminated, draft.dateOfService > terminated {
+                } else {
+                    switch facts.hcpcsLifespans[line.code]?.standing(on: draft.dateOfService) {
+                    case .terminated(let last):
                         error(
                             "line.hcpcs_terminated", "\(path).code",
-                            "\(line.code) was discontinued: its last billable day was \(terminated), before the date of service \(dos); code the service with the HCPCS code that replaced it"
+                            "\(line.code) was discontinued: its last billable day was \(last), before the date of service \(dos); code the service with the HCPCS code that replaced it"
                         )
-                    } else if let added = lifespan.added, draft.dateOfService < added {
+                    case .notYetAdded(let first):
                         error(
                             "line.hcpcs_not_yet_effective", "\(path).code",
-                            "\(line.code) takes effect on \(added), after the date of service \(dos); code the service with a code in effect on that day"
+                            "\(line.code) takes effect on \(first), after the date of service \(dos); code the service with a code in effect on that day"
                         )
+                    case .inForce, nil: break
                     }
                 }
             } else if facts.cptTableLoaded && !facts.knownCPT.contains(line.code) {
@@ -312,17 +314,19 @@ public enum CodingRules {
                     error("line.modifier_format", "\(path).modifiers[\(position)]", "\(modifier) is not a two-character modifier")
                 } else if facts.modifierListLoaded && !facts.knownModifiers.contains(modifier) && !isCPTModifier(modifier) {
                     warning("line.modifier_unknown", "\(path).modifiers[\(position)]", "\(modifier) is not on the loaded modifier list")
-                } else if let lifespan = facts.modifierLifespans[modifier] {
-                    if let terminated = lifespan.terminated, draft.dateOfService > terminated {
+                } else {
+                    switch facts.modifierLifespans[modifier]?.standing(on: draft.dateOfService) {
+                    case .terminated(let last):
                         error(
                             "modifier.terminated", "\(path).modifiers[\(position)]",
-                            "modifier \(modifier) was discontinued: its last billable day was \(terminated), before the date of service \(dos); remove it or use the modifier that replaced it"
+                            "modifier \(modifier) was discontinued: its last billable day was \(last), before the date of service \(dos); remove it or use the modifier that replaced it"
                         )
-                    } else if let added = lifespan.added, draft.dateOfService < added {
+                    case .notYetAdded(let first):
                         error(
                             "modifier.not_yet_effective", "\(path).modifiers[\(position)]",
-                            "modifier \(modifier) takes effect on \(added), after the date of service \(dos); remove it"
+                            "modifier \(modifier) takes effect on \(first), after the date of service \(dos); remove it"
                         )
+                    case .inForce, nil: break
                     }
                 }
                 if modifier == "25" && !isEvaluationAndManagement(line.code) {
