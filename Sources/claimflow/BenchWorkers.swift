@@ -45,8 +45,7 @@ extension BenchCommand {
                                 // Polled, not waited on: the workers run as in production and
                                 // nothing in them knows a benchmark is watching.
                                 while true {
-                                    let left = try await Self.codedLeft(owner, logger: logger)
-                                    if left == 0 { return ContinuousClock.now - started }
+                                    if try await !Self.anyCodedLeft(owner, logger: logger) { return ContinuousClock.now - started }
                                     try await Task.sleep(for: .milliseconds(100))
                                 }
                             }
@@ -76,10 +75,10 @@ extension BenchCommand {
             }
         }
 
-        /// Coded encounters not yet handed off, parked ones included (they would never leave,
+        /// Whether coded encounters are left to hand off, parked ones included (they would never leave,
         /// and the phase's time limit then reports them).
-        static func codedLeft(_ client: PostgresClient, logger: Logger) async throws -> Int {
-            try await BenchStore(client: client, logger: logger).codedLeft()
+        static func anyCodedLeft(_ client: PostgresClient, logger: Logger) async throws -> Bool {
+            try await BenchStore(client: client, logger: logger).anyCodedLeft()
         }
     }
 
