@@ -133,32 +133,28 @@ struct CodesCommandTests {
         let list = try await ClaimFlowProcess.run(["codes", "list"], environment: environment)
         #expect(list.standardOutput.split(separator: "\n").count == 1)
 
-        // The tabular's notes, from the CDC's XML: counted, then nothing changed the second time.
-        let tabular = [
-            "codes", "import", "icd10cm_tabular", FixtureFiles.url("codes/icd10cm-tabular-2026-sample.xml").path, "--release", "2026",
-            "--effective-from", "2025-10-01",
-        ]
-        let notes = try await ClaimFlowProcess.run(tabular, environment: environment)
-        #expect(notes.status == 0, "\(notes.standardError)")
-        #expect(
-            notes.standardOutput.contains(
-                "icd10cm_tabular 2026: 6 codes read; 15 Excludes1 ranges and 1 manifestation codes stored; imported"),
-            "\(notes.standardOutput)")
-        let notesAgain = try await ClaimFlowProcess.run(tabular, environment: environment)
-        #expect(notesAgain.standardOutput.contains("already imported, nothing changed"), "\(notesAgain.standardOutput)")
-
+        /// Runs one import twice: the first run prints `summary`, the second changes nothing.
+        func importTwice(_ arguments: [String], printing summary: String) async throws {
+            let first = try await ClaimFlowProcess.run(arguments, environment: environment)
+            #expect(first.status == 0, "\(first.standardError)")
+            #expect(first.standardOutput.contains(summary), "\(first.standardOutput)")
+            let again = try await ClaimFlowProcess.run(arguments, environment: environment)
+            #expect(again.standardOutput.contains("already imported, nothing changed"), "\(again.standardOutput)")
+        }
+        // The tabular's notes, from the CDC's XML.
+        try await importTwice(
+            [
+                "codes", "import", "icd10cm_tabular", FixtureFiles.url("codes/icd10cm-tabular-2026-sample.xml").path, "--release",
+                "2026", "--effective-from", "2025-10-01",
+            ],
+            printing: "icd10cm_tabular 2026: 6 codes read; 15 Excludes1 ranges and 1 manifestation codes stored; imported")
         // HCPCS records with their added and termination dates: the count of discontinued codes.
-        let hcpcs = [
-            "codes", "import", "hcpcs", FixtureFiles.url("codes/hcpcs-2016-sample.txt").path, "--release", "2016",
-            "--effective-from", "2016-01-01",
-        ]
-        let codes = try await ClaimFlowProcess.run(hcpcs, environment: environment)
-        #expect(codes.status == 0, "\(codes.standardError)")
-        #expect(
-            codes.standardOutput.contains("hcpcs 2016: 7 rows; 4 Level II codes stored, 2 of them with a termination date; imported"),
-            "\(codes.standardOutput)")
-        let codesAgain = try await ClaimFlowProcess.run(hcpcs, environment: environment)
-        #expect(codesAgain.standardOutput.contains("already imported, nothing changed"), "\(codesAgain.standardOutput)")
+        try await importTwice(
+            [
+                "codes", "import", "hcpcs", FixtureFiles.url("codes/hcpcs-2016-sample.txt").path, "--release", "2016",
+                "--effective-from", "2016-01-01",
+            ],
+            printing: "hcpcs 2016: 7 rows; 4 Level II codes stored, 2 of them with a termination date; imported")
     }
 }
 

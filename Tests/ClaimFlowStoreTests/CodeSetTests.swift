@@ -21,19 +21,24 @@ struct CodeSetTests {
         )
     }
 
+    /// Imports `file` twice under one label: what each import did, the second expected to change nothing.
+    static func importTwice(
+        _ store: CodeSetStore, _ file: URL, kind: CodeSetKind, label: String, from: CalendarDate
+    ) async throws -> (first: CodeSetStore.ImportSummary, again: CodeSetStore.ImportSummary) {
+        let first = try await store.importFile(file, kind: kind, label: label, effectiveFrom: from, effectiveTo: nil)
+        let again = try await store.importFile(file, kind: kind, label: label, effectiveFrom: from, effectiveTo: nil)
+        return (first, again)
+    }
+
     @Test("the shipped 2026 ICD-10-CM file: 98,225 rows, 74,724 billable; a second import changes nothing; facts for real codes")
     func icd10cm() async throws {
         try await TestDatabase.withMigrated { client, _ in
             let store = CodeSetStore(client: client, logger: TestDatabase.logger)
-            let first = try await store.importFile(
-                FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil
-            )
+            let (first, again) = try await Self.importTwice(
+                store, FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", from: Self.april)
             #expect(first.rows == 98_225)
             #expect(first.billableRows == 74_724)
             #expect(first.changed)
-            let again = try await store.importFile(
-                FixtureFiles.icd10cm2026, kind: .icd10cm, label: "2026-04", effectiveFrom: Self.april, effectiveTo: nil
-            )
             #expect(!again.changed)
             #expect(again.stored == first.stored)
             #expect(try await store.releases().count == 1)
@@ -132,9 +137,8 @@ struct CodeSetTests {
             // GT, JW in force and JF (2015-04-01 through 2015-06-30).
             let file = FixtureFiles.url("codes/hcpcs-2016-sample.txt")
             let from = CalendarDate("2015-01-01")!
-            let first = try await store.importFile(file, kind: .hcpcs, label: "2016", effectiveFrom: from, effectiveTo: nil)
+            let (first, again) = try await Self.importTwice(store, file, kind: .hcpcs, label: "2016", from: from)
             #expect(first.rows == 7 && first.stored == 4 && first.billable == 2 && first.changed, "\(first)")
-            let again = try await store.importFile(file, kind: .hcpcs, label: "2016", effectiveFrom: from, effectiveTo: nil)
             #expect(!again.changed && again.stored == 4 && again.billable == 2)
 
             let lines = [
@@ -257,11 +261,10 @@ struct CodeSetTests {
             let store = CodeSetStore(client: client, logger: TestDatabase.logger)
             let file = FixtureFiles.url("codes/icd10cm-tabular-2026-sample.xml")
             let from = CalendarDate("2025-10-01")!
-            let first = try await store.importFile(file, kind: .icd10cmTabular, label: "2026", effectiveFrom: from, effectiveTo: nil)
+            let (first, again) = try await Self.importTwice(store, file, kind: .icd10cmTabular, label: "2026", from: from)
             // Six <diag> codes; Excludes1 ranges: E08's 7 (E13 named three times), E11's 6, G63's 2
             // ("(E08-E13 with .42)" and "(in)" are not code lists); one manifestation, G63.
             #expect(first.rows == 6 && first.stored == 15 && first.billable == 1 && first.changed, "\(first)")
-            let again = try await store.importFile(file, kind: .icd10cmTabular, label: "2026", effectiveFrom: from, effectiveTo: nil)
             #expect(!again.changed && again.stored == 15)
             #expect(
                 try await client.query("SELECT count(*)::int FROM icd10cm_excludes1", logger: TestDatabase.logger).collect().first?.decode(
@@ -313,9 +316,8 @@ struct CodeSetTests {
             let store = CodeSetStore(client: client, logger: TestDatabase.logger)
             let file = FixtureFiles.url("codes/pfs-rvu-2026-sample.csv")
             let from = CalendarDate("2026-01-01")!
-            let first = try await store.importFile(file, kind: .feeSchedule, label: "2026A", effectiveFrom: from, effectiveTo: nil)
+            let (first, again) = try await Self.importTwice(store, file, kind: .feeSchedule, label: "2026A", from: from)
             #expect(first.rows == 6 && first.stored == 6 && first.changed, "\(first)")
-            let again = try await store.importFile(file, kind: .feeSchedule, label: "2026A", effectiveFrom: from, effectiveTo: nil)
             #expect(!again.changed && again.stored == 6)
 
             let line = { (code: String, modifiers: [String]) in
