@@ -32,7 +32,10 @@ struct FaultTests {
         let first = try await ServedClaimFlow.start(arguments, environment: environment)
         let power = LoadSwitch()
         let load = Task { await FaultLoad.run(port: first.port, coders: scene.coders, billers: scene.billers, power: power, tally: tally) }
-        try await Task.sleep(for: .seconds(5))
+        // Two seconds in, then the moment leases are held: a fixed five seconds could come after
+        // the coders had coded all 400 and no request held one.
+        try await Task.sleep(for: .seconds(2))
+        let leased = try await eventually(within: .seconds(10)) { try await !leaseIDs(url).isEmpty }
         first.process.signal(SIGKILL)
         await power.turnOff()
         await load.value
@@ -62,7 +65,7 @@ struct FaultTests {
                 + " dead process, \(returned ? "all" : "not all") back in the queue (\(reaped) reap events); rows checked \(checked),"
                 + " lost \(lost), duplicates found \(duplicates)"
         )
-        #expect(!deadLeases.isEmpty, "the kill came while work was leased")
+        #expect(leased && !deadLeases.isEmpty, "the kill came while work was leased")
         #expect(returned, "the dead process's leases came back after expiry")
         #expect(reaped >= deadLeases.count, "the reaper returned them")
         #expect(lost == 0)
